@@ -1,0 +1,175 @@
+#!/usr/bin/env python
+"""Table 1 of the paper: optimizer steps until a Synthesizer has memorized N random programs (100% exact match).
+
+Each (row, seed, setting) is one run of `examples/run_program_memorization.py` in a subprocess; its
+`memorization_results.json` gives `steps_to_100`. Two evaluation schedules are reported separately:
+
+- `epoch`: evaluate on the training set once per epoch, as the authors did (the number comparable to Table 1);
+- `steps`: evaluate every `--eval_every` optimizer steps, which finds the first 100% step more precisely.
+
+Settings: `paper` (the authors': lr 1e-3, linear decay over 250 epochs, no warm-up, label smoothing 0.05, dropout
+0.1) and `tuned` (ours, see TUNED below). Results merge into `bench/results/table1.json` (runs already there are
+kept), then `table1.md` and `table1.png` are redrawn from all of it.
+
+    python bench/table1.py --rows 16 32 --seeds 1 2 3 4 5 --settings paper tuned --eval_modes epoch
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PAPER = {16: (1030.0, 74.0), 32: (1366.0, 95.0), 64: (1907.8, 153.0), 128: (2991.4, 72.0)}
+
+SETTINGS = {
+    "paper": [],
+    # Same model, data and batch size; only optimization changes. See the closing comment in table1.md.
+    "tuned": ["--learning_rate", "2e-3", "--warmup_steps", "0.02", "--dropout", "0.0", "--label_smoothing", "0.0"],
+}
+
+
+def run_one(num_programs: int, seed: int, setting: str, eval_mode: str, eval_every: int) -> dict:
+    with tempfile.TemporaryDirectory() as output_dir:
+        command = [
+            sys.executable, str(ROOT / "examples" / "run_program_memorization.py"),
+            "--output_dir", output_dir, "--num_programs", str(num_programs), "--seed", str(seed),
+            "--save_strategy", "no", "--logging_strategy", "no", "--disable_tqdm", "true", "--log_level", "warning",
+        ]
+        if eval_mode == "steps":
+            command += ["--eval_strategy", "steps", "--eval_steps", str(eval_every)]
+        command += SETTINGS[setting]
+        started = time.perf_counter()
+        completed = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+        wall = time.perf_counter() - started
+        if completed.returncode != 0:
+            raise RuntimeError(f"run failed ({' '.join(command)}):\n{completed.stderr[-4000:]}")
+        results = json.loads((Path(output_dir) / "memorization_results.json").read_text())
+    results["wall_time_s"] = round(wall, 1)
+    return results
+
+
+def summarize(runs: list[dict]) -> list[dict]:
+    groups = {}
+    for run in runs:
+        groups.setdefault((run["setting"], run["eval_mode"], run["num_programs"]), []).append(run)
+    rows = []
+    for (setting, eval_mode, num_programs), group in sorted(groups.items()):
+        group.sort(key=lambda run: run["seed"])
+        steps = [run["steps_to_100"] for run in group]
+        reached = [s for s in steps if s is not None]
+        paper_mean, paper_std = PAPER.get(num_programs, (None, None))
+        mean = statistics.mean(reached) if reached else None
+        rows.append({
+            "setting": setting, "eval_mode": eval_mode, "num_programs": num_programs,
+            "program_length": group[0]["program_length"], "data_memory_size": group[0]["data_memory_size"],
+            "batch_size": group[0]["batch_size"], "seeds": [run["seed"] for run in group],
+            "steps_to_100": steps, "mean": mean, "std": statistics.stdev(reached) if len(reached) > 1 else None,
+            "paper_mean": paper_mean, "paper_std": paper_std,
+            "ratio_to_paper": round(mean / paper_mean, 3) if mean and paper_mean else None,
+            "wall_time_s": [run["wall_time_s"] for run in group],
+        })
+    return rows
+
+
+def fmt(mean, std):
+    if mean is None:
+        return "not reached"
+    return f"{mean:.1f} ± {std:.1f}" if std is not None else f"{mean:.1f}"
+
+
+def write_markdown(report: dict):
+    lines = [
+        "# Table 1: optimizer steps to 100% instruction exact match",
+        "",
+        f"Command: `{report['command']}`  ",
+        f"Machine: {report['machine']}",
+        "",
+        "`epoch` = evaluated once per epoch on the training set, as the authors did (comparable to Table 1); "
+        "`steps` = evaluated every few steps (finer). L = k = 256, BERT 4 x 256, batch floor(N * 256 / 20).",
+        "",
+        "| setting | eval | N | batch | seeds | steps to 100% (ours) | paper | ours / paper |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in report["rows"]:
+        lines.append(
+            f"| {row['setting']} | {row['eval_mode']} | {row['num_programs']} | {row['batch_size']} | "
+            f"{len(row['seeds'])} | {fmt(row['mean'], row['std'])} | {fmt(row['paper_mean'], row['paper_std'])} | "
+            f"{row['ratio_to_paper'] if row['ratio_to_paper'] is not None else '-'} |"
+        )
+    lines += ["", "Settings:", ""]
+    lines += [f"- `{name}`: {' '.join(args) or 'the authors’ (script defaults)'}" for name, args in SETTINGS.items()]
+    (RESULTS / "table1.md").write_text("\n".join(lines) + "\n")
+
+
+def plot(report: dict):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    sizes = sorted(PAPER)
+    ax.errorbar(sizes, [PAPER[n][0] for n in sizes], yerr=[PAPER[n][1] for n in sizes], marker="s", capsize=4,
+                color="black", label="paper (per epoch)")
+    for row_key in sorted({(row["setting"], row["eval_mode"]) for row in report["rows"]}):
+        rows = [row for row in report["rows"] if (row["setting"], row["eval_mode"]) == row_key and row["mean"]]
+        ax.errorbar([row["num_programs"] for row in rows], [row["mean"] for row in rows],
+                    yerr=[row["std"] or 0 for row in rows], marker="o", capsize=4,
+                    label=f"ours: {row_key[0]} (eval per {row_key[1]})")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.set_xlabel("programs memorized (N), L = k = 256")
+    ax.set_ylabel("optimizer steps to 100% exact match")
+    ax.set_title("Table 1: memorization speed")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "table1.png", dpi=120)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, nargs="+", default=[16, 32, 64, 128])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--settings", nargs="+", default=["paper", "tuned"], choices=sorted(SETTINGS))
+    parser.add_argument("--eval_modes", nargs="+", default=["epoch"], choices=["epoch", "steps"])
+    parser.add_argument("--eval_every", type=int, default=5)
+    args = parser.parse_args()
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "table1.json"
+    report = json.loads(path.read_text()) if path.exists() else {"runs": []}
+    for num_programs in args.rows:
+        for setting in args.settings:
+            for eval_mode in args.eval_modes:
+                for seed in args.seeds:
+                    result = run_one(num_programs, seed, setting, eval_mode, args.eval_every)
+                    result.update(setting=setting, eval_mode=eval_mode)
+                    key = (num_programs, seed, setting, eval_mode)
+                    report["runs"] = [
+                        run for run in report["runs"]
+                        if (run["num_programs"], run["seed"], run["setting"], run["eval_mode"]) != key
+                    ] + [result]
+                    print(json.dumps({k: result[k] for k in ("setting", "eval_mode", "num_programs", "seed",
+                                                             "steps_to_100", "wall_time_s")}), flush=True)
+                    report.update(
+                        command="python bench/table1.py " + " ".join(sys.argv[1:]),
+                        machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
+                        f"{platform.system()}, Python {platform.python_version()}",
+                        rows=summarize(report["runs"]),
+                    )
+                    path.write_text(json.dumps(report, indent=2))
+                    write_markdown(report)
+                    plot(report)
+
+
+if __name__ == "__main__":
+    main()

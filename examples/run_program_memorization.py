@@ -1,0 +1,289 @@
+#!/usr/bin/env python
+# /// script
+# dependencies = ["synthesizer", "transformers[torch]>=5.23,<6", "datasets>=5,<6", "accelerate>=1.1"]
+# ///
+"""Experiment 1 of "Rethinking Neural Computation": a Synthesizer memorizes N random subleq programs.
+
+The network reads `[C_t token, program token]` and must predict the operands (A, B, C) of instruction C_t of that
+program. Memorization is the task, so evaluation is on the training set; training stops at 100% instruction exact
+match and `memorization_results.json` records the step (`steps_to_100`).
+
+Tiny CPU run (seconds):
+
+    python examples/run_program_memorization.py --output_dir runs/tiny --num_programs 4 --program_length 16 \\
+        --data_memory_size 16 --hidden_size 64 --num_hidden_layers 2 --num_attention_heads 2 \\
+        --intermediate_size 128
+
+The paper's settings (the defaults: BERT 4 x 256, k = L = 256, N = 16, lr 1e-3, batch floor(N L / 20), linear
+decay over 250 epochs, evaluation once per epoch):
+
+    python examples/run_program_memorization.py --output_dir runs/paper-n16 --num_programs 16 --seed 1
+
+Two processes on CPU (gloo), or several GPUs (drop --use_cpu):
+
+    accelerate launch --multi_gpu --num_processes 2 examples/run_program_memorization.py \\
+        --output_dir runs/ddp --num_programs 4 --program_length 16 --data_memory_size 16 --use_cpu
+    torchrun --nproc_per_node 2 examples/run_program_memorization.py --output_dir runs/ddp --use_cpu ...
+
+Rerunning a command whose run was interrupted resumes from the last checkpoint in --output_dir.
+"""
+
+import json
+import logging
+import math
+import os
+import sys
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+
+import datasets
+import transformers
+from transformers import HfArgumentParser, Trainer, TrainingArguments, set_seed
+
+from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq
+from modeling_synthesizer.model_card import build_model_card
+from modeling_synthesizer.tasks import build_memorization_dataset, build_random_program_dataset
+from modeling_synthesizer.tokenizer import build_word_level_tokenizer, load_tokenizer_with_programs
+from modeling_synthesizer.training import (
+    StopAtExactMatchCallback,
+    argmax_operands,
+    check_can_push,
+    check_world_size,
+    find_checkpoint_to_resume,
+    first_step_reaching,
+    make_compute_metrics,
+    tokenize_instructions,
+)
+
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ModelArguments:
+    hidden_size: int = field(default=256, metadata={"help": "Backbone hidden size (the paper: 256)."})
+    num_hidden_layers: int = field(default=4, metadata={"help": "Backbone layers (the paper: 4)."})
+    num_attention_heads: int = field(default=4, metadata={"help": "Attention heads (the paper: 4)."})
+    intermediate_size: int = field(default=1024, metadata={"help": "Feed-forward size (the paper: 1024)."})
+    backbone_type: str = field(default="bert", metadata={"help": "Any AutoConfig model_type with BERT-style size "
+                                                                  "names, e.g. bert, roberta."})
+    dropout: float = field(
+        default=0.1, metadata={"help": "Backbone hidden and attention dropout (BERT's default 0.1, as the authors)."}
+    )
+    label_smoothing: float = field(default=0.05, metadata={"help": "Label smoothing of each head (the authors': 0.05)."})
+    tokenizer_name: str | None = field(
+        default=None,
+        metadata={"help": "A tokenizer to use instead of the embedded word-level one, e.g. bert-base-uncased "
+                          "(offline: a local folder). Program tokens are added and the embeddings resized."},
+    )
+
+
+@dataclass
+class DataArguments:
+    num_programs: int = field(default=16, metadata={"help": "N, the number of programs (the paper: 16..128)."})
+    program_length: int = field(default=256, metadata={"help": "L, instructions per program (the paper: 256)."})
+    data_memory_size: int = field(default=256, metadata={"help": "k, data-memory cells (the paper: 256)."})
+    program_seed: int | None = field(
+        default=None, metadata={"help": "Seed of the random programs (default: --seed)."}
+    )
+    dataset_name: str | None = field(
+        default=None,
+        metadata={"help": "A dataset of programs made by data/make_random_programs.py: a Hub id or a local folder "
+                          "(columns description, instruction, labels). Overrides the random-program flags."},
+    )
+
+
+@dataclass
+class MemorizationTrainingArguments(TrainingArguments):
+    """`TrainingArguments` with the authors' Experiment 1 settings as defaults."""
+
+    learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate (the authors': 1e-3)."})
+    num_train_epochs: float = field(default=250, metadata={"help": "Epochs of the linear decay (the authors': 250)."})
+    per_device_train_batch_size: int = field(
+        default=0, metadata={"help": "Batch per process; 0 = the paper's floor(N * L / 20) split over processes."}
+    )
+    per_device_eval_batch_size: int = field(default=1024, metadata={"help": "Batch per process for evaluation."})
+    eval_strategy: str = field(default="epoch", metadata={"help": "Evaluate once per epoch, as the authors did."})
+    save_strategy: str = field(default="epoch", metadata={"help": "Checkpoint once per epoch (to resume)."})
+    logging_strategy: str = field(default="epoch", metadata={"help": "Log once per epoch."})
+    save_total_limit: int | None = field(default=1, metadata={"help": "Keep only the last checkpoint."})
+    stop_at_exact_match: bool = field(
+        default=True, metadata={"help": "Stop at the first evaluation with 100% instruction exact match."}
+    )
+
+
+def parse_args(argv=None):
+    parser = HfArgumentParser((ModelArguments, DataArguments, MemorizationTrainingArguments))
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        return parser.parse_json_file(json_file=os.path.abspath(argv[0]))
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def load_programs(data_args: DataArguments, seed: int):
+    """The memorization dataset and its `programs.json` records."""
+    if data_args.dataset_name is None:
+        return build_random_program_dataset(
+            data_args.num_programs, data_args.program_length, data_args.data_memory_size, seed
+        )
+    if os.path.isdir(data_args.dataset_name):
+        dataset = datasets.load_from_disk(data_args.dataset_name)
+    else:
+        dataset = datasets.load_dataset(data_args.dataset_name)
+    if isinstance(dataset, datasets.DatasetDict):
+        dataset = dataset["train"]
+    programs = OrderedDict()
+    for row in dataset.sort(["description", "instruction"]):
+        programs.setdefault(row["description"], []).append(row["labels"])
+    records = [{"description": name, "program": program} for name, program in programs.items()]
+    lengths = {len(program) for program in programs.values()}
+    if len(lengths) != 1:
+        raise ValueError(f"all programs of {data_args.dataset_name} must have one length, got {sorted(lengths)}")
+    data_args.num_programs, data_args.program_length = len(records), lengths.pop()
+    return build_memorization_dataset(records), records
+
+
+def build_model(model_args, data_args, tokenizer):
+    backbone = {
+        "model_type": model_args.backbone_type,
+        "vocab_size": len(tokenizer),
+        "hidden_size": model_args.hidden_size,
+        "num_hidden_layers": model_args.num_hidden_layers,
+        "num_attention_heads": model_args.num_attention_heads,
+        "intermediate_size": model_args.intermediate_size,
+        "pad_token_id": tokenizer.pad_token_id,
+        "hidden_dropout_prob": model_args.dropout,
+        "attention_probs_dropout_prob": model_args.dropout,
+    }
+    config = SynthesizerConfig(
+        text_config=backbone,
+        data_memory_size=data_args.data_memory_size,
+        max_program_length=data_args.program_length,
+        label_smoothing=model_args.label_smoothing,
+        # The authors' input is just [C_t token, program token]: no [CLS]/[SEP].
+        input_template="{instruction} {description}",
+        add_special_tokens=False,
+    )
+    return SynthesizerForSubleq(config)
+
+
+def describe_memorized(trainer, eval_dataset, records, program_length) -> list[dict]:
+    """Per program: how many of its instructions the trained model predicts exactly."""
+    predicted = trainer.predict(eval_dataset).predictions  # [rows, 3], program-major
+    true = [instruction for record in records for instruction in record["program"]]
+    summary = []
+    for index, record in enumerate(records):
+        rows = range(index * program_length, (index + 1) * program_length)
+        correct = sum(list(predicted[row]) == list(true[row]) for row in rows)
+        summary.append({"description": record["description"], "correct_instructions": int(correct),
+                        "instructions": program_length})
+    return summary
+
+
+def main(argv=None, callbacks=None):
+    model_args, data_args, training_args = parse_args(argv)
+
+    logging.basicConfig(
+        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", datefmt="%m/%d/%Y %H:%M:%S",
+        handlers=[logging.StreamHandler(sys.stdout)],
+    )
+    log_level = training_args.get_process_log_level()
+    logger.setLevel(log_level)
+    datasets.utils.logging.set_verbosity(log_level)
+    transformers.utils.logging.set_verbosity(log_level)
+    check_world_size(training_args)
+    check_can_push(training_args)
+
+    seed = training_args.seed if data_args.program_seed is None else data_args.program_seed
+    train_dataset, records = load_programs(data_args, seed)
+    if training_args.per_device_train_batch_size == 0:
+        # The authors' batch size: floor(N * L / 20) examples per optimizer step, shared by the processes.
+        total_batch = max(1, math.floor(data_args.num_programs * data_args.program_length / 20))
+        training_args.per_device_train_batch_size = max(1, total_batch // training_args.world_size)
+    logger.info(
+        "N=%d programs, L=%d, k=%d, %d rows, batch %d per process x %d processes",
+        data_args.num_programs, data_args.program_length, data_args.data_memory_size, len(train_dataset),
+        training_args.per_device_train_batch_size, training_args.world_size,
+    )
+
+    descriptions = [record["description"] for record in records]
+    if model_args.tokenizer_name is None:
+        tokenizer = build_word_level_tokenizer(
+            max(data_args.data_memory_size, data_args.program_length), descriptions
+        )
+    else:
+        tokenizer = load_tokenizer_with_programs(model_args.tokenizer_name, descriptions)
+
+    set_seed(training_args.seed)
+    model = build_model(model_args, data_args, tokenizer)
+    train_dataset = tokenize_instructions(train_dataset, tokenizer, model.config)
+    # Memorization is the task: the training set is the evaluation set.
+    eval_dataset = train_dataset
+
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        processing_class=tokenizer,
+        compute_metrics=make_compute_metrics(program_length=data_args.program_length),
+        preprocess_logits_for_metrics=argmax_operands,
+        callbacks=([StopAtExactMatchCallback()] if training_args.stop_at_exact_match else []) + (callbacks or []),
+    )
+    train_result = trainer.train(resume_from_checkpoint=find_checkpoint_to_resume(training_args))
+    trainer.save_model()
+    trainer.save_state()
+    metrics = trainer.evaluate()
+    trainer.log_metrics("eval", metrics)
+    trainer.save_metrics("eval", metrics)
+
+    results = {
+        "num_programs": data_args.num_programs,
+        "program_length": data_args.program_length,
+        "data_memory_size": data_args.data_memory_size,
+        "seed": training_args.seed,
+        "program_seed": seed,
+        "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
+        "world_size": training_args.world_size,
+        "learning_rate": training_args.learning_rate,
+        "eval_strategy": getattr(training_args.eval_strategy, "value", training_args.eval_strategy),
+        "steps_to_100": first_step_reaching(trainer.state.log_history),
+        "global_step": trainer.state.global_step,
+        "final_exact_match": metrics["eval_exact_match"],
+        "final_program_exact_match": metrics["eval_program_exact_match"],
+        "train_runtime_s": train_result.metrics.get("train_runtime"),
+    }
+    summary = describe_memorized(trainer, eval_dataset, records, data_args.program_length)
+    if trainer.is_world_process_zero():
+        with open(os.path.join(training_args.output_dir, "programs.json"), "w") as f:
+            json.dump(records, f)
+        with open(os.path.join(training_args.output_dir, "memorization_results.json"), "w") as f:
+            json.dump(results, f, indent=2)
+        card = build_model_card(
+            model.config,
+            repo_id=training_args.hub_model_id or os.path.basename(os.path.abspath(training_args.output_dir)),
+            script="examples/run_program_memorization.py",
+            task_description=f"Memorizes {data_args.num_programs} random subleq programs of "
+            f"{data_args.program_length} instructions (Experiment 1 of the paper). Their true instructions are in "
+            "`programs.json`.",
+            example_description=descriptions[0],
+            results={"steps to 100% exact match": results["steps_to_100"],
+                     "instruction exact match": results["final_exact_match"],
+                     "program exact match": results["final_program_exact_match"]},
+            training_settings={**asdict(model_args), **asdict(data_args),
+                               "learning_rate": training_args.learning_rate,
+                               "batch_size": results["batch_size"],
+                               "num_train_epochs": training_args.num_train_epochs, "seed": training_args.seed},
+        )
+        card.save(os.path.join(training_args.output_dir, "README.md"))
+        print(f"Memorized {sum(s['correct_instructions'] == s['instructions'] for s in summary)}/{len(summary)} "
+              f"programs exactly; steps to 100%: {results['steps_to_100']}")
+        for entry in summary:
+            print(f"  {entry['description']}: {entry['correct_instructions']}/{entry['instructions']} instructions")
+    if training_args.push_to_hub:
+        trainer.push_to_hub(commit_message="Synthesizer: program memorization")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Synthesizer: a Transformers model that memorizes subleq programs and runs them.
+
+Importing the package registers `SynthesizerConfig` with `AutoConfig`, `SynthesizerForSubleq` with `AutoModel`
+(and both for `auto_map`, so that saved checkpoints carry their code for `trust_remote_code=True`).
+"""
+
+from transformers import AutoConfig, AutoModel
+
+from .configuration_synthesizer import SynthesizerConfig
+from .modeling_synthesizer import SynthesizerForSubleq, SynthesizerOutput, SynthesizerPreTrainedModel
+from .subleq import SubleqBatchResult, SubleqError, SubleqResult, run_subleq, run_subleq_batch
+
+
+__version__ = "0.1.0"
+
+AutoConfig.register(SynthesizerConfig.model_type, SynthesizerConfig, exist_ok=True)
+AutoModel.register(SynthesizerConfig, SynthesizerForSubleq, exist_ok=True)
+# Writes `auto_map` and copies the code files into every saved checkpoint.
+SynthesizerConfig.register_for_auto_class()
+SynthesizerForSubleq.register_for_auto_class("AutoModel")
+
+__all__ = [
+    "SynthesizerConfig",
+    "SynthesizerForSubleq",
+    "SynthesizerOutput",
+    "SynthesizerPreTrainedModel",
+    "SubleqBatchResult",
+    "SubleqError",
+    "SubleqResult",
+    "run_subleq",
+    "run_subleq_batch",
+]

@@ -1,0 +1,242 @@
+# Copyright 2026 The Synthesizer authors. Licensed under the Apache License, Version 2.0.
+"""PyTorch Synthesizer model: any AutoModel backbone plus three heads that predict a subleq instruction.
+
+Glossary of shapes:
+    B: batch size (one row per (instruction number, program description) pair)
+    T: sequence length of the tokenized input
+    H: hidden size of the backbone
+    k: data memory size (`config.data_memory_size`): classes of the A and B heads
+    L: maximum program length (`config.max_program_length`): the C head has L + 1 classes, 0 = HALT
+"""
+
+import inspect
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import AutoModel, PreTrainedModel
+from transformers.utils import ModelOutput, logging
+
+from .configuration_synthesizer import SynthesizerConfig
+
+
+logger = logging.get_logger(__name__)
+
+
+@dataclass
+class SynthesizerOutput(ModelOutput):
+    r"""
+    Output of [`SynthesizerForSubleq`].
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is given):
+            CE(A) + CE(B) + CE(C), each with `config.label_smoothing` and averaged over the batch.
+        a_logits (`torch.FloatTensor` of shape `(batch_size, data_memory_size)`):
+            Scores of operand A, the address subtracted.
+        b_logits (`torch.FloatTensor` of shape `(batch_size, data_memory_size)`):
+            Scores of operand B, the address written.
+        c_logits (`torch.FloatTensor` of shape `(batch_size, max_program_length + 1)`):
+            Scores of operand C, the branch target; class 0 is HALT.
+        hidden_states (`tuple(torch.FloatTensor)`, *optional*):
+            The backbone's hidden states, when `output_hidden_states=True`.
+        attentions (`tuple(torch.FloatTensor)`, *optional*):
+            The backbone's attention weights, when `output_attentions=True`.
+    """
+
+    loss: torch.FloatTensor | None = None
+    a_logits: torch.FloatTensor | None = None
+    b_logits: torch.FloatTensor | None = None
+    c_logits: torch.FloatTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+class SynthesizerPreTrainedModel(PreTrainedModel):
+    config: SynthesizerConfig
+    config_class = SynthesizerConfig
+    base_model_prefix = "backbone"
+    main_input_name = "input_ids"
+    # The loss is a per-batch mean computed here: the Trainer must not rescale it (its `num_items_in_batch` path).
+    accepts_loss_kwargs = False
+    _supports_sdpa = True
+    _supports_flash_attn = True
+    _supports_attention_backend = True
+    supports_gradient_checkpointing = True
+
+
+class SynthesizerForSubleq(SynthesizerPreTrainedModel):
+    """
+    The Synthesizer of "Rethinking Neural Computation": reads `(C_t, program description)` and predicts the operands
+    `(A, B, C)` of the subleq instruction number C_t of the described program.
+
+    The network never sees data memory: executing a program is the job of the subleq machine
+    (`modeling_synthesizer.subleq`) and of the `"subleq-execution"` pipeline.
+    """
+
+    def __init__(self, config: SynthesizerConfig):
+        super().__init__(config)
+        self.backbone = AutoModel.from_config(config.text_config)
+        # Backbones differ in the tensors they take (DistilBERT has no token types): pass only those they name.
+        self._backbone_inputs = set(inspect.signature(self.backbone.forward).parameters)
+        hidden_size = config.text_config.hidden_size
+        self.dropout = nn.Dropout(config.head_dropout)
+        # The authors use one linear layer of width 2k + L + 1 split three ways; three layers are the same thing.
+        self.a_head = nn.Linear(hidden_size, config.data_memory_size)
+        self.b_head = nn.Linear(hidden_size, config.data_memory_size)
+        self.c_head = nn.Linear(hidden_size, config.max_program_length + 1)
+
+        # Initialize weights and apply final processing
+        self.post_init()
+
+    @classmethod
+    def from_backbone(cls, backbone: str | PreTrainedModel, **config_kwargs) -> "SynthesizerForSubleq":
+        """
+        Wraps an existing (for example pretrained) backbone with new, randomly initialized heads.
+
+        Args:
+            backbone (`str` or `PreTrainedModel`):
+                A model id or local folder that `AutoModel.from_pretrained` loads, or a loaded backbone model.
+            **config_kwargs:
+                Other [`SynthesizerConfig`] fields, e.g. `data_memory_size=16, max_program_length=32`.
+
+        Returns:
+            `SynthesizerForSubleq` whose backbone weights equal the given backbone's.
+
+        Raises:
+            OSError: if `backbone` is a name that can be neither found locally nor downloaded.
+            ValueError: if a config field is invalid.
+        """
+        if isinstance(backbone, str):
+            backbone = AutoModel.from_pretrained(backbone)
+        config = SynthesizerConfig(text_config=backbone.config.to_dict(), **config_kwargs)
+        model = cls(config)
+        model.backbone.load_state_dict(backbone.state_dict())
+        return model
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.backbone.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Module):
+        self.backbone.set_input_embeddings(value)
+
+    def _pool(self, backbone_outputs, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        """One vector per row, `[B, H]`, as `config.pooling` says."""
+        pooling = self.config.pooling
+        pooler_output = getattr(backbone_outputs, "pooler_output", None)
+        if pooling == "pooler" or (pooling == "auto" and pooler_output is not None):
+            if pooler_output is None:
+                raise ValueError(
+                    f"pooling='pooler' but the {self.config.text_config.model_type} backbone returns no "
+                    "pooler_output; use pooling='auto', 'first', 'last' or 'mean'"
+                )
+            return pooler_output
+        hidden = backbone_outputs.last_hidden_state  # [B, T, H]
+        if pooling == "first":
+            return hidden[:, 0]
+        if attention_mask is None:
+            attention_mask = torch.ones(hidden.shape[:2], dtype=torch.long, device=hidden.device)
+        if pooling == "mean":
+            weights = attention_mask.unsqueeze(-1).to(hidden.dtype)  # [B, T, 1]
+            return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
+        # "last" (and "auto" without a pooler): the highest position that is not padding, so that left and right
+        # padding both work.
+        positions = torch.arange(hidden.shape[1], device=hidden.device)  # [T]
+        last = (attention_mask.bool() * positions).argmax(-1)  # [B]
+        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]  # [B, H]
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> SynthesizerOutput | tuple:
+        r"""
+        Args:
+            input_ids (`torch.LongTensor` of shape `(batch_size, sequence_length)`):
+                The tokenized `(C_t, description)` input, built with `config.input_template`.
+            labels (`torch.LongTensor` of shape `(batch_size, 3)`, *optional*):
+                The true operands `(A, B, C)`: A and B in `[0, data_memory_size)`, C in `[0, max_program_length]`.
+
+        Raises:
+            ValueError: if `labels` is not of shape `(batch_size, 3)`, or an operand is out of its head's range.
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        tensor_inputs = {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "token_type_ids": token_type_ids,
+            "position_ids": position_ids,
+            "inputs_embeds": inputs_embeds,
+        }
+        backbone_inputs = {
+            name: value for name, value in tensor_inputs.items() if value is not None and name in self._backbone_inputs
+        }
+        if "use_cache" in self._backbone_inputs:
+            # A key/value cache is for generation; the Synthesizer reads each input once.
+            backbone_inputs["use_cache"] = False
+        backbone_outputs = self.backbone(
+            **backbone_inputs,
+            output_hidden_states=output_hidden_states,
+            output_attentions=output_attentions,
+            return_dict=True,
+        )
+
+        pooled = self.dropout(self._pool(backbone_outputs, attention_mask))  # [B, H]
+        a_logits = self.a_head(pooled)  # [B, k]
+        b_logits = self.b_head(pooled)  # [B, k]
+        c_logits = self.c_head(pooled)  # [B, L + 1]
+
+        loss = None
+        if labels is not None:
+            self._check_labels(labels)
+            loss_fct = nn.CrossEntropyLoss(label_smoothing=self.config.label_smoothing)
+            loss = (
+                loss_fct(a_logits, labels[:, 0]) + loss_fct(b_logits, labels[:, 1]) + loss_fct(c_logits, labels[:, 2])
+            )
+
+        output = SynthesizerOutput(
+            loss=loss,
+            a_logits=a_logits,
+            b_logits=b_logits,
+            c_logits=c_logits,
+            hidden_states=getattr(backbone_outputs, "hidden_states", None),
+            attentions=getattr(backbone_outputs, "attentions", None),
+        )
+        return output if return_dict else output.to_tuple()
+
+    def _check_labels(self, labels: torch.Tensor):
+        # Cross-entropy with an out-of-range target fails deep inside torch with an index error (or a device
+        # assert on GPU); name the operand instead.
+        if labels.dim() != 2 or labels.shape[1] != 3:
+            raise ValueError(f"labels must have shape (batch_size, 3) holding (A, B, C), got {tuple(labels.shape)}")
+        limits = (self.config.data_memory_size, self.config.data_memory_size, self.config.max_program_length + 1)
+        for column, (operand, limit) in enumerate(zip("ABC", limits)):
+            values = labels[:, column]
+            bad = (values < 0) | (values >= limit)
+            if bad.any():
+                row = int(bad.nonzero()[0, 0])
+                raise ValueError(
+                    f"labels[{row}]: operand {operand} = {int(values[row])} is out of range [0, {limit})"
+                )
+
+    @torch.no_grad()
+    def predict_instructions(
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+    ) -> torch.LongTensor:
+        """The arg-max operands, a LongTensor of shape `(batch_size, 3)` holding `(A, B, C)` per row."""
+        outputs = self(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+        return torch.stack(
+            [outputs.a_logits.argmax(-1), outputs.b_logits.argmax(-1), outputs.c_logits.argmax(-1)], dim=-1
+        )  # [B, 3]
+
+
+__all__ = ["SynthesizerOutput", "SynthesizerPreTrainedModel", "SynthesizerForSubleq"]
