@@ -1,0 +1,736 @@
+"""An assembly language for the subleq machine of `subleq.py`, with an assembler and a disassembler.
+
+The machine has one instruction, `subleq A, B, C`: `mem[B] -= mem[A]`, then go to instruction `C` if the result
+is <= 0 and to the next instruction otherwise; `C = 0` halts after the write, whichever way the branch went.
+Instructions are numbered 1..L and data memory has k cells. Instructions and data live in separate memories, so a
+program can neither modify itself nor address memory indirectly: every loop over an array must be unrolled.
+
+Syntax
+------
+One statement per line; `;` starts a comment. Mnemonics, directives and the keywords `next` and `halt` are
+case-insensitive. Labels are case-sensitive identifiers (`[A-Za-z_][A-Za-z0-9_]*`) in one namespace shared by
+data and code; `next` and `halt` cannot be labels. Names starting with `__` belong to the assembler's cells: a
+program may declare one only where the assembler does not need it (as disassembled text does).
+
+    .data / .code             switch section (a file starts in .code); either may appear any number of times
+    name: .word 5             a cell holding 5
+    arr:  .word 1 2 3         consecutive cells (spaces or commas); `arr` is the first, `arr+2` the third
+          .word 4             a .word without a label continues the cells above it
+    buf:  .zero 8             8 cells holding 0
+    .input a, b               mark data labels as inputs / outputs (either section). A label's length runs up
+    .output out               to the next data label; a label may be both input and output (in place)
+    loop:                     instruction label, alone on its line or before an instruction; a label after the
+                              last instruction is "the end", and jumping there stops the program
+    subleq a, b, target       one machine instruction; `target` is an instruction label, `next` (the default
+    subleq a, b               when omitted) or `halt` (C = 0: halts whichever way the branch goes)
+
+Data operands are a data label, `label+offset` (within the label's cells), or a constant `#5`, `#-1`, `#0x10`:
+the assembler allocates one shared cell per constant value. Constants are read-only: writing to one is an error,
+except for the harmless `subleq #0, #0, ...`. Integers are decimal, `0x` hexadecimal or `0b` binary.
+
+Macros, expanded to subleq with the assembler's zero cell Z and temporary T (allocated only when used):
+
+    macro          meaning                       instructions
+    HALT           stop                          1   subleq Z, Z, halt
+    JMP t          go to t                       1   subleq Z, Z, t
+    CLR x          x = 0                         1
+    SUB a, b       b -= a                        1
+    ADD a, b       b += a                        3   (through Z)
+    MOV a, b       b = a                         4   (none when a is b)
+    NEG a, b       b = -a                        2   (6 when a is b)
+    INC x, DEC x   x += 1, x -= 1                1   (with the constants -1 and 1)
+    JLEZ x, t      if x <= 0: go to t            1
+    JGZ x, t       if x > 0: go to t             2
+    JGEZ x, t      if x >= 0: go to t            2   (through T)
+    JLZ x, t       if x < 0: go to t             3
+    JZ x, t        if x == 0: go to t            4
+    JNZ x, t       if x != 0: go to t            5
+    JLE a, b, t    if a <= b: go to t            5
+    JGT a, b, t    if a > b: go to t             6
+
+Macros leave Z at 0 and nothing but their destination changed (T is scratch). A conditional jump to `halt` goes to
+a HALT instruction (the program's first HALT, or one the assembler appends), because C = 0 would halt on both
+branches; `JMP halt` is HALT itself. Jumps past the last instruction (to an end label, or a macro's own skip at
+the very end) also land on an appended HALT, since C stops at L. For the same reason `next` in the last instruction
+is encoded as C = 0: the machine halts there, where it would otherwise have fallen off the end.
+
+Memory layout: the declared cells from address 0 in declaration order, then the assembler's cells in order of
+first use (Z as `__z`, T as `__t`, constants as `__c5`, `__cm1`); every other cell starts at 0. Programs may
+assume that initial memory (outputs start at 0).
+
+Example
+-------
+    ; product = a * b for a, b >= 0, by adding a to the product b times
+    .data
+    a:       .word 0
+    b:       .word 0
+    product: .word 0
+    .input a, b
+    .output product
+
+    .code
+            JLEZ b, done        ; nothing to add
+    loop:   ADD a, product
+            DEC b
+            JGZ b, loop
+    done:   HALT
+
+`assemble(source)` gives the triples (8 instructions here), the initial memory and the symbol tables;
+`with_inputs(a=6, b=7)` writes the inputs into that memory and `read_outputs(memory)` reads `{"product": 42}` back
+after a run. `disassemble` turns triples back into `subleq` text.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+_LABEL_PREFIX = re.compile(rf"\s*({_IDENTIFIER})\s*:")
+_WORD = re.compile(r"\s*(\S+)")
+_INTEGER = re.compile(r"[+-]?(?:0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+)")
+_DATA_OPERAND = re.compile(rf"({_IDENTIFIER})\s*(?:\+\s*([0-9]+))?")
+_RESERVED = {"next", "halt"}
+_ZERO = "__z"
+_TEMP = "__t"
+
+
+class AssemblyError(ValueError):
+    """An error in assembly source, at a 1-based `line` and `column`."""
+
+    def __init__(self, message: str, line: int, column: int):
+        super().__init__(f"line {line}, column {column}: {message}")
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+@dataclass
+class AssembledProgram:
+    """The result of `assemble`.
+
+    Attributes:
+        program: the instructions 1..L as `(A, B, C)` triples (`program[0]` is instruction 1).
+        memory: the initial data memory, `data_memory_size` cells (inputs at their declared values).
+        data_symbols: data label -> address, including the assembler's cells (`__z`, `__t`, `__c5`, `__cm1`).
+        code_symbols: instruction label -> instruction number (L + 1 for a label at the very end).
+        inputs / outputs: name -> (address, length).
+        source_lines: instruction number -> the source line it came from (stripped), for display.
+        line_numbers: instruction number -> 1-based line number of that source line.
+    """
+
+    program: list[tuple[int, int, int]]
+    memory: list[int]
+    data_symbols: dict[str, int]
+    code_symbols: dict[str, int]
+    inputs: dict[str, tuple[int, int]] = field(default_factory=dict)
+    outputs: dict[str, tuple[int, int]] = field(default_factory=dict)
+    source_lines: dict[int, str] = field(default_factory=dict)
+    line_numbers: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def symbols(self) -> dict[str, int]:
+        """Data and code labels in one dict (they share one namespace)."""
+        return {**self.data_symbols, **self.code_symbols}
+
+    def with_inputs(self, **values: int | Sequence[int]) -> list[int]:
+        """A copy of the initial memory with the given inputs written in.
+
+        A length-1 input takes an int (or a one-element sequence); longer inputs take a sequence of exactly their
+        length. Inputs left out keep their declared values.
+
+        Raises:
+            ValueError: an unknown input name, a wrong length or a non-integer value.
+        """
+        memory = list(self.memory)
+        for name, value in values.items():
+            if name not in self.inputs:
+                raise ValueError(f"unknown input {name!r}; the inputs are {sorted(self.inputs)}")
+            address, length = self.inputs[name]
+            try:
+                cells = [operator.index(value)]
+            except TypeError:
+                try:
+                    cells = [operator.index(cell) for cell in value]
+                except TypeError:
+                    raise ValueError(f"input {name!r} takes integers, got {value!r}") from None
+            if len(cells) != length:
+                raise ValueError(f"input {name!r} takes {length} value(s), got {len(cells)}")
+            memory[address : address + length] = cells
+        return memory
+
+    def read_outputs(self, memory: Sequence[int]) -> dict[str, int | list[int]]:
+        """The outputs read from `memory`: an int for a length-1 output, a list otherwise."""
+        result: dict[str, int | list[int]] = {}
+        for name, (address, length) in self.outputs.items():
+            cells = [int(cell) for cell in memory[address : address + length]]
+            result[name] = cells[0] if length == 1 else cells
+        return result
+
+    def disassemble(self) -> str:
+        """`disassemble` with this program's memory and data symbols."""
+        return disassemble(self.program, self.memory, self.data_symbols)
+
+
+# parsing
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """A data operand: a user label (+ offset) or one of the assembler's cells."""
+
+    name: str
+    offset: int = 0
+    token: _Token | None = None
+    internal: bool = False
+    value: int = 0  # initial value of an internal cell
+
+
+@dataclass(frozen=True)
+class _Target:
+    kind: str  # "label", "next", "halt" (C = 0), "halt_instruction", "number"
+    name: str = ""
+    number: int = 0
+    token: _Token | None = None
+
+
+@dataclass
+class _Instruction:
+    a: _Cell
+    b: _Cell
+    c: _Target
+    line: int
+    text: str
+    is_halt: bool = False
+
+
+def _error(token: _Token, message: str) -> AssemblyError:
+    return AssemblyError(message, token.line, token.column)
+
+
+def _parse_integer(text: str) -> int | None:
+    if not _INTEGER.fullmatch(text):
+        return None
+    try:
+        return int(text, 10)
+    except ValueError:
+        return int(text, 0)
+
+
+def _constant_cell(value: int, token: _Token | None) -> _Cell:
+    name = _ZERO if value == 0 else f"__c{value}" if value > 0 else f"__cm{-value}"
+    return _Cell(name, token=token, internal=True, value=value)
+
+
+# operand kinds of each mnemonic: "r" a data cell read, "w" a data cell written, "t" a jump target
+_SIGNATURES = {
+    "HALT": "",
+    "JMP": "t",
+    "CLR": "w",
+    "SUB": "rw",
+    "ADD": "rw",
+    "MOV": "rw",
+    "NEG": "rw",
+    "INC": "w",
+    "DEC": "w",
+    "JLEZ": "rt",
+    "JGZ": "rt",
+    "JGEZ": "rt",
+    "JLZ": "rt",
+    "JZ": "rt",
+    "JNZ": "rt",
+    "JLE": "rrt",
+    "JGT": "rrt",
+}
+
+
+class _Assembler:
+    def __init__(self, source: str, data_memory_size: int, max_program_length: int):
+        self.source = source
+        self.k = data_memory_size
+        self.max_length = max_program_length
+        self.section = "code"
+        self.instructions: list[_Instruction] = []
+        self.cells: list[int] = []  # initial values of the declared cells
+        self.data_labels: dict[str, tuple[int, _Token]] = {}
+        self.code_labels: dict[str, tuple[int, _Token]] = {}
+        self.pending_code: list[_Token] = []
+        self.pending_data: list[_Token] = []
+        self.io: dict[str, list[_Token]] = {"input": [], "output": []}
+        self.internal: dict[str, _Cell] = {}  # first use of each assembler cell, in order
+
+    # statements
+
+    def run(self) -> AssembledProgram:
+        for number, raw in enumerate(self.source.splitlines(), start=1):
+            self.statement(number, raw)
+        return self.finish()
+
+    def statement(self, line: int, raw: str) -> None:
+        code = raw.split(";", 1)[0]
+        labels: list[_Token] = []
+        position = 0
+        while match := _LABEL_PREFIX.match(code, position):
+            labels.append(_Token(match.group(1), line, match.start(1) + 1))
+            position = match.end()
+        word = _WORD.match(code, position)
+        mnemonic = _Token(word.group(1), line, word.start(1) + 1) if word else None
+        rest_start = word.end() if word else len(code)
+
+        if mnemonic is not None and mnemonic.text.lower() in (".data", ".code", ".input", ".output"):
+            directive = mnemonic.text.lower()
+            if labels:
+                raise _error(labels[0], f"a label cannot name the directive '{directive}'")
+            operands = self.operands(code, rest_start, line)
+            if directive in (".data", ".code"):
+                if operands:
+                    raise _error(mnemonic, f"'{directive}' takes no operands, got {len(operands)}")
+                self.check_no_pending_data()
+                self.section = directive[1:]
+            else:
+                if not operands:
+                    raise _error(mnemonic, f"'{directive}' takes at least 1 operand, got 0")
+                for operand in operands:
+                    if not re.fullmatch(_IDENTIFIER, operand.text):
+                        raise _error(operand, f"bad label {operand.text!r}")
+                    self.io[directive[1:]].append(operand)
+            return
+
+        for label in labels:
+            self.define(label)
+        if self.section == "data":
+            self.pending_data.extend(labels)
+            if mnemonic is not None:
+                self.data_statement(mnemonic, code, rest_start)
+        else:
+            self.pending_code.extend(labels)
+            if mnemonic is not None:
+                self.code_statement(mnemonic, self.operands(code, rest_start, line), raw.strip())
+
+    def define(self, label: _Token) -> None:
+        name = label.text
+        if name.lower() in _RESERVED:
+            raise _error(label, f"{name!r} is a keyword and cannot be a label")
+        if name.startswith("__") and name in self.internal:
+            raise _error(label, f"{name!r} is reserved for the assembler's cells")
+        if name in self.data_labels or name in self.code_labels:  # pending labels are in there too
+            raise _error(label, f"duplicate label {name!r}")
+        if self.section == "data":
+            self.data_labels[name] = (len(self.cells), label)
+        else:
+            self.code_labels[name] = (-1, label)  # numbered when its instruction is emitted
+
+    def check_no_pending_data(self) -> None:
+        if self.pending_data:
+            label = self.pending_data[0]
+            raise _error(label, f"data label {label.text!r} declares no cells")
+
+    def operands(self, code: str, start: int, line: int) -> list[_Token]:
+        rest = code[start:]
+        if not rest.strip():
+            return []
+        tokens = []
+        offset = start
+        for part in rest.split(","):
+            stripped = part.strip()
+            column = offset + len(part) - len(part.lstrip()) + 1
+            if not stripped:
+                raise AssemblyError("empty operand", line, min(column, len(code)))
+            tokens.append(_Token(stripped, line, column))
+            offset += len(part) + 1
+        return tokens
+
+    def data_statement(self, mnemonic: _Token, code: str, start: int) -> None:
+        directive = mnemonic.text.lower()
+        values: list[int] = []
+        items = [
+            _Token(match.group(), mnemonic.line, match.start() + 1)
+            for match in re.finditer(r"[^\s,]+", code[start:])
+        ]
+        items = [_Token(item.text, item.line, item.column + start) for item in items]
+        if directive == ".word":
+            if not items:
+                raise _error(mnemonic, "'.word' takes at least 1 value, got 0")
+            for item in items:
+                value = _parse_integer(item.text)
+                if value is None:
+                    raise _error(item, f"bad literal {item.text!r}")
+                values.append(value)
+        elif directive == ".zero":
+            if len(items) != 1:
+                raise _error(mnemonic, f"'.zero' takes 1 operand, got {len(items)}")
+            count = _parse_integer(items[0].text)
+            if count is None or count < 1:
+                raise _error(items[0], f"bad literal {items[0].text!r} (a positive cell count)")
+            values = [0] * count
+        elif directive.upper() in _SIGNATURES or directive == "subleq":
+            raise _error(mnemonic, f"instruction {mnemonic.text!r} in the .data section")
+        else:
+            raise _error(mnemonic, f"unknown data directive {mnemonic.text!r}")
+        if len(self.cells) + len(values) > self.k:
+            raise _error(
+                mnemonic,
+                f"too many data cells: {len(self.cells) + len(values)} declared, data memory has {self.k}",
+            )
+        self.cells.extend(values)
+        self.pending_data.clear()
+
+    # code
+
+    def data_operand(self, token: _Token, written: bool, read_from_zero: bool = False) -> _Cell:
+        text = token.text
+        if text.startswith("#"):
+            value = _parse_integer(text[1:].strip())
+            if value is None:
+                raise _error(token, f"bad literal {text!r}")
+            cell = _constant_cell(value, token)
+            if written and not (value == 0 and read_from_zero):
+                raise _error(token, f"cannot write to the constant {text!r}")
+            return self.use(cell)
+        match = _DATA_OPERAND.fullmatch(text)
+        if not match:
+            hint = f" (constants are written '#{text}')" if _parse_integer(text) is not None else ""
+            raise _error(token, f"bad operand {text!r}{hint}")
+        return _Cell(match.group(1), int(match.group(2) or 0), token)
+
+    def use(self, cell: _Cell) -> _Cell:
+        self.internal.setdefault(cell.name, cell)
+        return cell
+
+    def target(self, token: _Token, conditional: bool) -> _Target:
+        text = token.text
+        if text.lower() == "next":
+            return _Target("next", token=token)
+        if text.lower() == "halt":
+            return _Target("halt_instruction" if conditional else "halt", token=token)
+        if not re.fullmatch(_IDENTIFIER, text):
+            raise _error(token, f"bad target {text!r} (an instruction label, 'next' or 'halt')")
+        return _Target("label", text, token=token)
+
+    def code_statement(self, mnemonic: _Token, operands: list[_Token], text: str) -> None:
+        name = mnemonic.text.upper()
+        if name.startswith(".") and name.lower() in (".word", ".zero"):
+            raise _error(mnemonic, f"'{mnemonic.text}' outside the .data section")
+        line = mnemonic.line
+        start = len(self.instructions) + 1  # number of this statement's first instruction
+
+        if name == "SUBLEQ":
+            if len(operands) not in (2, 3):
+                raise _error(mnemonic, f"'{mnemonic.text}' takes 2 or 3 operands, got {len(operands)}")
+            a = self.data_operand(operands[0], written=False)
+            b = self.data_operand(operands[1], written=True, read_from_zero=a.name == _ZERO)
+            c = self.target(operands[2], conditional=False) if len(operands) == 3 else _Target("next")
+            self.emit(mnemonic, [(a, b, c)], text, is_halt=a.name == b.name == _ZERO and c.kind == "halt")
+            return
+
+        if name not in _SIGNATURES:
+            raise _error(mnemonic, f"unknown mnemonic {mnemonic.text!r}")
+        signature = _SIGNATURES[name]
+        if len(operands) != len(signature):
+            raise _error(mnemonic, f"'{mnemonic.text}' takes {len(signature)} operand(s), got {len(operands)}")
+        args = []
+        for kind, operand in zip(signature, operands):
+            if kind == "t":
+                args.append(operand)
+            else:
+                args.append(self.data_operand(operand, written=kind == "w"))
+
+        def zero() -> _Cell:
+            return self.use(_constant_cell(0, mnemonic))
+
+        def temp() -> _Cell:
+            return self.use(_Cell(_TEMP, token=mnemonic, internal=True))
+
+        def at(offset: int) -> _Target:  # an instruction of this expansion, or the one after it
+            return _Target("number", number=start + offset)
+
+        nxt = _Target("next")
+        if name == "HALT":
+            z = zero()
+            self.emit(mnemonic, [(z, z, _Target("halt"))], text, is_halt=True)
+            return
+        if name == "JMP":
+            z, goto = zero(), self.target(args[0], conditional=False)
+            self.emit(mnemonic, [(z, z, goto)], text, is_halt=goto.kind == "halt")
+            return
+        if name in ("CLR", "INC", "DEC", "SUB"):
+            if name == "CLR":
+                triples = [(args[0], args[0], nxt)]
+            elif name == "SUB":
+                triples = [(args[0], args[1], nxt)]
+            else:
+                one = self.use(_constant_cell(-1 if name == "INC" else 1, mnemonic))
+                triples = [(one, args[0], nxt)]
+        elif name == "ADD":
+            a, b, z = args[0], args[1], zero()
+            triples = [(a, z, nxt), (z, b, nxt), (z, z, nxt)]
+        elif name == "MOV":
+            a, b = args
+            if (a.name, a.offset) == (b.name, b.offset):
+                triples = []
+            else:
+                z = zero()
+                triples = [(b, b, nxt), (a, z, nxt), (z, b, nxt), (z, z, nxt)]
+        elif name == "NEG":
+            a, b = args
+            if (a.name, a.offset) == (b.name, b.offset):  # Z = -a, a = 0, T = -Z, a -= T
+                z, t = zero(), temp()
+                triples = [(t, t, nxt), (a, z, nxt), (a, a, nxt), (z, t, nxt), (t, a, nxt), (z, z, nxt)]
+            else:
+                triples = [(b, b, nxt), (a, b, nxt)]
+        else:  # conditional jumps
+            x = args[0]
+            goto = self.target(args[-1], conditional=True)
+            jump = self.target(args[-1], conditional=False)
+            z = zero() if name != "JGEZ" else None
+            if name == "JLEZ":
+                triples = [(z, x, goto)]
+            elif name == "JGZ":
+                triples = [(z, x, at(2)), (z, z, jump)]
+            else:
+                t = temp()
+                if name == "JGEZ":  # T = -x <= 0
+                    triples = [(t, t, nxt), (x, t, goto)]
+                elif name == "JLZ":
+                    triples = [(t, t, nxt), (x, t, at(3)), (z, z, jump)]
+                elif name == "JZ":  # x >= 0 and x <= 0
+                    triples = [(t, t, nxt), (x, t, at(3)), (z, z, at(4)), (z, x, goto)]
+                elif name == "JNZ":
+                    triples = [(t, t, nxt), (x, t, at(3)), (z, z, jump), (z, x, at(5)), (z, z, jump)]
+                else:  # JLE / JGT: T = a - b <= 0
+                    b = args[1]
+                    triples = [(t, t, nxt), (x, z, nxt), (z, t, nxt), (z, z, nxt)]
+                    if name == "JLE":
+                        triples.append((b, t, goto))
+                    else:
+                        triples += [(b, t, at(6)), (z, z, jump)]
+        self.emit(mnemonic, triples, text)
+
+    def emit(self, mnemonic: _Token, triples: list, text: str, is_halt: bool = False) -> None:
+        if not triples:
+            return
+        if len(self.instructions) + len(triples) > self.max_length:
+            raise _error(
+                mnemonic,
+                f"too many instructions: {len(self.instructions) + len(triples)}, "
+                f"instruction memory has {self.max_length}",
+            )
+        for label in self.pending_code:
+            self.code_labels[label.text] = (len(self.instructions) + 1, label)
+        self.pending_code.clear()
+        for a, b, c in triples:
+            self.instructions.append(_Instruction(a, b, c, mnemonic.line, text, is_halt))
+
+    # resolution
+
+    def finish(self) -> AssembledProgram:
+        self.check_no_pending_data()
+        n = len(self.instructions)
+        for label in self.pending_code:
+            self.code_labels[label.text] = (n + 1, label)
+        self.pending_code.clear()
+
+        # Jumps past the last instruction (to an end label, or out of a final macro) need a HALT to land on, and
+        # so do conditional jumps to `halt` when the program has no HALT of its own.
+        end_user: _Token | None = None
+        halt_user: _Token | None = None
+        for instruction in self.instructions:
+            target = instruction.c
+            if target.kind == "label" and self.code_labels.get(target.name, (0,))[0] == n + 1:
+                end_user = end_user or target.token
+            elif target.kind == "number" and target.number == n + 1:
+                end_user = end_user or _Token("", instruction.line, 1)
+            elif target.kind == "halt_instruction":
+                halt_user = halt_user or target.token
+        halts = [number for number, ins in enumerate(self.instructions, start=1) if ins.is_halt]
+        appended = end_user or (halt_user if not halts else None)
+        if appended is not None:
+            if n + 1 > self.max_length:
+                raise _error(
+                    appended,
+                    f"too many instructions: {n + 1} with the HALT appended for this jump, "
+                    f"instruction memory has {self.max_length}",
+                )
+            z = self.use(_constant_cell(0, appended))
+            self.instructions.append(
+                _Instruction(z, z, _Target("halt"), appended.line, "HALT  ; appended by the assembler", True)
+            )
+        halt_number = halts[0] if halts else n + 1
+        length = len(self.instructions)
+
+        # the assembler's cells go after the declared ones
+        addresses = {name: address for name, (address, _) in self.data_labels.items()}
+        lengths = self.label_lengths()
+        memory = [0] * self.k
+        memory[: len(self.cells)] = self.cells
+        next_free = len(self.cells)
+        for name, cell in self.internal.items():
+            if next_free >= self.k:
+                where = cell.token or _Token("", 1, 1)
+                raise _error(where, f"too many data cells: the assembler's cell {name!r} does not fit in {self.k}")
+            if name in self.data_labels or name in self.code_labels:
+                label = (self.data_labels.get(name) or self.code_labels[name])[1]
+                raise _error(label, f"{name!r} is reserved for the assembler's cells")
+            addresses[name] = next_free
+            memory[next_free] = cell.value
+            next_free += 1
+
+        def address(cell: _Cell) -> int:
+            if cell.internal:
+                return addresses[cell.name]
+            token = cell.token
+            if cell.name not in self.data_labels:
+                if cell.name in self.code_labels:
+                    raise _error(token, f"{cell.name!r} is an instruction label, not a data label")
+                raise _error(token, f"unknown label {cell.name!r}")
+            if cell.offset >= lengths[cell.name]:
+                raise _error(
+                    token, f"offset {cell.offset} is outside {cell.name!r} ({lengths[cell.name]} cell(s))"
+                )
+            return addresses[cell.name] + cell.offset
+
+        def number(target: _Target, own: int) -> int:
+            if target.kind == "next":
+                return own + 1 if own + 1 <= length else 0
+            if target.kind == "halt":
+                return 0
+            if target.kind == "halt_instruction":
+                return halt_number
+            if target.kind == "number":
+                return target.number
+            if target.name not in self.code_labels:
+                if target.name in self.data_labels:
+                    raise _error(target.token, f"{target.name!r} is a data label, not an instruction label")
+                raise _error(target.token, f"unknown label {target.name!r}")
+            return self.code_labels[target.name][0]
+
+        program = []
+        source_lines, line_numbers = {}, {}
+        for own, ins in enumerate(self.instructions, start=1):
+            program.append((address(ins.a), address(ins.b), number(ins.c, own)))
+            source_lines[own] = ins.text
+            line_numbers[own] = ins.line
+
+        io: dict[str, dict[str, tuple[int, int]]] = {"input": {}, "output": {}}
+        for kind, tokens in self.io.items():
+            for token in tokens:
+                if token.text in io[kind]:
+                    raise _error(token, f"{token.text!r} is already an {kind}")
+                if token.text not in self.data_labels:
+                    if token.text in self.code_labels:
+                        raise _error(token, f"{token.text!r} is an instruction label, not a data label")
+                    raise _error(token, f"unknown label {token.text!r}")
+                io[kind][token.text] = (addresses[token.text], lengths[token.text])
+
+        return AssembledProgram(
+            program=program,
+            memory=memory,
+            data_symbols=addresses,
+            code_symbols={name: number for name, (number, _) in self.code_labels.items()},
+            inputs=io["input"],
+            outputs=io["output"],
+            source_lines=source_lines,
+            line_numbers=line_numbers,
+        )
+
+    def label_lengths(self) -> dict[str, int]:
+        starts = sorted({address for address, _ in self.data_labels.values()} | {len(self.cells)})
+        following = {start: end for start, end in zip(starts, starts[1:])}
+        return {name: following[address] - address for name, (address, _) in self.data_labels.items()}
+
+
+def assemble(source: str, data_memory_size: int = 256, max_program_length: int = 256) -> AssembledProgram:
+    """Assemble `source` (syntax in the module docstring) for a machine with `data_memory_size` cells (k) and at
+    most `max_program_length` instructions (L).
+
+    Returns:
+        An `AssembledProgram`: the triples, the initial memory, symbols, inputs, outputs and source lines.
+
+    Raises:
+        AssemblyError: with the line and column of the first error (unknown or duplicate label, unknown mnemonic,
+            wrong operand count, bad literal or operand, too many data cells or instructions, ...).
+    """
+    return _Assembler(source, data_memory_size, max_program_length).run()
+
+
+def disassemble(
+    program: Sequence[Sequence[int]],
+    memory: Sequence[int] | None = None,
+    symbols: Mapping[str, int | tuple[int, int]] | None = None,
+) -> str:
+    """Readable `subleq` text for the triples of `program`, one instruction per line labelled `L1:`, `L2:`, ...
+
+    A `.data` section declares every cell up to the last one used, set or named, with its value from `memory`
+    (0 without). `symbols` maps data names to an address (a name's cells then run to the next name) or to
+    `(address, length)` as in `AssembledProgram.inputs`; cells inside a name are written `name+offset` and other
+    cells `m<address>`. A target equal to the next instruction is left out; C = 0 is written `halt`.
+
+    Assembling the result gives back the same triples (and the same memory up to the last declared cell), provided
+    every C is in [0, L]: a C beyond the program shows up as an unknown label.
+    """
+    triples = [tuple(int(x) for x in triple) for triple in program]
+    memory = list(memory) if memory is not None else []
+    spans: dict[int, tuple[str, int | None]] = {}
+    for name, value in (symbols or {}).items():
+        start, size = (value, None) if isinstance(value, int) else (int(value[0]), int(value[1]))
+        spans.setdefault(start, (name, size))
+
+    used = [a for a, b, _ in triples] + [b for _, b, _ in triples]
+    used += [address for address, value in enumerate(memory) if value != 0]
+    used += [start + (size or 1) - 1 for start, (_, size) in spans.items()]
+    top = max(used, default=-1) + 1
+
+    taken = {name for name, _ in spans.values()}  # (aliases of an address are dropped)
+    names: dict[int, str] = {}  # operand text of each address
+    blocks: list[tuple[str, list[int]]] = []  # declared names and their cells
+    current: tuple[str, int, int | None] | None = None  # name, start, size
+    for address in range(top):
+        if address in spans:
+            name, size = spans[address]
+            current = (name, address, size)
+        elif current is not None and (current[2] is None or address < current[1] + current[2]):
+            pass
+        else:
+            name = f"m{address}"
+            while name in taken:
+                name = "_" + name
+            current = (name, address, 1)
+        name, start, _ = current
+        value = memory[address] if address < len(memory) else 0
+        if address == start:
+            blocks.append((name, [value]))
+            names[address] = name
+        else:
+            blocks[-1][1].append(value)
+            names[address] = f"{name}+{address - start}"
+
+    prefix = "L"
+    while any(re.fullmatch(rf"{prefix}[0-9]+", name) for name, _ in blocks):
+        prefix += "_"
+    lines = [".data"] if blocks else []
+    width = max((len(name) for name, _ in blocks), default=0) + 1
+    for name, values in blocks:
+        lines.append(f"{name + ':':<{width}} .word {' '.join(str(v) for v in values)}")
+    lines.append(".code")
+    width = len(f"{prefix}{len(triples)}:")
+    for number, (a, b, c) in enumerate(triples, start=1):
+        text = f"subleq {names[a]}, {names[b]}"
+        if c == 0:
+            text += ", halt"
+        elif c != number + 1:
+            text += f", {prefix}{c}"
+        lines.append(f"{prefix + str(number) + ':':<{width}} {text}")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["AssembledProgram", "AssemblyError", "assemble", "disassemble"]
