@@ -88,8 +88,9 @@ class DataArguments:
     )
     dataset_name: str | None = field(
         default=None,
-        metadata={"help": "A dataset of programs made by data/make_random_programs.py: a Hub id or a local folder "
-                          "(columns description, instruction, labels). Overrides the random-program flags."},
+        metadata={"help": "A dataset of programs made by data/make_random_programs.py: a Hub id, a local folder or a "
+                          ".jsonl file (columns description, instruction, labels). Overrides the random-program "
+                          "flags."},
     )
 
 
@@ -128,15 +129,22 @@ def load_programs(data_args: DataArguments, seed: int):
         )
     if os.path.isdir(data_args.dataset_name):
         dataset = datasets.load_from_disk(data_args.dataset_name)
+    elif data_args.dataset_name.endswith((".json", ".jsonl")):
+        dataset = datasets.load_dataset("json", data_files=data_args.dataset_name)
     else:
         dataset = datasets.load_dataset(data_args.dataset_name)
     if isinstance(dataset, datasets.DatasetDict):
         dataset = dataset["train"]
-    programs = OrderedDict()
-    for row in dataset.sort(["description", "instruction"]):
-        programs.setdefault(row["description"], []).append(row["labels"])
-    records = [{"description": name, "program": program} for name, program in programs.items()]
-    lengths = {len(program) for program in programs.values()}
+    programs = OrderedDict()  # description -> {instruction: [A, B, C]}, programs in the order they first appear
+    for row in dataset:
+        programs.setdefault(row["description"], {})[row["instruction"]] = row["labels"]
+    records = [
+        {"description": name, "program": [rows[i] for i in sorted(rows)]} for name, rows in programs.items()
+    ]
+    for name, rows in programs.items():
+        if sorted(rows) != list(range(1, len(rows) + 1)):
+            raise ValueError(f"program {name!r} of {data_args.dataset_name} lacks instructions: has {sorted(rows)}")
+    lengths = {len(record["program"]) for record in records}
     if len(lengths) != 1:
         raise ValueError(f"all programs of {data_args.dataset_name} must have one length, got {sorted(lengths)}")
     data_args.num_programs, data_args.program_length = len(records), lengths.pop()
