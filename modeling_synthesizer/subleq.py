@@ -1,0 +1,589 @@
+"""The subleq machine of Algorithm 1: a reference interpreter and a batched interpreter on torch tensors.
+
+Semantics (paper, Algorithm 1, as this project implements it; see docs/paper-notes.md):
+
+- Instruction memory holds instructions numbered 1..L; instruction number 0 means HALT. Data memory holds k
+  integers. C_t starts at 1.
+- One step at instruction C_t with operands (A, B, C): ``mem[B] = mem[B] - mem[A]``; the next instruction is C
+  if ``mem[B] <= 0`` else C_t + 1. If C == 0 the machine halts after the write, whichever way the branch went.
+  A next instruction of L + 1 means the program fell off its end.
+- Operands: A, B in [0, k); C in [0, L]. Data memory holds int64 values; a write that leaves the int64 range
+  is an error (both machines raise, so they always agree), never a silent wrap-around.
+- Execution is bounded by a step budget ``max_steps`` so that a program that never halts still returns.
+
+Glossary of shapes:
+  N: programs in a batch.
+  L: program length (instructions 1..L; the batched machine pads rows to a common L).
+  k: data memory size (cells 0..k-1).
+
+Only the standard library and torch are imported: this file is copied into Hub checkpoints as remote code.
+"""
+
+import operator
+from dataclasses import dataclass
+from typing import Optional, Sequence, Union
+
+import torch
+
+
+HALT = "halt"
+END_OF_PROGRAM = "end_of_program"
+MAX_STEPS = "max_steps"
+HALT_REASONS = (HALT, END_OF_PROGRAM, MAX_STEPS)
+
+# Finite so that a program that never halts still returns (halt_reason "max_steps"): at 5-10 M steps/s on one
+# core that costs the reference machine 10-20 ms. Most of the paper's random 256-instruction programs never halt.
+DEFAULT_MAX_STEPS = 100_000
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+
+# The batched machine hands its rows to the reference loop once this few are still running. A tensor step costs
+# roughly 25-50 us of operator overhead on a CPU whatever the number of rows, and the reference loop runs about
+# 5-10 M steps/s on one core, so below a few hundred rows the loop is faster (measured break-even on a 2-core
+# CPU: 250-500 rows). Results are identical either way; tests set it to 0 to exercise the tensor path alone.
+BATCH_TAIL_ROWS = 256
+
+# Tensor steps between two checks for finished rows (finished rows idle on a no-op until the next check).
+_BATCH_CHUNK = 32
+
+_CODE_HALT, _CODE_END, _CODE_MAX_STEPS = 0, 1, 2
+
+
+class SubleqError(ValueError):
+    """An invalid program, memory or step budget, or an int64 overflow while running."""
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    """One executed instruction: number ``instruction`` (C_t) with operands (a, b, c) wrote ``value`` to mem[b]."""
+
+    instruction: int
+    a: int
+    b: int
+    c: int
+    value: int
+
+    def to_dict(self) -> dict:
+        return {"instruction": self.instruction, "a": self.a, "b": self.b, "c": self.c, "value": self.value}
+
+
+@dataclass
+class SubleqResult:
+    """What one run of the reference machine ends in.
+
+    Attributes:
+        memory: the final data memory (k ints).
+        steps: instructions executed, the halting one included.
+        halt_reason: one of ``HALT_REASONS``.
+        trace: one ``TraceStep`` per executed instruction when tracing was asked for, else None.
+    """
+
+    memory: list[int]
+    steps: int
+    halt_reason: str
+    trace: Optional[list[TraceStep]] = None
+
+    @property
+    def halted(self) -> bool:
+        """False only when the step budget ran out ("max_steps")."""
+        return self.halt_reason != MAX_STEPS
+
+    def to_dict(self) -> dict:
+        """Plain Python (lists, ints, strs, bool, None): JSON-serializable."""
+        return {
+            "memory": list(self.memory),
+            "steps": self.steps,
+            "halt_reason": self.halt_reason,
+            "halted": self.halted,
+            "trace": None if self.trace is None else [step.to_dict() for step in self.trace],
+        }
+
+
+@dataclass
+class SubleqBatchResult:
+    """What one run of the batched machine ends in.
+
+    Attributes:
+        memory: final data memories, int64 tensor of shape [N, k].
+        steps: instructions executed per row, the halting one included, int64 tensor of shape [N].
+        halt_reason: one of ``HALT_REASONS`` per row (length N).
+    """
+
+    memory: torch.Tensor
+    steps: torch.Tensor
+    halt_reason: list[str]
+
+    @property
+    def halted(self) -> torch.Tensor:
+        """Bool tensor of shape [N]: False only for rows whose step budget ran out."""
+        return torch.tensor([r != MAX_STEPS for r in self.halt_reason], dtype=torch.bool, device=self.steps.device)
+
+    def to_results(self) -> list[SubleqResult]:
+        """One ``SubleqResult`` per row (no traces)."""
+        memories, steps = self.memory.tolist(), self.steps.tolist()
+        return [SubleqResult(m, s, r) for m, s, r in zip(memories, steps, self.halt_reason)]
+
+
+# validation
+
+
+def _as_int(value, what: str) -> int:
+    """``operator.index`` (so numpy/torch integer scalars pass) but no bools, no floats, no strings."""
+    if isinstance(value, bool) or (isinstance(value, torch.Tensor) and value.dtype == torch.bool):
+        raise SubleqError(f"{what} = {value!r} is a bool, not an integer")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise SubleqError(f"{what} = {value!r} is not an integer (got {type(value).__name__})") from None
+
+
+def _as_list(seq, what: str) -> list:
+    if isinstance(seq, torch.Tensor):
+        if seq.dtype == torch.bool or seq.dtype.is_floating_point or seq.dtype.is_complex:
+            raise SubleqError(f"{what} must hold integers, got a tensor of dtype {seq.dtype}")
+        return seq.tolist()
+    if isinstance(seq, (str, bytes)) or not hasattr(seq, "__iter__"):
+        raise SubleqError(f"{what} must be a sequence, got {type(seq).__name__}")
+    return list(seq)
+
+
+def _operand_range_message(instruction: int, name: str, value: int, k: int, length: int) -> str:
+    if name == "C":
+        allowed = f"[0, {length}] for a program of length {length}"
+    else:
+        allowed = f"[0, {k}) for a data memory of size {k}"
+    return f"instruction {instruction}: operand {name} = {value} is out of range {allowed}"
+
+
+def _overflow_message(instruction: int, a: int, b: int, mem_b: int, mem_a: int) -> str:
+    shown_a = f"({mem_a})" if mem_a < 0 else f"{mem_a}"
+    return (
+        f"instruction {instruction}: int64 overflow writing address {b}: mem[{b}] - mem[{a}] = {mem_b} - {shown_a} = "
+        f"{mem_b - mem_a} is outside [{INT64_MIN}, {INT64_MAX}]"
+    )
+
+
+def validate_memory(memory, name: str = "memory") -> list[int]:
+    """Check a data memory and return it as a new list of Python ints.
+
+    Args:
+        memory: a sequence (or 1-D integer tensor) of k >= 1 integers, each within int64. Bools are rejected;
+            numpy/torch integer scalars are accepted.
+        name: how errors call it (``memory[3] = 1.5 is not an integer``).
+
+    Raises:
+        SubleqError: naming the cell index and the bad value.
+    """
+    cells = _as_list(memory, name)
+    if not cells:
+        raise SubleqError(f"{name} must have at least one cell (k >= 1), got an empty {name}")
+    lo, hi = INT64_MIN, INT64_MAX
+    out = []
+    for i, value in enumerate(cells):
+        if type(value) is not int:
+            value = _as_int(value, f"{name}[{i}]")
+        if not lo <= value <= hi:
+            raise SubleqError(f"{name}[{i}] = {value} is out of the int64 range [{lo}, {hi}]")
+        out.append(value)
+    return out
+
+
+def validate_program(program, data_memory_size: int) -> list[tuple[int, int, int]]:
+    """Check a program and return it as a list of (A, B, C) tuples of Python ints.
+
+    Args:
+        program: a sequence of L >= 1 triples (A, B, C) for instructions 1..L (or an integer tensor [L, 3]).
+            An empty program is rejected: C_t starts at 1, so there is no first instruction to run.
+        data_memory_size: k >= 1.
+
+    Raises:
+        SubleqError: naming the instruction (1-based), the operand, the bad value and the allowed range, e.g.
+            ``instruction 3: operand B = 9 is out of range [0, 8) for a data memory of size 8``.
+    """
+    k = _as_int(data_memory_size, "data_memory_size")
+    if k < 1:
+        raise SubleqError(f"data_memory_size must be >= 1, got {k}")
+    instructions = _as_list(program, "program")
+    length = len(instructions)
+    if length == 0:
+        raise SubleqError("program must have at least one instruction (L >= 1), got an empty program")
+    out = []
+    for j, instruction in enumerate(instructions, 1):
+        if (type(instruction) is tuple or type(instruction) is list) and len(instruction) == 3:
+            a, b, c = instruction
+            if not (type(a) is int and type(b) is int and type(c) is int):
+                a, b, c = _instruction_operands(j, instruction)
+        else:
+            a, b, c = _instruction_operands(j, instruction)
+        if not (0 <= a < k and 0 <= b < k and 0 <= c <= length):
+            for name, value in (("A", a), ("B", b), ("C", c)):
+                if not (0 <= value <= length if name == "C" else 0 <= value < k):
+                    raise SubleqError(_operand_range_message(j, name, value, k, length))
+        out.append((a, b, c))
+    return out
+
+
+def _instruction_operands(j: int, instruction) -> tuple[int, int, int]:
+    """The slow path of ``validate_program``: whatever is not a triple of plain ints, with its error message."""
+    if isinstance(instruction, (str, bytes)) or not hasattr(instruction, "__len__") or isinstance(instruction, set):
+        raise SubleqError(f"instruction {j}: expected a triple (A, B, C), got {instruction!r}")
+    if len(instruction) != 3:
+        got = f"{len(instruction)}: {instruction!r}"
+        raise SubleqError(f"instruction {j}: expected 3 operands (A, B, C), got {got}")
+    a, b, c = (_as_int(v, f"instruction {j}: operand {n}") for v, n in zip(instruction, "ABC"))
+    return a, b, c
+
+
+def validate_max_steps(max_steps) -> int:
+    """Check a step budget: an int in [0, 2**63 - 1] (0 runs nothing). Raises SubleqError otherwise."""
+    max_steps = _as_int(max_steps, "max_steps")
+    if not 0 <= max_steps <= INT64_MAX:
+        raise SubleqError(f"max_steps = {max_steps} is out of range [0, {INT64_MAX}]")
+    return max_steps
+
+
+# reference machine
+
+
+def _compile(program: Sequence[tuple[int, int, int]]) -> list:
+    """table[C_t] = (A, B, next if mem[B] <= 0, next otherwise) for C_t in 1..L; table[0] is unused.
+
+    Halting is folded into the next-instruction numbers: L + 1 is "fell off the end", L + 2 is "halted" (C == 0,
+    either branch). Both lie past the table, so the run loop stops on an IndexError at no per-step cost.
+    """
+    length = len(program)
+    halt = length + 2
+    table = [None]
+    for j, (a, b, c) in enumerate(program, 1):
+        table.append((a, b, halt, halt) if c == 0 else (a, b, c, j + 1))
+    return table
+
+
+def _execute(table: list, mem: list, pc: int, steps: int, max_steps: int) -> tuple[int, int]:
+    """Run from instruction ``pc`` with ``steps`` already executed; mutates ``mem``; returns (steps, final pc)."""
+    lo, hi = INT64_MIN, INT64_MAX
+    try:
+        for steps in range(steps, max_steps):
+            a, b, taken, fall = table[pc]
+            v = mem[b] - mem[a]
+            if v <= 0:
+                if v < lo:
+                    raise SubleqError(_overflow_message(pc, a, b, mem[b], mem[a]))
+                pc = taken
+            else:
+                if v > hi:
+                    raise SubleqError(_overflow_message(pc, a, b, mem[b], mem[a]))
+                pc = fall
+            mem[b] = v
+        else:
+            steps = max_steps
+    except IndexError:  # pc is L + 1 or L + 2: the loop variable counts the steps executed
+        pass
+    return steps, pc
+
+
+def _reason(pc: int, length: int) -> str:
+    return HALT if pc == length + 2 else END_OF_PROGRAM if pc == length + 1 else MAX_STEPS
+
+
+def _execute_traced(program: list, mem: list, max_steps: int) -> tuple[int, str, list[TraceStep]]:
+    """Algorithm 1 written out step by step, recording every write."""
+    length, pc, steps, trace = len(program), 1, 0, []
+    while True:
+        if steps == max_steps:
+            return steps, MAX_STEPS, trace
+        a, b, c = program[pc - 1]
+        value = mem[b] - mem[a]
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise SubleqError(_overflow_message(pc, a, b, mem[b], mem[a]))
+        mem[b] = value
+        steps += 1
+        trace.append(TraceStep(pc, a, b, c, value))
+        if c == 0:
+            return steps, HALT, trace
+        pc = c if value <= 0 else pc + 1
+        if pc == length + 1:
+            return steps, END_OF_PROGRAM, trace
+
+
+def run_subleq(
+    program, memory, max_steps: int = DEFAULT_MAX_STEPS, return_trace: bool = False
+) -> SubleqResult:
+    """Run one subleq program on one data memory (the reference machine).
+
+    Args:
+        program: L >= 1 triples (A, B, C) for instructions 1..L; A, B in [0, k), C in [0, L] (0 = HALT).
+        memory: the initial data memory, k >= 1 integers within int64. Never mutated.
+        max_steps: the step budget, an int >= 0. The run stops with "max_steps" when this many instructions
+            have executed without halting (0 executes nothing).
+        return_trace: also record one ``TraceStep`` per executed instruction (slower).
+
+    Returns:
+        A ``SubleqResult`` with the final memory, the number of executed instructions and the halt reason.
+
+    Raises:
+        SubleqError: on an invalid program, memory or budget, or when a write leaves the int64 range (naming the
+            instruction and the address).
+    """
+    mem = validate_memory(memory)
+    instructions = validate_program(program, len(mem))
+    max_steps = validate_max_steps(max_steps)
+    if return_trace:
+        steps, reason, trace = _execute_traced(instructions, mem, max_steps)
+        return SubleqResult(mem, steps, reason, trace)
+    steps, pc = _execute(_compile(instructions), mem, 1, 0, max_steps)
+    return SubleqResult(mem, steps, _reason(pc, len(instructions)))
+
+
+# batched machine
+
+
+def _check_int_tensor(x, name: str, dim: int, shape_doc: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise SubleqError(f"{name} must be a torch tensor of shape {shape_doc}, got {type(x).__name__}")
+    if x.dtype == torch.bool or x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.uint64:
+        raise SubleqError(f"{name} must be an integer tensor (int64 preferred), got dtype {x.dtype}")
+    if x.dim() != dim:
+        raise SubleqError(f"{name} must have shape {shape_doc}, got {tuple(x.shape)}")
+    return x.to(torch.int64)
+
+
+def _validate_batch(programs, memories, max_steps, program_lengths):
+    programs = _check_int_tensor(programs, "programs", 3, "[N, L, 3]")
+    memories = _check_int_tensor(memories, "memories", 2, "[N, k]")
+    n, length, width = programs.shape
+    if width != 3:
+        raise SubleqError(f"programs must have shape [N, L, 3], got {tuple(programs.shape)}")
+    if memories.shape[0] != n:
+        raise SubleqError(f"memories has {memories.shape[0]} rows but programs has {n}")
+    if memories.device != programs.device:
+        raise SubleqError(f"programs are on {programs.device} but memories are on {memories.device}")
+    device, k = programs.device, memories.shape[1]
+    if length < 1:
+        raise SubleqError("programs must have at least one instruction (L >= 1)")
+    if k < 1:
+        raise SubleqError("memories must have at least one cell (k >= 1)")
+
+    if program_lengths is None:
+        lengths = torch.full((n,), length, dtype=torch.int64, device=device)
+    else:
+        lengths = _check_int_tensor(program_lengths, "program_lengths", 1, "[N]").to(device)
+        if lengths.shape[0] != n:
+            raise SubleqError(f"program_lengths has {lengths.shape[0]} entries but programs has {n} rows")
+        bad = ((lengths < 1) | (lengths > length)).nonzero()
+        if bad.numel():
+            i = int(bad[0, 0])
+            raise SubleqError(f"row {i}: program length {int(lengths[i])} is out of range [1, {length}]")
+
+    if isinstance(max_steps, torch.Tensor) and max_steps.dim() > 0:
+        budgets = _check_int_tensor(max_steps, "max_steps", 1, "[N]").to(device)
+        if budgets.shape[0] != n:
+            raise SubleqError(f"max_steps has {budgets.shape[0]} entries but programs has {n} rows")
+        bad = (budgets < 0).nonzero()
+        if bad.numel():
+            i = int(bad[0, 0])
+            raise SubleqError(f"row {i}: max_steps = {int(budgets[i])} is out of range [0, {INT64_MAX}]")
+    else:
+        budgets = torch.full((n,), validate_max_steps(max_steps), dtype=torch.int64, device=device)
+
+    # Operand ranges, checked only on each row's own instructions 1..L_i; the first bad one in
+    # (row, instruction, operand) order is reported.
+    live = torch.arange(length, device=device)[None, :] < lengths[:, None]  # [N, L]
+    a, b, c = programs.unbind(-1)  # [N, L] each
+    bad = torch.stack(
+        [(a < 0) | (a >= k), (b < 0) | (b >= k), (c < 0) | (c > lengths[:, None])], dim=-1
+    ) & live[..., None]  # [N, L, 3]
+    if bool(bad.any()):
+        i, j, o = (int(x) for x in bad.nonzero()[0])
+        message = _operand_range_message(j + 1, "ABC"[o], int(programs[i, j, o]), k, int(lengths[i]))
+        raise SubleqError(f"row {i}: {message}")
+    return programs, memories, lengths, budgets
+
+
+def _build_tables(programs: torch.Tensor, lengths: torch.Tensor, k: int):
+    """Flatten a batch into one instruction space and one memory space.
+
+    Row i owns memory cells i*K .. i*K + K - 1 (K = k + 2: its k cells, a cell holding 1 and a counter cell
+    holding 0) and instruction slots i*S .. i*S + S - 1 (S = L + 2: slot 0 = HALT, slots 1..L = instructions,
+    slot L + 1 = end of program). Each slot stores global addresses (A, B) and global next slots (taken when
+    mem[B] <= 0, taken otherwise). The HALT and end slots are no-ops that loop on themselves and subtract 1 from
+    the counter cell, so a finished row can keep stepping until the next check and its step count is recovered
+    as (tensor steps so far) + counter.
+    """
+    n, length, _ = programs.shape
+    device = programs.device
+    S, K = length + 2, k + 2
+    slot = torch.arange(S, device=device)[None, :]  # [1, S]
+    row_mem = (torch.arange(n, device=device) * K)[:, None]  # [N, 1]
+    row_ins = (torch.arange(n, device=device) * S)[:, None]  # [N, 1]
+    live = (slot >= 1) & (slot <= lengths[:, None])  # [N, S]
+    ops = torch.zeros((n, S, 3), dtype=torch.int64, device=device)
+    ops[:, 1 : length + 1] = programs
+    a, b, c = ops.unbind(-1)  # [N, S] each
+    fall = torch.where(slot == lengths[:, None], length + 1, slot + 1)  # [N, S]
+    table_a = torch.where(live, row_mem + a, row_mem + k)
+    table_b = torch.where(live, row_mem + b, row_mem + k + 1)
+    table_taken = torch.where(live, row_ins + torch.where(c == 0, 0, c), row_ins + slot)
+    table_fall = torch.where(live, row_ins + torch.where(c == 0, 0, fall), row_ins + slot)
+    return [t.reshape(-1).contiguous() for t in (table_a, table_b, table_taken, table_fall)]  # [N*S] each
+
+
+def _bit_length(x: torch.Tensor) -> int:
+    """Bit length of the largest |value| in x."""
+    lo, hi = torch.aminmax(x)
+    return max(abs(int(lo)), abs(int(hi))).bit_length()
+
+
+def run_subleq_batch(
+    programs: torch.Tensor,
+    memories: torch.Tensor,
+    max_steps: Union[int, torch.Tensor] = DEFAULT_MAX_STEPS,
+    program_lengths: Optional[torch.Tensor] = None,
+) -> SubleqBatchResult:
+    """Run N subleq programs on N data memories at once, on the device the tensors are on.
+
+    Every row ends exactly as ``run_subleq`` would end it (same memory, steps and halt reason).
+
+    Args:
+        programs: integer tensor [N, L, 3]; row i's instruction j + 1 is ``programs[i, j]`` = (A, B, C).
+        memories: integer tensor [N, k] of initial data memories (same device). Not mutated.
+        max_steps: one budget for all rows (int >= 0) or an integer tensor [N] of per-row budgets.
+        program_lengths: optional integer tensor [N] of per-row lengths L_i in [1, L] (default L). Instructions
+            past L_i are never validated nor executed; a next instruction of L_i + 1 is "end_of_program".
+
+    Returns:
+        A ``SubleqBatchResult`` with final memories [N, k], steps [N] and one halt reason per row.
+
+    Raises:
+        SubleqError: on invalid inputs (naming the row, instruction, operand, value and allowed range), or when a
+            write leaves the int64 range: the reference machine's message for that row, prefixed with
+            ``row i: ``. If several rows overflow, which one is named is unspecified; nothing is returned.
+
+    How it runs: all still-running rows step in lock step on flattened tables (see ``_build_tables``); a step is
+    six tensor operations (four gathers, a subtraction and a scatter, then a select). Finished rows are dropped
+    every ``_BATCH_CHUNK`` steps and at each per-row budget; once ``BATCH_TAIL_ROWS`` or fewer rows remain, the
+    reference interpreter finishes them (faster for a few rows). While the initial |memory| rules overflow out
+    (|values| at most double per step) steps are not tested for it; after that each step also accumulates an
+    overflow flag per row, checked once per chunk, and an overflowing row is replayed on the reference machine
+    to raise its exact error. Limits: a step costs tens of microseconds of operator overhead on a CPU whatever
+    N is, so the batch pays off over the reference loop only with many rows running (hundreds on a CPU).
+    """
+    programs, memories, lengths, budgets = _validate_batch(programs, memories, max_steps, program_lengths)
+    n, length, _ = programs.shape
+    k, device = memories.shape[1], memories.device
+    steps_out = torch.zeros(n, dtype=torch.int64, device=device)
+    codes = torch.full((n,), _CODE_MAX_STEPS, dtype=torch.int64, device=device)
+    if n == 0:
+        return SubleqBatchResult(memories.clone(), steps_out, [])
+
+    S, K = length + 2, k + 2
+    table_a, table_b, table_taken, table_fall = _build_tables(programs, lengths, k)  # [N*S] each
+    mem2d = torch.empty((n, K), dtype=torch.int64, device=device)  # [N, K]
+    mem2d[:, :k] = memories
+    mem2d[:, k] = 1
+    mem2d[:, k + 1] = 0
+    mem = mem2d.view(-1)  # [N*K]
+
+    rows = (budgets > 0).nonzero().squeeze(1)  # [n_active]; rows with budget 0 end at once with "max_steps"
+    base = rows * S  # [n_active], slot 0 of each active row
+    g = base + 1  # [n_active], the global slot each active row is at
+    budget = budgets.index_select(0, rows)  # [n_active]
+    t = 0  # steps taken by every row still running
+    # |values| < 2**bits at the start and at most double per step, so the first 63 - bits steps cannot overflow.
+    # Counting again later would cost a reduction over all memory per chunk, more than the checks it saves.
+    unchecked_until = 63 - _bit_length(mem2d)
+
+    def step(g: torch.Tensor, overflow: Optional[torch.Tensor]) -> torch.Tensor:
+        a = table_a.index_select(0, g)
+        b = table_b.index_select(0, g)
+        mem_a, mem_b = mem.index_select(0, a), mem.index_select(0, b)
+        v = mem_b - mem_a  # wraps on overflow
+        if overflow is not None:
+            # Negative iff the operands differ in sign and the wrapped result's sign differs from mem_b's.
+            overflow |= (mem_b ^ mem_a) & (mem_b ^ v)
+        mem.scatter_(0, b, v)
+        return torch.where(v <= 0, table_taken.index_select(0, g), table_fall.index_select(0, g))
+
+    while g.numel():
+        if g.numel() <= BATCH_TAIL_ROWS:
+            _finish_on_reference(programs, lengths, mem2d, k, rows, g - base, budget, t, steps_out, codes)
+            break
+        m = min(_BATCH_CHUNK, int(budget.min()) - t)  # no running row passes its budget inside a chunk
+        if t < unchecked_until:
+            m = min(m, unchecked_until - t)
+            for _ in range(m):
+                g = step(g, None)
+        else:
+            overflow = torch.zeros_like(g)
+            for _ in range(m):
+                g = step(g, overflow)
+            if bool((overflow < 0).any()):
+                bad_rows = rows.index_select(0, (overflow < 0).nonzero().squeeze(1)).tolist()
+                _raise_overflow(programs, lengths, memories, budgets, min(bad_rows))
+        t += m
+
+        slot = g - base  # [n_active]
+        done = (slot == 0) | (slot == length + 1) | (budget == t)
+        if bool(done.any()):
+            finished = done.nonzero().squeeze(1)
+            finished_rows = rows.index_select(0, finished)
+            finished_slot = slot.index_select(0, finished)
+            counter = mem2d[:, k + 1].index_select(0, finished_rows)
+            steps_out.index_copy_(0, finished_rows, t + counter)
+            code = torch.where(
+                finished_slot == 0, _CODE_HALT, torch.where(finished_slot == length + 1, _CODE_END, _CODE_MAX_STEPS)
+            )
+            codes.index_copy_(0, finished_rows, code)
+            keep = (~done).nonzero().squeeze(1)
+            rows, base, g, budget = (x.index_select(0, keep) for x in (rows, base, g, budget))
+
+    reasons = [HALT_REASONS[c] for c in codes.tolist()]
+    return SubleqBatchResult(mem2d[:, :k].clone(), steps_out, reasons)
+
+
+def _raise_overflow(programs, lengths, memories, budgets, row: int) -> None:
+    """Replay one row from its inputs on the reference machine, which raises the exact overflow error."""
+    row_length = int(lengths[row])
+    table = _compile([tuple(x) for x in programs[row, :row_length].tolist()])
+    try:
+        _execute(table, memories[row].tolist(), 1, 0, int(budgets[row]))
+    except SubleqError as error:
+        raise SubleqError(f"row {row}: {error}") from None
+    raise AssertionError(f"row {row} overflowed in the batched machine but not on replay")  # pragma: no cover
+
+
+def _finish_on_reference(programs, lengths, mem2d, k, rows, slots, budget, t, steps_out, codes) -> None:
+    """Run the remaining rows (all still running, each t steps in, at instruction ``slots``) on the reference loop."""
+    for row, pc, row_budget in sorted(zip(rows.tolist(), slots.tolist(), budget.tolist())):
+        row_length = int(lengths[row])
+        table = _compile([tuple(x) for x in programs[row, :row_length].tolist()])
+        cells = mem2d[row, :k].tolist()
+        try:
+            steps, pc = _execute(table, cells, pc, t, row_budget)
+        except SubleqError as error:
+            raise SubleqError(f"row {row}: {error}") from None
+        mem2d[row, :k] = torch.tensor(cells, dtype=torch.int64, device=mem2d.device)
+        steps_out[row] = steps
+        codes[row] = HALT_REASONS.index(_reason(pc, row_length))
+
+
+__all__ = [
+    "BATCH_TAIL_ROWS",
+    "DEFAULT_MAX_STEPS",
+    "END_OF_PROGRAM",
+    "HALT",
+    "HALT_REASONS",
+    "INT64_MAX",
+    "INT64_MIN",
+    "MAX_STEPS",
+    "SubleqBatchResult",
+    "SubleqError",
+    "SubleqResult",
+    "TraceStep",
+    "run_subleq",
+    "run_subleq_batch",
+    "validate_max_steps",
+    "validate_memory",
+    "validate_program",
+]
