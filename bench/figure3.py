@@ -1,0 +1,200 @@
+#!/usr/bin/env python
+"""Figure 3 of the paper: SST-2 validation accuracy of the BERT baseline, soft-instruction and soft-imperative.
+
+Each (method, seed) is one run of its example script in a subprocess with the paper's settings (the scripts'
+defaults: untrained BERT 4 x 256, lr 1e-4, 2 epochs, batch 32, validation every 64 steps) and no checkpoints
+(`--save_strategy no`): the best accuracy is read from the logged curve (accuracy of A for the Synthesizer runs, as
+the authors' "best checkpoint by accuracy of A"). Results merge into `bench/results/figure3.json` after every run
+(runs already there are kept), and `figure3.md` / `figure3.png` are redrawn from all of it.
+
+    OMP_NUM_THREADS=1 python bench/figure3.py --seeds 1 2 3 4 5 \\
+        --train_file /work/shared/data/sst2/train.tsv --validation_file /work/shared/data/sst2/dev.tsv \\
+        --tokenizer_name /work/shared/data/bert-base-uncased
+
+Any other flag is passed to the three scripts unchanged (e.g. `--max_train_samples 512` for a smoke test, which
+then writes to `--results_dir`, not over the committed results).
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parent.parent
+METHODS = {
+    "bert": "run_sequence_classification.py",
+    "soft-instruction": "run_soft_instruction.py",
+    "soft-imperative": "run_soft_imperative.py",
+}
+LABELS = {"bert": "BERT sequence classification", "soft-instruction": "soft-instruction",
+          "soft-imperative": "soft-imperative"}
+# Figure 3 of the paper: best validation accuracy (%), mean ± std over 5 seeds.
+PAPER = {"bert": (81.9, 0.5), "soft-instruction": (81.9, 0.5), "soft-imperative": (80.7, 1.3)}
+# The issue's targets, in accuracy points: (method, reference, tolerance).
+TARGETS = [("soft-instruction", "bert", 0.5), ("soft-imperative", "bert", 1.5)]
+PAPER_TOLERANCE = 1.5
+
+
+def run_one(method: str, seed: int, script_args: list[str], keep_models: str | None = None) -> dict:
+    with tempfile.TemporaryDirectory() as scratch:
+        output_dir = scratch if keep_models is None else os.path.join(keep_models, f"{method}-seed{seed}")
+        command = [
+            sys.executable, str(ROOT / "examples" / METHODS[method]), "--output_dir", output_dir, "--seed", str(seed),
+            "--save_strategy", "no", "--load_best_model_at_end", "false", "--disable_tqdm", "true",
+            "--log_level", "warning", *script_args,
+        ]
+        started = time.perf_counter()
+        completed = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+        wall = time.perf_counter() - started
+        if completed.returncode != 0:
+            raise RuntimeError(f"run failed ({' '.join(command)}):\n{completed.stderr[-4000:]}")
+        results = json.loads((Path(output_dir) / "sst2_results.json").read_text())
+    results.update(key=method, wall_time_s=round(wall, 1), command=" ".join(command[1:]))
+    return results
+
+
+def mean_std(values: list[float]):
+    if not values:
+        return None, None
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else None
+
+
+def summarize(runs: list[dict]) -> dict:
+    methods = {}
+    for method in METHODS:
+        group = sorted((run for run in runs if run["key"] == method), key=lambda run: run["seed"])
+        if not group:
+            continue
+        best = [round(100 * run["best_accuracy"], 2) for run in group]
+        mean, std = mean_std(best)
+        methods[method] = {
+            "label": LABELS[method], "metric": group[0]["metric"], "seeds": [run["seed"] for run in group],
+            "best_accuracy": best, "best_step": [run["best_step"] for run in group], "mean": mean, "std": std,
+            "paper_mean": PAPER[method][0], "paper_std": PAPER[method][1],
+            "curves": [[[step, round(100 * value, 2)] for step, value in run["curve"]] for run in group],
+            "wall_time_s": [run["wall_time_s"] for run in group],
+        }
+    return methods
+
+
+def check_targets(methods: dict) -> list[dict]:
+    checks = []
+    for method, reference, tolerance in TARGETS:
+        if method in methods and reference in methods:
+            gap = methods[method]["mean"] - methods[reference]["mean"]
+            checks.append({"check": f"{method} vs {reference} (same run)", "gap": round(gap, 2),
+                           "tolerance": tolerance, "met": abs(gap) <= tolerance})
+    for method, row in methods.items():
+        gap = row["mean"] - row["paper_mean"]
+        checks.append({"check": f"{method} vs paper", "gap": round(gap, 2), "tolerance": PAPER_TOLERANCE,
+                       "met": abs(gap) <= PAPER_TOLERANCE})
+    return checks
+
+
+def fmt(mean, std):
+    if mean is None:
+        return "-"
+    return f"{mean:.1f} ± {std:.1f}" if std is not None else f"{mean:.1f} (1 seed)"
+
+
+def write_markdown(report: dict, results_dir: Path):
+    lines = [
+        "# Figure 3: SST-2 validation accuracy",
+        "",
+        f"Command: `{report['command']}`  ",
+        f"Machine: {report['machine']}",
+        "",
+        "Best validation accuracy (%) over the run, evaluated every 64 steps (for the Synthesizer runs: accuracy of "
+        "A, the operand that carries the sentiment). Untrained BERT 4 x 256, lr 1e-4, 2 epochs, batch 32, full "
+        "SST-2 (67,349 training sentences, 872 validation sentences).",
+        "",
+        "| method | seeds | best accuracy per seed | ours (mean ± std) | paper (5 seeds) | ours - paper |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in report["methods"].values():
+        lines.append(
+            f"| {row['label']} | {len(row['seeds'])} ({', '.join(map(str, row['seeds']))}) | "
+            f"{', '.join(f'{value:.2f}' for value in row['best_accuracy'])} | {fmt(row['mean'], row['std'])} | "
+            f"{fmt(row['paper_mean'], row['paper_std'])} | {row['mean'] - row['paper_mean']:+.1f} |"
+        )
+    lines += ["", "Targets (differences of means, in points):", "", "| check | difference | tolerance | met |",
+              "| --- | --- | --- | --- |"]
+    lines += [f"| {check['check']} | {check['gap']:+.2f} | ±{check['tolerance']} | {'yes' if check['met'] else 'no'} |"
+              for check in report["checks"]]
+    walls = {row["label"]: row["wall_time_s"] for row in report["methods"].values()}
+    lines += ["", "Wall time per run (s): " + "; ".join(f"{name}: {', '.join(map(str, times))}"
+                                                       for name, times in walls.items())]
+    (results_dir / "figure3.md").write_text("\n".join(lines) + "\n")
+
+
+def plot(report: dict, results_dir: Path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    for index, (method, row) in enumerate(report["methods"].items()):
+        color = f"C{index}"
+        for curve in row["curves"]:
+            ax.plot([p[0] for p in curve], [p[1] for p in curve], color=color, alpha=0.25, linewidth=0.8)
+        steps = sorted(set.intersection(*(set(p[0] for p in curve) for curve in row["curves"])))
+        means = [statistics.mean(dict(map(tuple, curve))[step] for curve in row["curves"]) for step in steps]
+        ax.plot(steps, means, color=color, linewidth=1.8,
+                label=f"{row['label']}: best {fmt(row['mean'], row['std'])}")
+        ax.axhline(row["paper_mean"], color=color, linestyle=":", linewidth=1)
+    ax.set_ylim(50, 90)
+    ax.set_xlabel("optimizer step (batch 32)")
+    ax.set_ylabel("SST-2 validation accuracy (%)")
+    ax.set_title("Figure 3: SST-2 (dotted: the paper's best accuracies)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(results_dir / "figure3.png", dpi=120)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--results_dir", default=None, help="Default: bench/results (only for full-data runs).")
+    parser.add_argument("--keep_models", default=None,
+                        help="Keep each run's final model (for the pipeline) in KEEP_MODELS/<method>-seed<seed>.")
+    args, script_args = parser.parse_known_args()
+    smoke = any(flag.startswith(("--max_train_samples", "--max_eval_samples", "--num_train_epochs", "--hidden_size"))
+                for flag in script_args)
+    if args.results_dir is None and smoke:
+        parser.error("a run with reduced settings needs --results_dir (bench/results holds the paper's settings)")
+    results_dir = Path(args.results_dir or ROOT / "bench" / "results")
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / "figure3.json"
+    report = json.loads(path.read_text()) if path.exists() else {"runs": []}
+    for seed in args.seeds:
+        for method in args.methods:
+            result = run_one(method, seed, script_args, args.keep_models)
+            report["runs"] = [run for run in report["runs"] if (run["key"], run["seed"]) != (method, seed)] + [result]
+            print(json.dumps({k: result[k] for k in ("key", "seed", "best_accuracy", "best_step", "wall_time_s")}),
+                  flush=True)
+            report.update(
+                command="python bench/figure3.py " + " ".join(sys.argv[1:]),
+                machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
+                f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, {platform.system()}, "
+                f"Python {platform.python_version()}",
+                methods=summarize(report["runs"]),
+            )
+            report["checks"] = check_targets(report["methods"])
+            # Written after every run, so that an interrupted benchmark keeps what it finished.
+            path.write_text(json.dumps(report, indent=2))
+            write_markdown(report, results_dir)
+            plot(report, results_dir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+#!/usr/bin/env python
+# /// script
+# dependencies = ["synthesizer", "transformers[torch]>=5.23,<6", "datasets>=5,<6", "accelerate>=1.1"]
+# ///
+"""The baseline of Experiments 2 and 3 of "Rethinking Neural Computation": `AutoModelForSequenceClassification` on
+SST-2 with the Synthesizer's backbone (an untrained BERT 4 x 256) and the same training.
+
+The input is the sentence alone (`[CLS] <sentence> [SEP]`); the best checkpoint by validation accuracy is kept and
+`sst2_results.json` holds the best accuracy and the curve.
+
+Tiny CPU run on the committed sample (seconds):
+
+    python examples/run_sequence_classification.py --output_dir runs/bert-tiny \\
+        --train_file data/sst2_sample/train.tsv --validation_file data/sst2_sample/dev.tsv \\
+        --tokenizer_name /work/shared/data/bert-base-uncased --hidden_size 32 --num_hidden_layers 1 \\
+        --num_attention_heads 2 --intermediate_size 64 --max_train_samples 64 --num_train_epochs 1
+
+The paper's settings (the defaults: lr 1e-4, 2 epochs, batch 32, evaluation every 64 steps, GLUE SST-2):
+
+    python examples/run_sequence_classification.py --output_dir runs/bert-sst2 --seed 1
+
+Several processes: as in run_soft_instruction.py (`accelerate launch --multi_gpu --num_processes 2 ... --use_cpu`).
+"""
+
+import logging
+import os
+from transformers import AutoModelForSequenceClassification, Trainer, set_seed
+
+from modeling_synthesizer.sst2 import (
+    RESULTS_FILE,
+    SST2ClassificationTrainingArguments,
+    SST2DataArguments,
+    SST2ModelArguments,
+    argmax_labels,
+    build_baseline_card,
+    build_sequence_classification_config,
+    classification_accuracy,
+    load_sst2_splits,
+    parse_sst2_args,
+    push_output_dir,
+    run_settings,
+    setup_sst2_run,
+    summarize_run,
+    train_and_evaluate,
+    write_json,
+)
+from modeling_synthesizer.tokenizer import load_tokenizer_with_programs
+
+
+logger = logging.getLogger(__name__)
+
+
+def main(argv=None):
+    model_args, data_args, training_args = parse_sst2_args(
+        (SST2ModelArguments, SST2DataArguments, SST2ClassificationTrainingArguments), argv
+    )
+    setup_sst2_run(training_args, logger)
+
+    train_dataset, eval_dataset = load_sst2_splits(data_args)
+    # The tokenizer as the Synthesizer runs load it (no program tokens here), so the vocabularies match.
+    tokenizer = load_tokenizer_with_programs(model_args.tokenizer_name, [])
+
+    set_seed(training_args.seed)
+    model = AutoModelForSequenceClassification.from_config(build_sequence_classification_config(model_args, tokenizer))
+
+    def tokenize(batch):
+        return tokenizer(batch["sentence"], truncation=True, max_length=data_args.max_seq_length)
+
+    with training_args.main_process_first(desc="tokenizing"):
+        train_dataset = train_dataset.map(tokenize, batched=True, desc="Tokenizing sentences")
+        eval_dataset = eval_dataset.map(tokenize, batched=True, desc="Tokenizing sentences")
+
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        processing_class=tokenizer,
+        compute_metrics=classification_accuracy,
+        preprocess_logits_for_metrics=argmax_labels,
+    )
+    train_metrics, eval_metrics = train_and_evaluate(trainer, training_args)
+    results = summarize_run(trainer, "bert-sequence-classification", "accuracy", train_metrics, eval_metrics,
+                            len(train_dataset), len(eval_dataset))
+    if trainer.is_world_process_zero():
+        write_json(os.path.join(training_args.output_dir, RESULTS_FILE), results)
+        card = build_baseline_card(
+            trainer.model,
+            repo_id=training_args.hub_model_id or os.path.basename(os.path.abspath(training_args.output_dir)),
+            script="examples/run_sequence_classification.py",
+            results={"best validation accuracy": results["best_accuracy"],
+                     "validation accuracy (saved model)": eval_metrics.get("eval_accuracy")},
+            training_settings=run_settings(model_args, data_args, training_args),
+            dataset="nyu-mll/glue" if data_args.train_file is None else None,
+        )
+        card.save(os.path.join(training_args.output_dir, "README.md"))
+        logger.info("baseline: best validation accuracy %.4f at step %s", results["best_accuracy"] or 0,
+                    results["best_step"])
+    push_output_dir(trainer, "SST-2 baseline: BERT sequence classification")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+#!/usr/bin/env python
+# /// script
+# dependencies = ["synthesizer", "transformers[torch]>=5.23,<6", "datasets>=5,<6", "accelerate>=1.1"]
+# ///
+"""Experiment 3 of "Rethinking Neural Computation" (soft-imperative): "as long as the input text is positive, run
+program i".
+
+Ten random programs of ten instructions (operands from 1..255, fixed by the seed) get one new token each
+(`[PROG_0]`..`[PROG_9]`). Each SST-2 sentence is paired with one random (program, instruction number) pair, fixed by
+the seed; the network reads `[CLS] <C_t> as long as the input text is positive, run [PROG_i] [SEP] <sentence> [SEP]`
+and must predict instruction C_t of program i for positive text and (0, 0, 0) = HALT for negative text. The
+programs are saved as `programs.json`.
+
+The data memory `[1, 0, 0, ...]` (saved in the config) makes cell 0 a verdict flag: only HALT (0, 0, 0) clears it,
+since the programs' operands are never 0. So the pipeline on negative text halts at once with output 0
+("negative"); on positive text it runs the program and the output cell stays 1 ("positive").
+
+Tiny CPU run on the committed sample (seconds):
+
+    python examples/run_soft_imperative.py --output_dir runs/sim-tiny \\
+        --train_file data/sst2_sample/train.tsv --validation_file data/sst2_sample/dev.tsv \\
+        --tokenizer_name /work/shared/data/bert-base-uncased --hidden_size 32 --num_hidden_layers 1 \\
+        --num_attention_heads 2 --intermediate_size 64 --max_train_samples 64 --num_train_epochs 1
+
+The paper's settings (the defaults: untrained BERT 4 x 256, k = L = 256, lr 1e-4, 2 epochs, batch 32, evaluation
+every 64 steps, GLUE SST-2 from the Hub; offline, pass the local files and tokenizer as in run_soft_instruction.py):
+
+    python examples/run_soft_imperative.py --output_dir runs/soft-imperative --seed 1
+
+Two processes on CPU (gloo; the script fails if the launcher and the Trainer disagree on the world size), or
+several GPUs (drop --use_cpu; see examples/README.md for DDP/FSDP/DeepSpeed configs):
+
+    accelerate launch --multi_gpu --num_processes 2 examples/run_soft_imperative.py --use_cpu ...
+    torchrun --nproc_per_node 2 examples/run_soft_imperative.py --use_cpu ...
+
+Rerunning a command whose run was interrupted resumes from the last checkpoint in --output_dir.
+"""
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+
+from transformers import set_seed
+
+from modeling_synthesizer.sst2 import (
+    SST2DataArguments,
+    SST2ModelArguments,
+    SST2TrainingArguments,
+    load_sst2_splits,
+    parse_sst2_args,
+    setup_sst2_run,
+    train_sst2_synthesizer,
+)
+from modeling_synthesizer.tasks import (
+    SOFT_IMPERATIVE_OUTPUT_CELL,
+    SOFT_IMPERATIVE_TEMPLATE,
+    build_soft_imperative_dataset,
+    make_soft_imperative_programs,
+    programs_to_records,
+    soft_imperative_memory,
+)
+from modeling_synthesizer.tokenizer import load_tokenizer_with_programs, program_token
+
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SoftImperativeArguments:
+    num_programs: int = field(default=10, metadata={"help": "Random programs (the authors': 10)."})
+    program_length: int = field(default=10, metadata={"help": "Instructions per program (the authors': 10)."})
+    data_memory_size: int = field(default=256, metadata={"help": "k = classes of A and B (the authors': 256)."})
+    max_program_length: int = field(
+        default=256, metadata={"help": "L: the C head has L + 1 classes; branch targets reach 255 (the authors': 256)."}
+    )
+    program_seed: int | None = field(
+        default=None,
+        metadata={"help": "Seed of the programs and of the (program, instruction) draws (default: --seed); the "
+                          "validation draws use program_seed + 1."},
+    )
+
+    def __post_init__(self):
+        # Operands are drawn from 1..255 as the authors did, or fewer when k or L is smaller.
+        self.max_operand = min(255, self.data_memory_size - 1, self.max_program_length)
+        if self.max_operand < 1 or self.program_length > self.max_program_length:
+            raise ValueError("need data_memory_size >= 2 and program_length <= max_program_length")
+
+
+def main(argv=None):
+    model_args, data_args, task_args, training_args = parse_sst2_args(
+        (SST2ModelArguments, SST2DataArguments, SoftImperativeArguments, SST2TrainingArguments), argv
+    )
+    setup_sst2_run(training_args, logger)
+
+    seed = training_args.seed if task_args.program_seed is None else task_args.program_seed
+    programs = make_soft_imperative_programs(task_args.num_programs, task_args.program_length, seed,
+                                             task_args.max_operand)
+    train_sst2, eval_sst2 = load_sst2_splits(data_args)
+    train_dataset = build_soft_imperative_dataset(train_sst2, programs, seed)
+    eval_dataset = build_soft_imperative_dataset(eval_sst2, programs, seed + 1)
+    logger.info("soft-imperative: %d programs, %d training, %d validation rows", len(programs), len(train_dataset),
+                len(eval_dataset))
+    tokens = [program_token(index) for index in range(len(programs))]
+    tokenizer = load_tokenizer_with_programs(model_args.tokenizer_name, tokens)
+
+    set_seed(training_args.seed)
+    results = train_sst2_synthesizer(
+        model_args, data_args, training_args, train_dataset, eval_dataset, tokenizer,
+        config_kwargs={
+            "data_memory_size": task_args.data_memory_size,
+            "max_program_length": task_args.max_program_length,
+            "memory_image": soft_imperative_memory(task_args.data_memory_size),
+            "output_cell": SOFT_IMPERATIVE_OUTPUT_CELL,
+        },
+        method="soft-imperative",
+        script="examples/run_soft_imperative.py",
+        task_description=f"Soft-imperative SST-2 (Experiment 3 of the paper): `As long as the input text is "
+        f"positive, run [PROG_i] [SEP] <sentence>` runs one of {len(programs)} random {task_args.program_length}-"
+        "instruction programs (in `programs.json`) on positive text and halts at once on negative text. The data "
+        "memory `[1, 0, 0, ...]` makes cell 0 the verdict: only HALT (0, 0, 0) clears it.",
+        example_description=SOFT_IMPERATIVE_TEMPLATE.format(program=tokens[0], sentence="a gorgeous, witty film"),
+        extra_settings={**vars(task_args), "program_seed": seed},
+    )
+    if training_args.should_save:
+        with open(os.path.join(training_args.output_dir, "programs.json"), "w") as f:
+            json.dump(programs_to_records(programs, tokens), f)
+    return results
+
+
+if __name__ == "__main__":
+    main()

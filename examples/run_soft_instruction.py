@@ -1,0 +1,110 @@
+#!/usr/bin/env python
+# /// script
+# dependencies = ["synthesizer", "transformers[torch]>=5.23,<6", "datasets>=5,<6", "accelerate>=1.1"]
+# ///
+"""Experiment 2 of "Rethinking Neural Computation" (soft-instruction): SST-2 as a one-instruction subleq program.
+
+The network reads `[CLS] 1 classify this input: <sentence> [SEP]` and predicts one instruction: positive ->
+(A, B, C) = (0, 2, 0), negative -> (1, 2, 0). On the data memory `[-1, 0, 0, ...]` (saved in the config) the
+machine writes 1 (positive) or leaves 0 (negative) in the output cell 2, then halts, so that
+
+    pipeline("subleq-execution", model=output_dir)("Classify this input: a gorgeous, witty film")
+
+returns `output` 1 and `label` "positive". The best checkpoint (by validation accuracy of A, the operand that
+carries the sentiment) is kept; `sst2_results.json` holds the best accuracy and the curve.
+
+Tiny CPU run on the committed sample (seconds):
+
+    python examples/run_soft_instruction.py --output_dir runs/si-tiny \\
+        --train_file data/sst2_sample/train.tsv --validation_file data/sst2_sample/dev.tsv \\
+        --tokenizer_name /work/shared/data/bert-base-uncased --hidden_size 32 --num_hidden_layers 1 \\
+        --num_attention_heads 2 --intermediate_size 64 --max_train_samples 64 --num_train_epochs 1
+
+The paper's settings (the defaults: untrained BERT 4 x 256, lr 1e-4, 2 epochs, batch 32, evaluation every 64 steps,
+GLUE SST-2 from the Hub; about 20 minutes on 2 CPU cores):
+
+    python examples/run_soft_instruction.py --output_dir runs/soft-instruction --seed 1
+    python examples/run_soft_instruction.py --output_dir runs/soft-instruction --seed 1 \\
+        --train_file /work/shared/data/sst2/train.tsv --validation_file /work/shared/data/sst2/dev.tsv \\
+        --tokenizer_name /work/shared/data/bert-base-uncased   # offline
+
+Several processes (CPU: gloo; on GPUs drop --use_cpu, or see examples/README.md for DDP/FSDP/DeepSpeed configs):
+
+    accelerate launch --multi_gpu --num_processes 2 examples/run_soft_instruction.py --use_cpu ...
+    torchrun --nproc_per_node 2 examples/run_soft_instruction.py --use_cpu ...
+
+Rerunning a command whose run was interrupted resumes from the last checkpoint in --output_dir.
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+from transformers import set_seed
+
+from modeling_synthesizer.sst2 import (
+    SST2DataArguments,
+    SST2ModelArguments,
+    SST2TrainingArguments,
+    load_sst2_splits,
+    parse_sst2_args,
+    setup_sst2_run,
+    train_sst2_synthesizer,
+)
+from modeling_synthesizer.tasks import (
+    SOFT_INSTRUCTION_OUTPUT_CELL,
+    SOFT_INSTRUCTION_TEMPLATE,
+    build_soft_instruction_dataset,
+    soft_instruction_memory,
+)
+from modeling_synthesizer.tokenizer import load_tokenizer_with_programs
+
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SoftInstructionArguments:
+    data_memory_size: int = field(
+        default=256, metadata={"help": "k: classes of the A and B heads (the authors': 256; the program uses 3 cells)."}
+    )
+    max_program_length: int = field(
+        default=1,
+        metadata={"help": "L: the program is one instruction whose C is 0 (HALT), so the C head needs only "
+                          "classes 0..1 and the pipeline decodes one instruction."},
+    )
+
+
+def main(argv=None):
+    model_args, data_args, task_args, training_args = parse_sst2_args(
+        (SST2ModelArguments, SST2DataArguments, SoftInstructionArguments, SST2TrainingArguments), argv
+    )
+    setup_sst2_run(training_args, logger)
+
+    train_sst2, eval_sst2 = load_sst2_splits(data_args)
+    train_dataset = build_soft_instruction_dataset(train_sst2)
+    eval_dataset = build_soft_instruction_dataset(eval_sst2)
+    logger.info("soft-instruction: %d training, %d validation rows", len(train_dataset), len(eval_dataset))
+    tokenizer = load_tokenizer_with_programs(model_args.tokenizer_name, [])
+
+    set_seed(training_args.seed)
+    return train_sst2_synthesizer(
+        model_args, data_args, training_args, train_dataset, eval_dataset, tokenizer,
+        config_kwargs={
+            "data_memory_size": task_args.data_memory_size,
+            "max_program_length": task_args.max_program_length,
+            "memory_image": soft_instruction_memory(task_args.data_memory_size),
+            "output_cell": SOFT_INSTRUCTION_OUTPUT_CELL,
+        },
+        method="soft-instruction",
+        script="examples/run_soft_instruction.py",
+        task_description="Soft-instruction SST-2 (Experiment 2 of the paper): the description "
+        "`Classify this input: <sentence>` is a one-instruction program, (0, 2, 0) for positive text and (1, 2, 0) "
+        "for negative text, run on the data memory `[-1, 0, 0, ...]`; the output cell 2 holds the class "
+        "(1 = positive), and `label` names it.",
+        example_description=SOFT_INSTRUCTION_TEMPLATE.format(sentence="a gorgeous, witty film"),
+        extra_settings=vars(task_args),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,469 @@
+"""SST-2 for Experiments 2 and 3 of the paper: loading the data, and the plumbing the three SST-2 example scripts
+share (`run_soft_instruction.py`, `run_soft_imperative.py`, `run_sequence_classification.py`).
+
+Not part of the remote code: it needs `datasets`.
+"""
+
+import csv
+import json
+import logging
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+
+import datasets
+import numpy as np
+import transformers
+from datasets import Dataset, DatasetDict
+from huggingface_hub import ModelCard, ModelCardData
+from transformers import AutoConfig, EvalPrediction, HfArgumentParser, Trainer, TrainingArguments
+
+from .configuration_synthesizer import SynthesizerConfig
+from .model_card import build_model_card
+from .modeling_synthesizer import SynthesizerForSubleq
+from .tasks import SST2_ID2LABEL
+from .training import (
+    argmax_operands,
+    check_can_push,
+    check_world_size,
+    find_checkpoint_to_resume,
+    make_compute_metrics,
+    tokenize_instructions,
+)
+
+
+logger = logging.getLogger(__name__)
+
+GLUE_SST2 = ("nyu-mll/glue", "sst2")
+# The authors' batch: 32 examples per optimizer step, whatever the number of processes.
+PAPER_BATCH_SIZE = 32
+RESULTS_FILE = "sst2_results.json"
+
+
+def load_sst2(
+    dataset_name: str | None = GLUE_SST2[0],
+    dataset_config_name: str | None = GLUE_SST2[1],
+    train_file: str | None = None,
+    validation_file: str | None = None,
+    cache_dir: str | None = None,
+) -> DatasetDict:
+    """
+    SST-2 as a `DatasetDict` with `train` and `validation` splits of columns `sentence` (str, stripped of the GLUE
+    files' trailing space) and `label` (int, 0 = negative, 1 = positive). Other columns (`idx`) are dropped.
+
+    Args:
+        dataset_name, dataset_config_name: a Hub dataset (default GLUE SST-2: `nyu-mll/glue`, `sst2`), used when no
+            file is given.
+        train_file, validation_file: local `.tsv` (the GLUE format: tab-separated, unquoted, a header
+            `sentence<TAB>label`), `.csv` or `.json`/`.jsonl` files, read with `datasets`' own loaders. Both or none.
+        cache_dir: the `datasets` cache.
+
+    Raises:
+        ValueError: if only one file is given, a file type is unsupported, or a column or label is wrong.
+    """
+    if (train_file is None) != (validation_file is None):
+        raise ValueError("give both --train_file and --validation_file, or neither (then --dataset_name is used)")
+    if train_file is not None:
+        extension = os.path.splitext(train_file)[1].lstrip(".")
+        if os.path.splitext(validation_file)[1].lstrip(".") != extension:
+            raise ValueError(f"train and validation files must have one type, got {train_file}, {validation_file}")
+        data_files = {"train": train_file, "validation": validation_file}
+        if extension in ("tsv", "csv"):
+            # The GLUE TSV files are unquoted (sentences hold '"'); "null" or "nan" are sentences, not missing values.
+            raw = datasets.load_dataset(
+                "csv", data_files=data_files, cache_dir=cache_dir, delimiter="\t" if extension == "tsv" else ",",
+                quoting=csv.QUOTE_NONE if extension == "tsv" else csv.QUOTE_MINIMAL, na_filter=False,
+            )
+        elif extension in ("json", "jsonl"):
+            raw = datasets.load_dataset("json", data_files=data_files, cache_dir=cache_dir)
+        else:
+            raise ValueError(f"--train_file must be a .tsv, .csv or .json file, got {train_file}")
+    else:
+        if dataset_name is None:
+            raise ValueError("give --dataset_name or --train_file/--validation_file")
+        raw = datasets.load_dataset(dataset_name, dataset_config_name, cache_dir=cache_dir)
+    splits = {}
+    for split in ("train", "validation"):
+        dataset = raw[split]
+        missing = {"sentence", "label"} - set(dataset.column_names)
+        if missing:
+            raise ValueError(f"the {split} split needs columns sentence and label; missing {sorted(missing)}")
+        dataset = dataset.select_columns(["sentence", "label"])
+        dataset = dataset.cast_column("sentence", datasets.Value("string"))
+        dataset = dataset.cast_column("label", datasets.Value("int64"))
+        dataset = dataset.map(lambda batch: {"sentence": [s.strip() for s in batch["sentence"]]}, batched=True,
+                              desc=f"Stripping {split} sentences")
+        bad = set(dataset.unique("label")) - {0, 1}
+        if bad:
+            raise ValueError(f"SST-2 labels must be 0 or 1; the {split} split has {sorted(bad)}")
+        splits[split] = dataset
+    return DatasetDict(splits)
+
+
+@dataclass
+class SST2ModelArguments:
+    tokenizer_name: str = field(
+        default="bert-base-uncased",
+        metadata={"help": "The tokenizer (the authors': bert-base-uncased; offline, a local folder such as "
+                          "/work/shared/data/bert-base-uncased). Program tokens are added to it."},
+    )
+    hidden_size: int = field(default=256, metadata={"help": "Backbone hidden size (the paper: 256)."})
+    num_hidden_layers: int = field(default=4, metadata={"help": "Backbone layers (the paper: 4)."})
+    num_attention_heads: int = field(default=4, metadata={"help": "Attention heads (the paper: 4)."})
+    intermediate_size: int = field(default=1024, metadata={"help": "Feed-forward size (the paper: 1024)."})
+    backbone_type: str = field(default="bert", metadata={"help": "Any AutoConfig model_type with BERT-style size "
+                                                                  "names, e.g. bert, roberta."})
+    dropout: float = field(
+        default=0.1, metadata={"help": "Backbone hidden and attention dropout (BERT's default 0.1, as the authors)."}
+    )
+    pooling: str = field(
+        default="auto",
+        metadata={"help": "How the Synthesizer heads read the backbone: auto = BERT's pooler, as the authors; first, "
+                          "last or mean (see SynthesizerConfig). The baseline always uses its classifier's pooler."},
+    )
+    label_smoothing: float = field(
+        default=0.05, metadata={"help": "Label smoothing of each Synthesizer head (the authors': 0.05). The baseline "
+                                        "uses --label_smoothing_factor (default 0, as the authors' baseline)."}
+    )
+
+
+@dataclass
+class SST2DataArguments:
+    dataset_name: str | None = field(default=GLUE_SST2[0], metadata={"help": "A Hub dataset with SST-2's columns."})
+    dataset_config_name: str | None = field(default=GLUE_SST2[1], metadata={"help": "Its configuration."})
+    train_file: str | None = field(
+        default=None, metadata={"help": "A local .tsv (GLUE format), .csv or .json training file; overrides "
+                                        "--dataset_name (e.g. /work/shared/data/sst2/train.tsv)."}
+    )
+    validation_file: str | None = field(default=None, metadata={"help": "The matching validation file (dev.tsv)."})
+    max_seq_length: int = field(
+        default=128, metadata={"help": "Longest input in tokens, prompt included (SST-2's longest is ~70)."}
+    )
+    max_train_samples: int | None = field(
+        default=None, metadata={"help": "Truncate the training set to its first N examples (debugging, tests)."}
+    )
+    max_eval_samples: int | None = field(
+        default=None, metadata={"help": "Truncate the validation set to its first N examples."}
+    )
+    cache_dir: str | None = field(default=None, metadata={"help": "The datasets cache."})
+
+
+@dataclass
+class SST2TrainingArguments(TrainingArguments):
+    """`TrainingArguments` with the authors' SST-2 settings as defaults."""
+
+    learning_rate: float = field(default=1e-4, metadata={"help": "AdamW learning rate (the authors': 1e-4)."})
+    num_train_epochs: float = field(default=2, metadata={"help": "Epochs (the authors': 2)."})
+    per_device_train_batch_size: int = field(
+        default=0, metadata={"help": "Batch per process; 0 = the authors' 32 split over the processes."}
+    )
+    per_device_eval_batch_size: int = field(default=128, metadata={"help": "Batch per process for evaluation."})
+    eval_strategy: str = field(default="steps", metadata={"help": "Evaluate every --eval_steps (the authors)."})
+    eval_steps: float | None = field(default=64, metadata={"help": "Steps between evaluations (the authors': 64)."})
+    save_strategy: str = field(default="steps", metadata={"help": "Checkpoint at every evaluation (best model)."})
+    save_steps: float = field(default=64, metadata={"help": "Steps between checkpoints (= --eval_steps)."})
+    logging_steps: float = field(default=64, metadata={"help": "Steps between training-loss logs."})
+    save_total_limit: int | None = field(default=1, metadata={"help": "Keep the best and the last checkpoint only."})
+    load_best_model_at_end: bool = field(
+        default=True, metadata={"help": "Keep the best checkpoint by --metric_for_best_model (the authors)."}
+    )
+    metric_for_best_model: str | None = field(
+        default="a_accuracy",
+        metadata={"help": "The authors' choice: accuracy of A, the operand that carries the sentiment "
+                          "(the baseline: accuracy)."},
+    )
+
+
+@dataclass
+class SST2ClassificationTrainingArguments(SST2TrainingArguments):
+    """The baseline's `TrainingArguments`: the same settings, the best checkpoint by accuracy."""
+
+    metric_for_best_model: str | None = field(
+        default="accuracy", metadata={"help": "Keep the checkpoint with the best validation accuracy."}
+    )
+
+
+def parse_sst2_args(dataclass_types, argv=None):
+    """`HfArgumentParser` over `dataclass_types`; a single `.json` argument is read as a file of arguments."""
+    parser = HfArgumentParser(dataclass_types)
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        return parser.parse_json_file(json_file=os.path.abspath(argv[0]))
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def setup_sst2_run(training_args: TrainingArguments, script_logger: logging.Logger):
+    """Logging, launch checks (world size, `--push_to_hub`) and the authors' total batch of 32."""
+    logging.basicConfig(
+        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", datefmt="%m/%d/%Y %H:%M:%S",
+        handlers=[logging.StreamHandler(sys.stdout)],
+    )
+    log_level = training_args.get_process_log_level()
+    for each in (script_logger, logger):
+        each.setLevel(log_level)
+    datasets.utils.logging.set_verbosity(log_level)
+    transformers.utils.logging.set_verbosity(log_level)
+    check_world_size(training_args)
+    check_can_push(training_args)
+    if training_args.per_device_train_batch_size == 0:
+        if PAPER_BATCH_SIZE % training_args.world_size:
+            logger.warning("a batch of %d does not split over %d processes", PAPER_BATCH_SIZE,
+                           training_args.world_size)
+        training_args.per_device_train_batch_size = max(1, PAPER_BATCH_SIZE // training_args.world_size)
+    script_logger.info(
+        "world size %d, batch %d per process, %s", training_args.world_size,
+        training_args.per_device_train_batch_size, training_args.device,
+    )
+
+
+def load_sst2_splits(data_args: SST2DataArguments) -> tuple[Dataset, Dataset]:
+    """The train and validation splits of `load_sst2`, truncated to `--max_train_samples`/`--max_eval_samples`."""
+    raw = load_sst2(data_args.dataset_name, data_args.dataset_config_name, data_args.train_file,
+                    data_args.validation_file, data_args.cache_dir)
+    train, validation = raw["train"], raw["validation"]
+    if data_args.max_train_samples is not None:
+        train = train.select(range(min(data_args.max_train_samples, len(train))))
+    if data_args.max_eval_samples is not None:
+        validation = validation.select(range(min(data_args.max_eval_samples, len(validation))))
+    return train, validation
+
+
+def backbone_config(model_args: SST2ModelArguments, tokenizer, **extra) -> dict:
+    """The backbone's config as a dict (`model_type` included), sized for `tokenizer` and the size flags."""
+    return {
+        "model_type": model_args.backbone_type,
+        "vocab_size": len(tokenizer),
+        "hidden_size": model_args.hidden_size,
+        "num_hidden_layers": model_args.num_hidden_layers,
+        "num_attention_heads": model_args.num_attention_heads,
+        "intermediate_size": model_args.intermediate_size,
+        "pad_token_id": tokenizer.pad_token_id,
+        "hidden_dropout_prob": model_args.dropout,
+        "attention_probs_dropout_prob": model_args.dropout,
+        **extra,
+    }
+
+
+def build_sequence_classification_config(model_args: SST2ModelArguments, tokenizer):
+    """The baseline's config: the same backbone, two labels named as SST-2's."""
+    settings = backbone_config(model_args, tokenizer, num_labels=2, id2label=dict(SST2_ID2LABEL),
+                               label2id={name: index for index, name in SST2_ID2LABEL.items()})
+    return AutoConfig.for_model(settings.pop("model_type"), **settings)
+
+
+def argmax_labels(logits, labels):
+    """`preprocess_logits_for_metrics` of the baseline: the predicted class, not the logits."""
+    return logits.argmax(-1)
+
+
+def classification_accuracy(eval_pred: EvalPrediction) -> dict:
+    """`compute_metrics` of the baseline (numpy: `evaluate.load` needs the Hub)."""
+    return {"accuracy": float((np.asarray(eval_pred.predictions) == np.asarray(eval_pred.label_ids)).mean())}
+
+
+def eval_curve(log_history: list[dict], metric: str) -> list[list]:
+    """`[[step, value], ...]` of the evaluations during training, in order. Only the first evaluation logged at a
+    step counts: the one after training, at the last step again, may be of the best checkpoint reloaded."""
+    curve, seen = [], set()
+    for entry in log_history:
+        if f"eval_{metric}" in entry and entry["step"] not in seen:
+            seen.add(entry["step"])
+            curve.append([int(entry["step"]), float(entry[f"eval_{metric}"])])
+    return curve
+
+
+def train_and_evaluate(trainer: Trainer, training_args: TrainingArguments) -> tuple[dict, dict]:
+    """Trains (resuming from the last checkpoint of `output_dir` if any), saves the model (the best one with
+    `--load_best_model_at_end`), evaluates it and saves `eval_results.json`. Returns (train metrics, eval metrics)."""
+    train_result = trainer.train(resume_from_checkpoint=find_checkpoint_to_resume(training_args))
+    trainer.save_model()
+    trainer.save_state()
+    trainer.log_metrics("train", train_result.metrics)
+    trainer.save_metrics("train", train_result.metrics)
+    metrics = trainer.evaluate()
+    trainer.log_metrics("eval", metrics)
+    trainer.save_metrics("eval", metrics)
+    return train_result.metrics, metrics
+
+
+def summarize_run(trainer: Trainer, method: str, metric: str, train_metrics: dict, eval_metrics: dict,
+                  train_samples: int, eval_samples: int) -> dict:
+    """The `sst2_results.json` of a run: the best validation accuracy, its step and the whole curve."""
+    args = trainer.args
+    curve = eval_curve(trainer.state.log_history, metric)
+    best_step, best = max(curve, key=lambda point: point[1]) if curve else (None, None)
+    return {
+        "method": method,
+        "metric": metric,
+        "best_accuracy": best,
+        "best_step": best_step,
+        "curve": curve,
+        "final_eval": eval_metrics,
+        "seed": args.seed,
+        "world_size": args.world_size,
+        "batch_size": args.per_device_train_batch_size * args.world_size * args.gradient_accumulation_steps,
+        "learning_rate": args.learning_rate,
+        "num_train_epochs": args.num_train_epochs,
+        "eval_steps": args.eval_steps,
+        "global_step": trainer.state.global_step,
+        "train_samples": train_samples,
+        "eval_samples": eval_samples,
+        "train_runtime_s": train_metrics.get("train_runtime"),
+    }
+
+
+def write_json(path: str, payload):
+    with open(path, "w") as f:
+        json.dump(payload, f, indent=2)
+
+
+def train_sst2_synthesizer(
+    model_args: SST2ModelArguments,
+    data_args: SST2DataArguments,
+    training_args: TrainingArguments,
+    train_dataset: Dataset,
+    eval_dataset: Dataset,
+    tokenizer,
+    config_kwargs: dict,
+    method: str,
+    script: str,
+    task_description: str,
+    example_description: str,
+    extra_settings: dict | None = None,
+) -> dict:
+    """
+    Everything after the data of `run_soft_instruction.py` and `run_soft_imperative.py`: builds the Synthesizer
+    (backbone from the size flags, `config_kwargs` for the memory layout and labels), tokenizes, trains with the
+    instruction metrics (accuracy of A, B, C and instruction exact match), evaluates, and writes
+    `sst2_results.json` and the model card (README.md) in `output_dir`; pushes with `--push_to_hub`.
+
+    Returns:
+        The `sst2_results.json` payload.
+    """
+    config = SynthesizerConfig(
+        text_config=backbone_config(model_args, tokenizer), label_smoothing=model_args.label_smoothing,
+        pooling=model_args.pooling,
+        id2label=dict(SST2_ID2LABEL), add_special_tokens=True, **config_kwargs,
+    )
+    model = SynthesizerForSubleq(config)
+    with training_args.main_process_first(desc="tokenizing"):
+        train_dataset = tokenize_instructions(train_dataset, tokenizer, config, data_args.max_seq_length)
+        eval_dataset = tokenize_instructions(eval_dataset, tokenizer, config, data_args.max_seq_length)
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        processing_class=tokenizer,
+        compute_metrics=make_compute_metrics(),
+        preprocess_logits_for_metrics=argmax_operands,
+    )
+    train_metrics, eval_metrics = train_and_evaluate(trainer, training_args)
+    results = summarize_run(trainer, method, "a_accuracy", train_metrics, eval_metrics, len(train_dataset),
+                            len(eval_dataset))
+    if trainer.is_world_process_zero():
+        write_json(os.path.join(training_args.output_dir, RESULTS_FILE), results)
+        card = build_model_card(
+            trainer.model.config,
+            repo_id=training_args.hub_model_id or os.path.basename(os.path.abspath(training_args.output_dir)),
+            script=script,
+            task_description=task_description,
+            example_description=example_description,
+            results={"best validation accuracy of A": results["best_accuracy"],
+                     "validation accuracy of A (saved model)": eval_metrics.get("eval_a_accuracy"),
+                     "validation instruction exact match (saved model)": eval_metrics.get("eval_exact_match")},
+            training_settings=run_settings(model_args, data_args, training_args, extra_settings),
+            dataset="nyu-mll/glue" if data_args.train_file is None else None,
+        )
+        card.save(os.path.join(training_args.output_dir, "README.md"))
+        logger.info("%s: best validation accuracy of A %.4f at step %s", method, results["best_accuracy"] or 0,
+                    results["best_step"])
+    push_output_dir(trainer, f"Synthesizer: {method} on SST-2")
+    return results
+
+
+def run_settings(model_args, data_args, training_args, extra: dict | None = None) -> dict:
+    """The settings a model card records."""
+    return {**asdict(model_args), **asdict(data_args), **(extra or {}),
+            "learning_rate": training_args.learning_rate, "num_train_epochs": training_args.num_train_epochs,
+            "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
+            "eval_steps": training_args.eval_steps, "seed": training_args.seed}
+
+
+BASELINE_CARD = """---
+{{ card_data }}
+---
+
+# {{ model_name }}
+
+The baseline of Experiments 2 and 3 of "Rethinking Neural Computation": `{{ architecture }}` ({{ backbone }}),
+trained from scratch on SST-2 with the same settings as the Synthesizer runs.
+
+| metric | value |
+| --- | --- |
+{% for name, value in results.items() %}| {{ name }} | {{ value }} |
+{% endfor %}
+
+Trained with `{{ script }}`:
+
+```json
+{{ training_settings }}
+```
+"""
+
+
+def build_baseline_card(model, *, repo_id: str, script: str, results: dict, training_settings: dict,
+                        dataset: str | None) -> ModelCard:
+    """The baseline's model card (a plain text classifier, so not `build_model_card`)."""
+    card_data = ModelCardData(library_name="transformers", license="apache-2.0", pipeline_tag="text-classification",
+                              tags=["sst2", "synthesizer-baseline"], datasets=[dataset] if dataset else None)
+    config = model.config
+    return ModelCard.from_template(
+        card_data, template_str=BASELINE_CARD, model_name=repo_id.split("/")[-1],
+        architecture=type(model).__name__,
+        backbone=f"{config.num_hidden_layers} layers, hidden {config.hidden_size}, untrained",
+        results={name: value for name, value in results.items() if value is not None}, script=script,
+        training_settings=json.dumps(training_settings, indent=2, sort_keys=True, default=str),
+    )
+
+
+def push_output_dir(trainer: Trainer, commit_message: str):
+    """
+    Uploads `output_dir` (model, tokenizer, results, our model card) with `--push_to_hub`. `Trainer.push_to_hub`
+    is not used: it would overwrite README.md with `Trainer.create_model_card`.
+    """
+    args = trainer.args
+    if not args.push_to_hub or not trainer.is_world_process_zero():
+        return
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=args.hub_token)
+    api.create_repo(args.hub_model_id, private=args.hub_private_repo, exist_ok=True)
+    api.upload_folder(repo_id=args.hub_model_id, folder_path=args.output_dir, commit_message=commit_message,
+                      ignore_patterns=["_*", "checkpoint-*", "checkpoint-*/**"], revision=args.hub_revision)
+
+
+__all__ = [
+    "GLUE_SST2",
+    "RESULTS_FILE",
+    "SST2ClassificationTrainingArguments",
+    "SST2DataArguments",
+    "SST2ModelArguments",
+    "SST2TrainingArguments",
+    "argmax_labels",
+    "backbone_config",
+    "build_baseline_card",
+    "build_sequence_classification_config",
+    "classification_accuracy",
+    "eval_curve",
+    "load_sst2",
+    "load_sst2_splits",
+    "parse_sst2_args",
+    "push_output_dir",
+    "run_settings",
+    "setup_sst2_run",
+    "summarize_run",
+    "train_and_evaluate",
+    "train_sst2_synthesizer",
+    "write_json",
+]
