@@ -5,9 +5,11 @@ Importing the package registers `SynthesizerConfig` with `AutoConfig`, `Synthesi
 """
 
 from transformers import AutoConfig, AutoModel
+from transformers.pipelines import PIPELINE_REGISTRY
 
 from .configuration_synthesizer import SynthesizerConfig
 from .modeling_synthesizer import SynthesizerForSubleq, SynthesizerOutput, SynthesizerPreTrainedModel
+from .pipeline_synthesizer import SubleqPipeline
 from .subleq import SubleqBatchResult, SubleqError, SubleqResult, run_subleq, run_subleq_batch
 
 
@@ -18,6 +20,9 @@ AutoModel.register(SynthesizerConfig, SynthesizerForSubleq, exist_ok=True)
 # Writes `auto_map` and copies the code files into every saved checkpoint.
 SynthesizerConfig.register_for_auto_class()
 SynthesizerForSubleq.register_for_auto_class("AutoModel")
+# `pipeline("subleq-execution", model=...)`. `pt_model` must be a class that exists in transformers: a saved
+# pipeline stores its name in `custom_pipelines` and the loader resolves it with `getattr(transformers, name)`.
+PIPELINE_REGISTRY.register_pipeline("subleq-execution", pipeline_class=SubleqPipeline, pt_model=AutoModel, type="text")
 
 __all__ = [
     "SynthesizerConfig",
@@ -26,6 +31,7 @@ __all__ = [
     "SynthesizerPreTrainedModel",
     "SubleqBatchResult",
     "SubleqError",
+    "SubleqPipeline",
     "SubleqResult",
     "run_subleq",
     "run_subleq_batch",

@@ -1,0 +1,429 @@
+"""The "subleq-execution" pipeline: a trained Synthesizer runs its memorized programs exactly as the reference machine
+runs the true programs, with both strategies; batching, defaults, bad input, Hub shape and the trace picture."""
+
+import ast
+import json
+import os
+import random
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import TINY_BACKBONES
+from transformers import AutoModel, pipeline
+from transformers.pipelines import PIPELINE_REGISTRY
+
+import modeling_synthesizer.subleq as subleq_module
+from modeling_synthesizer import SubleqError, SynthesizerConfig, SynthesizerForSubleq, run_subleq
+from modeling_synthesizer.pipeline_synthesizer import SubleqPipeline
+from modeling_synthesizer.tokenizer import build_word_level_tokenizer
+
+
+try:
+    import cases
+except ImportError:  # tests/ collected as a package
+    from tests import cases
+
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "examples"))
+import run_program_memorization  # noqa: E402
+
+
+K, L, N_PROGRAMS = 8, 12, 3
+MAX_STEPS = 200  # small, so that random programs on random memories end in all three ways
+STRATEGIES = ("decoded", "stepwise")
+param = pytest.mark.parametrize
+
+
+# A trained model (~5 s of training): 3 random programs of 12 instructions over 8 cells, memorized to 100%.
+
+
+@pytest.fixture(scope="module")
+def memorized(tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp("memorized")
+    results = run_program_memorization.main(
+        f"--output_dir {output_dir} --num_programs {N_PROGRAMS} --program_length {L} --data_memory_size {K} "
+        "--hidden_size 64 --num_hidden_layers 2 --num_attention_heads 2 --intermediate_size 128 "
+        "--learning_rate 3e-3 --dropout 0 --label_smoothing 0 --per_device_train_batch_size 12 "
+        "--num_train_epochs 300 --save_strategy no --logging_strategy no --disable_tqdm true --report_to none "
+        "--log_level warning --seed 0".split()
+    )
+    assert results["final_exact_match"] == 1.0, results
+    records = json.loads((output_dir / "programs.json").read_text())
+    programs = {record["description"]: [tuple(x) for x in record["program"]] for record in records}
+    return output_dir, programs
+
+
+@pytest.fixture(scope="module")
+def pipe(memorized):
+    return pipeline("subleq-execution", model=str(memorized[0]))
+
+
+def random_memories(seed, count, low=-20, high=20):
+    rng = random.Random(seed)
+    return [[rng.randint(low, high) for _ in range(K)] for _ in range(count)]
+
+
+def reference(program, memory, max_steps=MAX_STEPS, return_trace=False):
+    """run_subleq as a pipeline record, or the SubleqError it raises."""
+    try:
+        return run_subleq(program, memory, max_steps, return_trace=return_trace)
+    except SubleqError as error:
+        return error
+
+
+def same_run(record, result):
+    return (record["memory"], record["steps"], record["halt_reason"], record["halted"]) == (
+        result.memory, result.steps, result.halt_reason, result.halted
+    )
+
+
+# The headline: every memorized program, many random memories, both strategies, equal to the reference machine.
+
+
+@param("strategy", STRATEGIES)
+def test_memorized_programs_run_exactly_as_the_reference_machine(pipe, memorized, strategy):
+    _, programs = memorized
+    inputs, expected, overflowing = [], [], []
+    for p, (description, program) in enumerate(programs.items()):
+        for memory in random_memories(p, 150):
+            result = reference(program, memory)
+            if isinstance(result, SubleqError):  # Fibonacci-like growth past int64 within the budget
+                overflowing.append((description, memory, str(result)))
+            else:
+                inputs.append({"description": description, "memory": memory})
+                expected.append(result)
+    records = pipe(inputs, max_steps=MAX_STEPS, strategy=strategy)
+    assert len(records) == len(inputs)
+    mismatches = [(i, r, e) for i, (r, e) in enumerate(zip(records, expected)) if not same_run(r, e)]
+    assert not mismatches, mismatches[:3]
+    # The random memories exercise every way a run can end.
+    assert {r.halt_reason for r in expected} == {"halt", "end_of_program", "max_steps"}
+    for description, memory, message in overflowing:
+        with pytest.raises(SubleqError) as raised:
+            pipe(description, memory=memory, max_steps=MAX_STEPS, strategy=strategy)
+        assert str(raised.value) == message
+
+
+@param("strategy", STRATEGIES)
+def test_single_inputs_take_the_reference_path_and_agree(pipe, memorized, strategy):
+    _, programs = memorized
+    for description, program in programs.items():
+        for memory in random_memories(7, 5):
+            result = reference(program, memory)
+            if isinstance(result, SubleqError):
+                continue
+            record = pipe(description, memory=memory, max_steps=MAX_STEPS, strategy=strategy)
+            assert same_run(record, result)
+
+
+def test_strategies_agree_at_every_budget_and_chunk_size(pipe, memorized):
+    _, programs = memorized
+    inputs = [{"description": d, "memory": m} for d in programs for m in random_memories(3, 20)]
+    for max_steps in (0, 1, 5, 37):
+        outputs = [
+            pipe(inputs, max_steps=max_steps, strategy=strategy, batch_size=batch_size)
+            for strategy in STRATEGIES for batch_size in (None, 7)
+        ]
+        assert all(out == outputs[0] for out in outputs[1:]), max_steps
+
+
+def test_tensor_path_of_the_batched_machine(pipe, memorized, monkeypatch):
+    _, programs = memorized
+    inputs = [{"description": d, "memory": m} for d in programs for m in random_memories(5, 30)]
+    inputs = [x for x in inputs if not isinstance(reference(programs[x["description"]], x["memory"]), SubleqError)]
+    monkeypatch.setattr(subleq_module, "BATCH_TAIL_ROWS", 0)
+    records = pipe(inputs, max_steps=MAX_STEPS)
+    assert all(same_run(r, reference(programs[x["description"]], x["memory"])) for r, x in zip(records, inputs))
+
+
+def test_decode_program_returns_the_memorized_program(pipe, memorized):
+    _, programs = memorized
+    for description, program in programs.items():
+        assert pipe.decode_program(description) == program
+
+
+# Call forms and defaults.
+
+
+def test_call_forms(pipe, memorized):
+    _, programs = memorized
+    description = next(iter(programs))
+    memory = random_memories(11, 1)[0]
+    single = pipe(description, memory=memory, max_steps=50)
+    assert isinstance(single, dict)
+    assert set(single) == {"memory", "steps", "halted", "halt_reason", "output"}
+    assert single["output"] is None  # this checkpoint names no output cell
+    assert pipe({"description": description, "memory": memory}, max_steps=50) == single
+    # A list, a tuple and a generator are batches; `memory=` fills in for inputs that give none.
+    other = random_memories(12, 1)[0]
+    batch = [description, {"description": description, "memory": other}, {"description": description}]
+    expected = [single, pipe(description, memory=other, max_steps=50), single]
+    assert pipe(batch, memory=memory, max_steps=50) == expected
+    assert pipe(tuple(batch), memory=memory, max_steps=50) == expected
+    assert pipe((x for x in batch), memory=memory, max_steps=50) == expected
+    assert pipe([], max_steps=50) == []
+    # Memory may be a tensor; it is never mutated.
+    tensor = torch.tensor(memory)
+    assert pipe(description, memory=tensor, max_steps=50) == single
+    assert tensor.tolist() == memory
+
+
+def test_default_memory_is_zeros(pipe, memorized):
+    _, programs = memorized
+    for description, program in programs.items():
+        assert same_run(pipe(description, max_steps=MAX_STEPS), run_subleq(program, [0] * K, MAX_STEPS))
+
+
+def test_default_max_steps_is_the_reference_machines(pipe, memorized):
+    assert subleq_module.DEFAULT_MAX_STEPS == 100_000
+    _, programs = memorized
+    description, program = next(iter(programs.items()))
+    memory = random_memories(13, 1)[0]
+    assert same_run(pipe(description, memory=memory), run_subleq(program, memory))
+
+
+def test_memory_image_output_cell_and_labels(memorized):
+    checkpoint, programs = memorized
+    image = [1, -2, 0, 3, 0, 5, -1, 2]
+    model = SynthesizerForSubleq.from_pretrained(
+        checkpoint, memory_image=image, output_cell=2, id2label={0: "zero", 1: "one"}
+    )
+    labelled = pipeline("subleq-execution", model=model, tokenizer=str(checkpoint))
+    for description, program in programs.items():
+        result = run_subleq(program, image, MAX_STEPS)
+        record = labelled(description, max_steps=MAX_STEPS)
+        assert same_run(record, result)
+        assert record["output"] == result.memory[2]
+        assert record["label"] == {0: "zero", 1: "one"}.get(result.memory[2])
+    # A value without a name gets label None.
+    record = labelled(next(iter(programs)), memory=[7] * K, max_steps=0)
+    assert (record["output"], record["label"]) == (7, None)
+
+
+@param("strategy", STRATEGIES)
+def test_return_trace(pipe, memorized, strategy):
+    _, programs = memorized
+    for description, program in programs.items():
+        memory = random_memories(17, 1)[0]
+        result = reference(program, memory, return_trace=True)
+        if isinstance(result, SubleqError):
+            continue
+        record = pipe(description, memory=memory, max_steps=MAX_STEPS, strategy=strategy, return_trace=True)
+        assert same_run(record, result)
+        assert record["trace"] == [step.to_dict() for step in result.trace]
+        assert len(record["trace"]) == record["steps"]
+
+
+def test_init_time_defaults(memorized):
+    checkpoint, programs = memorized
+    description, program = next(iter(programs.items()))
+    memory = random_memories(19, 1)[0]
+    stepwise = pipeline("subleq-execution", model=str(checkpoint), strategy="stepwise", max_steps=9, memory=memory)
+    assert same_run(stepwise(description), run_subleq(program, memory, 9))
+    assert same_run(stepwise(description, max_steps=3), run_subleq(program, memory, 3))
+
+
+# Bad input: each raises a ValueError that names the problem.
+
+
+@param(
+    "inputs, kwargs, match",
+    [
+        ("[PROG_0]", dict(memory=[0] * (K - 1)), rf"memory has {K - 1} cells but the model's data memory has k = {K}"),
+        ("[PROG_0]", dict(memory=[0] * (K + 1)), rf"memory has {K + 1} cells"),
+        ("[PROG_0]", dict(memory=[0.5] + [0] * (K - 1)), r"memory\[0\] = 0.5 is not an integer"),
+        ("[PROG_0]", dict(memory=[0, "1"] + [0] * (K - 2)), r"memory\[1\] = '1' is not an integer"),
+        ("[PROG_0]", dict(memory=[True] + [0] * (K - 1)), r"memory\[0\] = True is a bool"),
+        ("[PROG_0]", dict(memory=torch.zeros(K)), r"memory must hold integers"),
+        ("[PROG_0]", dict(memory=[2**63] + [0] * (K - 1)), r"memory\[0\] = 9223372036854775808 is out of the int64"),
+        ("", {}, r"empty description"),
+        ("   ", {}, r"empty description"),
+        (None, {}, r"a description must be a string"),
+        (3, {}, r"a description must be a string"),
+        ("[PROG_0] " * 600, {}, r"too long: with an instruction number, its input has 601 tokens, .* at most 512"),
+        (["[PROG_0]", ""], {}, r"input 1: empty description"),
+        ([{"description": "[PROG_0]", "memory": [1] * 3}], {}, r"memory has 3 cells"),
+        ([{"description": "[PROG_0]"}, {"memory": [0] * K}], {}, r"input 1: an input dict needs a 'description'"),
+        ({"description": "[PROG_0]", "program": []}, {}, r"unknown keys \['program'\]"),
+        ("[PROG_0]", dict(strategy="fast"), r"strategy must be one of \('decoded', 'stepwise'\), got 'fast'"),
+        ("[PROG_0]", dict(max_steps=-1), r"max_steps = -1 is out of range"),
+        ("[PROG_0]", dict(max_steps=1.5), r"max_steps = 1.5 is not an integer"),
+        ("[PROG_0]", dict(batch_size=0), r"batch_size must be an int >= 1"),
+    ],
+)
+def test_bad_input_raises_value_error(pipe, inputs, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        pipe(inputs, **kwargs)
+
+
+def test_decode_program_bad_description(pipe):
+    with pytest.raises(ValueError, match="empty description"):
+        pipe.decode_program("")
+    with pytest.raises(ValueError, match="too long"):
+        pipe.decode_program("x " * 1000)
+
+
+def test_unknown_argument_is_a_type_error(pipe):
+    with pytest.raises(TypeError):
+        pipe("[PROG_0]", top_k=3)
+
+
+# The machine side of both strategies on the shared case table, with an oracle in place of the network.
+
+
+class OraclePipeline(SubleqPipeline):
+    """Answers each (C_t, description) row with the true instruction: tests the execution loops alone."""
+
+    program = None
+
+    def _predict(self, encodings, rows, batch_size):
+        table = torch.tensor(self.program)  # [L, 3]: one description per call in these tests
+        return table if rows is None else table.index_select(0, rows.cpu())
+
+
+def oracle_pipeline(program, memory):
+    k, length = len(memory), len(program)
+    tokenizer = build_word_level_tokenizer(max(k, length), ["[PROG_0]"])
+    config = SynthesizerConfig(text_config=dict(TINY_BACKBONES["bert"], vocab_size=len(tokenizer)),
+                               data_memory_size=k, max_program_length=length, add_special_tokens=False)
+    oracle = OraclePipeline(model=SynthesizerForSubleq(config).eval(), tokenizer=tokenizer, device=-1)
+    oracle.program = [list(instruction) for instruction in program]
+    return oracle
+
+
+@param("case", cases.CASES, ids=[c["name"] for c in cases.CASES])
+@param("strategy", STRATEGIES)
+def test_cases_table(case, strategy):
+    oracle = oracle_pipeline(case["program"], case["memory"])
+    for batch in (1, 20):  # the reference machine alone, and the batched one
+        records = oracle([{"description": "[PROG_0]", "memory": case["memory"]}] * batch, max_steps=case["max_steps"],
+                         strategy=strategy)
+        for record in records:
+            assert (record["memory"], record["steps"], record["halt_reason"]) == (
+                case["expected_memory"], case["expected_steps"], case["expected_halt_reason"]
+            )
+
+
+@param("case", cases.OVERFLOW_CASES, ids=[c["name"] for c in cases.OVERFLOW_CASES])
+@param("strategy", STRATEGIES)
+def test_overflow_cases(case, strategy):
+    oracle = oracle_pipeline(case["program"], case["memory"])
+    with pytest.raises(SubleqError, match=case["match"]):
+        oracle("[PROG_0]", memory=case["memory"], max_steps=case["max_steps"], strategy=strategy)
+    with pytest.raises(SubleqError, match=r"^input \d+: instruction"):
+        oracle(["[PROG_0]"] * 20, memory=case["memory"], max_steps=case["max_steps"], strategy=strategy)
+
+
+# Hub shape: registry, remote-code imports, save_pretrained, and loading in a process without the package.
+
+
+def test_registered_with_auto_model():
+    _, task_impl, _ = PIPELINE_REGISTRY.check_task("subleq-execution")
+    assert task_impl["impl"] is SubleqPipeline
+    assert task_impl["pt"] == (AutoModel,)
+
+
+def test_pipeline_file_imports_only_remote_code_safe_modules():
+    source = (ROOT / "modeling_synthesizer" / "pipeline_synthesizer.py").read_text()
+    allowed = {"torch", "transformers", "huggingface_hub"} | set(sys.stdlib_module_names)
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            assert all(alias.name.split(".")[0] in allowed for alias in node.names), ast.dump(node)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                assert node.level == 1 and node.module in {"subleq", "configuration_synthesizer"}, ast.dump(node)
+            else:
+                assert node.module.split(".")[0] in allowed, ast.dump(node)
+
+
+BLOCK_PACKAGE = textwrap.dedent(
+    """
+    import sys
+    class _BlockPackage:
+        def find_spec(self, name, path=None, target=None):
+            if name == "modeling_synthesizer" or name.startswith("modeling_synthesizer."):
+                raise ImportError(f"{name} is blocked: this process has only transformers installed")
+    sys.meta_path.insert(0, _BlockPackage())
+    """
+)
+
+
+def test_saved_pipeline_loads_as_remote_code_without_the_package(pipe, memorized, tmp_path):
+    _, programs = memorized
+    saved = tmp_path / "saved"
+    pipe.save_pretrained(saved)
+    config = json.loads((saved / "config.json").read_text())
+    assert config["custom_pipelines"] == {
+        "subleq-execution": {"impl": "pipeline_synthesizer.SubleqPipeline", "pt": ["AutoModel"], "type": "text"}
+    }
+    assert {"pipeline_synthesizer.py", "subleq.py", "modeling_synthesizer.py", "tokenizer.json"} <= set(
+        os.listdir(saved)
+    )
+
+    inputs = [{"description": d, "memory": m} for d in programs for m in random_memories(23, 4)]
+    inputs = [x for x in inputs if not isinstance(reference(programs[x["description"]], x["memory"]), SubleqError)]
+    expected = pipe(inputs, max_steps=MAX_STEPS)
+    code = BLOCK_PACKAGE + textwrap.dedent(
+        f"""
+        import json
+        from transformers import pipeline
+        try:
+            import modeling_synthesizer
+            raise SystemExit("the package must not be importable here")
+        except ImportError:
+            pass
+        pipe = pipeline(model={str(saved)!r}, trust_remote_code=True)
+        inputs = {inputs!r}
+        print(json.dumps({{
+            "pipeline_module": type(pipe).__module__,
+            "model_module": type(pipe.model).__module__,
+            "decoded": pipe(inputs, max_steps={MAX_STEPS}),
+            "stepwise": pipe(inputs, max_steps={MAX_STEPS}, strategy="stepwise"),
+            "program": pipe.decode_program({inputs[0]["description"]!r}),
+        }}))
+        """
+    )
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf_home"))
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded["pipeline_module"].startswith("transformers_modules.")
+    assert loaded["model_module"].startswith("transformers_modules.")
+    assert loaded["decoded"] == expected
+    assert loaded["stepwise"] == expected
+    assert [tuple(x) for x in loaded["program"]] == programs[inputs[0]["description"]]
+
+
+# The trace picture.
+
+
+def test_plot_trace_writes_a_png(pipe, memorized, tmp_path):
+    pytest.importorskip("matplotlib")
+    from modeling_synthesizer.plotting import memory_over_time, plot_trace
+
+    _, programs = memorized
+    description, program = next(iter(programs.items()))
+    memory = [3, 1, 0, 2, 0, 0, 1, 0]
+    record = pipe(description, memory=memory, max_steps=30, return_trace=True)
+    rows = memory_over_time(memory, record)
+    assert rows[0] == memory and rows[-1] == record["memory"] and len(rows) == record["steps"] + 1
+    path = tmp_path / "trace.png"
+    plot_trace(record, memory, path, title=description)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="return_trace=True"):
+        plot_trace(pipe(description, memory=memory, max_steps=30), memory)
+
+
+def test_plot_needs_the_plot_extra(monkeypatch):
+    from modeling_synthesizer import plotting
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match=r'pip install "synthesizer\[plot\]"'):
+        plotting.plot_trace([], [0])
