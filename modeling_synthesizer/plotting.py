@@ -47,7 +47,7 @@ def plot_trace(result, initial_memory, path: str | os.PathLike | None = None, ti
                max_steps_shown: int = 400, cell_names: dict[int, str] | None = None):
     """
     Draw an execution trace: data memory over time as a heatmap (one row per step, one column per cell), the
-    instruction number C_t executed at each step beside it, and a dot on the cell each step wrote.
+    instruction number C_t executed at each step beside it, and an outline on the cell each step wrote.
 
     Args:
         result: a pipeline result of `pipe(..., return_trace=True)`, a `SubleqResult` of
@@ -91,13 +91,14 @@ def plot_trace(result, initial_memory, path: str | os.PathLike | None = None, ti
             for cell, value in enumerate(row):
                 ax_mem.text(cell, t, str(value), ha="center", va="center", fontsize=7,
                             color="white" if abs(value) > 0.6 * peak else "black")
-    written = [(step["b"], t) for t, step in enumerate(steps, 1)]
-    if written:
-        ax_mem.scatter(*zip(*written), s=10, facecolors="none", edgecolors="black", linewidths=0.8)
+    from matplotlib.patches import Rectangle
+
+    for t, step in enumerate(steps, 1):  # outline the cell each step wrote
+        ax_mem.add_patch(Rectangle((step["b"] - 0.5, t - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=1.2))
     ax_mem.set_xticks(range(k))
     names = cell_names or {}
     ax_mem.set_xticklabels([names.get(cell, str(cell)) for cell in range(k)], rotation=90 if names else 0)
-    ax_mem.set_xlabel("data-memory cell")
+    ax_mem.set_xlabel("data-memory cell (outlined: the cell written at that step)")
     ax_mem.tick_params(axis="y", labelleft=False)
 
     # C_t of the step that produced each row (row 0 is the initial memory).

@@ -1,0 +1,403 @@
+#!/usr/bin/env python
+"""Executed subleq instructions per second: the "subleq-execution" pipeline against the bare machines.
+
+Engines:
+  1. stepwise pipeline: one forward pass per executed step (the paper's loop), all running inputs together;
+  2. decoded pipeline (default strategy): decode the L instructions once, then run the machine; decode included;
+  3. reference machine: `run_subleq` on the true program, one input at a time;
+  4. batched machine: `run_subleq_batch` on the true programs, all inputs in one call.
+
+Workloads:
+  (a) one long-running program: multiplication by repeated addition (`programs/multiply.asm`, 5 instructions over
+      k = 8 cells), memorized by a small Synthesizer trained here with `examples/run_program_memorization.py`,
+      run on a = 3, b = 50,000: 100,002 executed steps. The stepwise pipeline is timed on its first
+      `--stepwise_steps` steps only (a forward pass per step makes the whole run take minutes); its rate is
+      instructions / time over those steps.
+  (b) 1,000 random programs (L = 16, k = 16), one random memory each (cells in [-20, 20]; memories whose run
+      would overflow int64 are redrawn), in one batch, `--batch_max_steps` budget: engines 3 and 4 (no model has
+      memorized these programs, so the pipelines are not timed here). (b x 10): the same with 10 memories per
+      program, 10,000 rows, to show how the batched machine scales with rows.
+  (c) the memorized multiply program on 1,000 random memories (a in [0, 20], b in [0, 200]) in one batch: all
+      four engines; the pipelines batch the 1,000 inputs (stepwise: one forward pass per step for all running).
+
+Every engine's final memories, step counts and halt reasons are asserted equal before anything is reported. Times
+are `time.perf_counter`, best of `--repeats`. Writes `execution.json`, `execution.md` and `execution.png` to
+`bench/results/`, and with `--trace_png` a picture of the memorized multiply program's trace (a = 3, b = 4).
+
+    OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 python bench/execution.py --trace_png docs/trace.png
+"""
+
+import argparse
+import json
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "examples"))
+
+import run_program_memorization  # noqa: E402
+from transformers import pipeline  # noqa: E402
+
+import modeling_synthesizer.subleq as subleq_module  # noqa: E402
+from modeling_synthesizer import SubleqError, SynthesizerForSubleq, run_subleq, run_subleq_batch  # noqa: E402
+from modeling_synthesizer.program_library import load_program  # noqa: E402
+from modeling_synthesizer.tasks import build_memorization_dataset, make_random_programs  # noqa: E402
+
+
+DESCRIPTION = "[MULTIPLY]"
+BIG_BUDGET = 10**8  # every workload's runs end well before this; only (b) uses its own budget
+TARGETS = {
+    "decoded_over_stepwise": 100.0,  # (a): decoded at least 100x the stepwise pipeline
+    "decoded_time_over_reference": 3.0,  # (a): decoded within 3x of the reference machine, decode included
+    "batched_over_reference": 10.0,  # (b): batched machine at least 10x the reference, per executed instruction
+}
+ENGINES = ("stepwise pipeline", "decoded pipeline", "reference machine", "batched machine")
+
+
+def best_of(repeats, function):
+    """(best wall time in seconds, last result)."""
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = function()
+        best = min(best, time.perf_counter() - started)
+    return best, result
+
+
+def as_runs(results):
+    """(memory, steps, halt_reason) per input, from pipeline dicts, SubleqResults or a SubleqBatchResult."""
+    if hasattr(results, "to_results"):
+        results = results.to_results()
+    runs = []
+    for r in results:
+        if isinstance(r, dict):
+            runs.append((r["memory"], r["steps"], r["halt_reason"]))
+        else:
+            runs.append((list(r.memory), r.steps, r.halt_reason))
+    return runs
+
+
+def entry(engine, seconds, instructions, note=""):
+    return {"engine": engine, "seconds": seconds, "instructions": instructions,
+            "instructions_per_s": instructions / seconds, "note": note}
+
+
+def memorize_multiply(work_dir: Path, seed: int):
+    """Train a small Synthesizer on the multiply program until it reproduces all its instructions."""
+    assembled = load_program("multiply").assemble(data_memory_size=8)
+    program = [tuple(x) for x in assembled.program]
+    records = [{"description": DESCRIPTION, "program": [list(x) for x in program]}]
+    build_memorization_dataset(records).save_to_disk(str(work_dir / "data"))
+    checkpoint = work_dir / "multiply"
+    started = time.perf_counter()
+    results = run_program_memorization.main([
+        "--output_dir", str(checkpoint), "--dataset_name", str(work_dir / "data"),
+        "--data_memory_size", "8", "--hidden_size", "64", "--num_hidden_layers", "2", "--num_attention_heads", "2",
+        "--intermediate_size", "128", "--learning_rate", "3e-3", "--dropout", "0", "--label_smoothing", "0",
+        "--per_device_train_batch_size", str(len(program)), "--num_train_epochs", "500", "--save_strategy", "no",
+        "--logging_strategy", "no", "--disable_tqdm", "true", "--report_to", "none", "--log_level", "warning",
+        "--seed", str(seed),
+    ])
+    if results["final_exact_match"] != 1.0:
+        raise RuntimeError(f"the multiply program was not memorized: {results}")
+    training = {"global_step": results["global_step"], "train_runtime_s": results["train_runtime_s"],
+                "wall_s": round(time.perf_counter() - started, 1)}
+    product, _ = assembled.outputs["product"]
+    model = SynthesizerForSubleq.from_pretrained(checkpoint, memory_image=list(assembled.memory), output_cell=product)
+    pipe = pipeline("subleq-execution", model=model, tokenizer=str(checkpoint), device=-1)
+    if pipe.decode_program(DESCRIPTION) != program:
+        raise RuntimeError("decode_program differs from the multiply program")
+    return assembled, program, pipe, training
+
+
+def workload_a(assembled, program, pipe, args):
+    memory = assembled.with_inputs(a=args.multiply_a, b=args.multiply_b)
+    out = {"description": f"multiply (5 instructions, k = 8) on a = {args.multiply_a}, b = {args.multiply_b}"}
+    t_ref, ref = best_of(args.repeats, lambda: run_subleq(program, memory, BIG_BUDGET))
+    if ref.halt_reason != "halt" or ref.steps < 10_000:
+        raise RuntimeError(f"workload (a) must halt after >= 10,000 steps, got {ref.steps} ({ref.halt_reason})")
+    if assembled.read_outputs(ref.memory)["product"] != args.multiply_a * args.multiply_b:
+        raise RuntimeError("the multiply program computed a wrong product")
+    steps = ref.steps
+    t_dec, dec = best_of(args.repeats, lambda: pipe(DESCRIPTION, memory=memory, max_steps=BIG_BUDGET))
+    programs, memories = torch.tensor([program]), torch.tensor([memory])
+    t_bat, bat = best_of(args.repeats, lambda: run_subleq_batch(programs, memories, BIG_BUDGET))
+    saved = subleq_module.BATCH_TAIL_ROWS
+    subleq_module.BATCH_TAIL_ROWS = 0  # keep the single row on the tensor path (informational)
+    try:
+        t_tensor, tensor = best_of(1, lambda: run_subleq_batch(programs, memories, BIG_BUDGET))
+    finally:
+        subleq_module.BATCH_TAIL_ROWS = saved
+    expected = as_runs([ref])
+    for name, result in (("decoded", [dec]), ("batched", bat), ("batched tensor path", tensor)):
+        if as_runs(result) != expected:
+            raise AssertionError(f"(a): {name} differs from the reference machine")
+    if dec["output"] != args.multiply_a * args.multiply_b:
+        raise AssertionError("(a): the pipeline's output is not the product")
+
+    cap = min(args.stepwise_steps, steps)
+    t_step, stepwise = best_of(1, lambda: pipe(DESCRIPTION, memory=memory, max_steps=cap, strategy="stepwise"))
+    if as_runs([stepwise]) != as_runs([run_subleq(program, memory, cap)]):
+        raise AssertionError("(a): stepwise differs from the reference machine on its first steps")
+    small = assembled.with_inputs(a=args.multiply_a, b=20)  # a whole run, to the halt, with both strategies
+    if not (as_runs([pipe(DESCRIPTION, memory=small, strategy="stepwise")]) == as_runs([pipe(DESCRIPTION, memory=small)])
+            == as_runs([run_subleq(program, small)])):
+        raise AssertionError("(a): stepwise and decoded differ on a whole run")
+
+    out["executed_steps"] = steps
+    out["engines"] = [
+        entry(ENGINES[0], t_step, cap, f"first {cap:,} of the {steps:,} steps (max_steps={cap}); one run"),
+        entry(ENGINES[1], t_dec, steps, "tokenize + one forward pass of L = 5 rows + reference machine"),
+        entry(ENGINES[2], t_ref, steps),
+        entry(ENGINES[3], t_bat, steps, f"1 row <= BATCH_TAIL_ROWS = {saved}: handed to the reference loop"),
+        entry("batched machine, tensor path only", t_tensor, steps, "BATCH_TAIL_ROWS = 0; one run; informational"),
+    ]
+    return out
+
+
+def random_batch(num_programs, memories_per_program, length, k, max_steps, seed):
+    programs = make_random_programs(num_programs, length, k, seed)
+    rng = random.Random(seed + 1)
+    rows_programs, rows_memories = [], []
+    for program in programs:
+        for _ in range(memories_per_program):
+            while True:
+                memory = [rng.randint(-20, 20) for _ in range(k)]
+                try:
+                    run_subleq(program, memory, max_steps)
+                    break
+                except SubleqError:  # this memory makes the program overflow int64: draw another
+                    pass
+            rows_programs.append(program)
+            rows_memories.append(memory)
+    return rows_programs, rows_memories
+
+
+def workload_b(args, memories_per_program):
+    length, k, n = args.program_length, args.data_memory_size, args.num_programs
+    programs, memories = random_batch(n, memories_per_program, length, k, args.batch_max_steps, args.seed)
+    t_ref, ref = best_of(args.repeats, lambda: [run_subleq(p, m, args.batch_max_steps)
+                                                for p, m in zip(programs, memories)])
+    programs_t, memories_t = torch.tensor(programs), torch.tensor(memories)
+    t_bat, bat = best_of(args.repeats, lambda: run_subleq_batch(programs_t, memories_t, args.batch_max_steps))
+    if as_runs(bat) != as_runs(ref):
+        raise AssertionError("(b): the batched machine differs from the reference machine")
+    reasons = {}
+    for r in ref:
+        reasons[r.halt_reason] = reasons.get(r.halt_reason, 0) + 1
+    steps = sum(r.steps for r in ref)
+    return {
+        "description": f"{n:,} random programs (L = {length}, k = {k}) x {memories_per_program} random "
+                       f"memor{'y' if memories_per_program == 1 else 'ies'} each = {len(programs):,} rows, "
+                       f"max_steps = {args.batch_max_steps:,}",
+        "rows": len(programs), "executed_steps": steps, "halt_reasons": reasons,
+        "engines": [entry(ENGINES[2], t_ref, steps, "a Python loop over the rows"),
+                    entry(ENGINES[3], t_bat, steps, "one call")],
+    }
+
+
+def workload_c(assembled, program, pipe, args):
+    rng = random.Random(args.seed + 2)
+    memories = [assembled.with_inputs(a=rng.randint(0, 20), b=rng.randint(0, 200)) for _ in range(args.batch_inputs)]
+    inputs = [{"description": DESCRIPTION, "memory": m} for m in memories]
+    t_ref, ref = best_of(args.repeats, lambda: [run_subleq(program, m, BIG_BUDGET) for m in memories])
+    programs_t, memories_t = torch.tensor([program] * len(memories)), torch.tensor(memories)
+    t_bat, bat = best_of(args.repeats, lambda: run_subleq_batch(programs_t, memories_t, BIG_BUDGET))
+    t_dec, dec = best_of(args.repeats, lambda: pipe(inputs, max_steps=BIG_BUDGET))
+    t_step, stepwise = best_of(1, lambda: pipe(inputs, max_steps=BIG_BUDGET, strategy="stepwise"))
+    expected = as_runs(ref)
+    for name, result in (("batched", bat), ("decoded", dec), ("stepwise", stepwise)):
+        if as_runs(result) != expected:
+            raise AssertionError(f"(c): {name} differs from the reference machine")
+    steps = sum(r.steps for r in ref)
+    return {
+        "description": f"the memorized multiply program on {len(memories):,} random memories (a in [0, 20], "
+                       "b in [0, 200]) in one batch",
+        "rows": len(memories), "executed_steps": steps, "longest_run": max(r.steps for r in ref),
+        "engines": [
+            entry(ENGINES[0], t_step, steps, "one forward pass per step for all running inputs; one run"),
+            entry(ENGINES[1], t_dec, steps, "decode once + batched machine"),
+            entry(ENGINES[2], t_ref, steps, "a Python loop over the inputs"),
+            entry(ENGINES[3], t_bat, steps, "one call"),
+        ],
+    }
+
+
+def rate(workload, engine):
+    return next(e["instructions_per_s"] for e in workload["engines"] if e["engine"] == engine)
+
+
+def machine_info():
+    return {
+        "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(), "torch": torch.__version__, "os.cpu_count()": os.cpu_count(),
+        "torch.get_num_threads()": torch.get_num_threads(), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def write_markdown(report, path):
+    lines = ["# Execution speed: the subleq-execution pipeline against the bare machines", ""]
+    lines += ["Executed subleq instructions per second (higher is better), best of "
+              f"{report['settings']['repeats']} unless the note says one run. Every engine's final memories, step "
+              "counts and halt reasons were checked equal to the reference machine's before timing was reported.",
+              ""]
+    lines += ["## Targets", "", "| target | measured | goal | met |", "| --- | --- | --- | --- |"]
+    for name, t in report["targets"].items():
+        lines.append(f"| {t['what']} | {t['measured']:,.1f}x | {t['goal']} | {'yes' if t['met'] else '**no**'} |")
+    lines.append("")
+    for key, title in (("a", "(a) one long-running program"), ("b", "(b) 1,000 random programs in one batch"),
+                       ("b_x10", "(b x 10) 1,000 random programs x 10 memories"),
+                       ("c", "(c) one memorized program, 1,000 memories in one batch")):
+        workload = report["workloads"][key]
+        ref = rate(workload, "reference machine")
+        lines += [f"## {title}", "", workload["description"] + f"; {workload['executed_steps']:,} executed steps"
+                  + (f", halt reasons {workload['halt_reasons']}" if "halt_reasons" in workload else "") + ".", "",
+                  "| engine | instructions timed | seconds | instructions/s | vs reference machine | note |",
+                  "| --- | ---: | ---: | ---: | ---: | --- |"]
+        for e in workload["engines"]:
+            lines.append(f"| {e['engine']} | {e['instructions']:,} | {e['seconds']:.4f} | "
+                         f"{e['instructions_per_s']:,.0f} | {e['instructions_per_s'] / ref:.3g}x | {e['note']} |")
+        lines.append("")
+    lines += ["## Notes", ""] + [f"- {note}" for note in report["notes"]] + [""]
+    lines += ["## How it was run", "", "```bash", report["command"], "```", "",
+              f"Training the multiply model: {report['training']}.", "", "Machine:", ""]
+    lines += [f"- {k}: {v}" for k, v in report["machine"].items()] + [""]
+    path.write_text("\n".join(lines))
+
+
+def write_png(report, path):
+    from matplotlib.figure import Figure
+
+    keys = [("a", "(a) long program"), ("b", "(b) 1,000 programs"), ("b_x10", "(b x 10) 10,000 rows"),
+            ("c", "(c) 1 program x 1,000")]
+    fig = Figure(figsize=(10, 4.8), layout="constrained")
+    ax = fig.add_subplot()
+    width = 0.2
+    colors = ("#d62728", "#2ca02c", "#1f77b4", "#ff7f0e")
+    for j, engine in enumerate(ENGINES):
+        xs, ys = [], []
+        for i, (key, _) in enumerate(keys):
+            found = [e for e in report["workloads"][key]["engines"] if e["engine"] == engine]
+            if found:
+                xs.append(i + (j - 1.5) * width)
+                ys.append(found[0]["instructions_per_s"])
+        bars = ax.bar(xs, ys, width, label=engine, color=colors[j])
+        ax.bar_label(bars, labels=[f"{y:.2g}" for y in ys], fontsize=7, rotation=90, padding=2)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(keys)))
+    ax.set_xticklabels([label for _, label in keys])
+    ax.set_ylabel("executed instructions / s (log)")
+    ax.set_title(f"subleq execution speed (decoded / stepwise on (a): {report['decoded_over_stepwise']:,.0f}x)")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_ylim(top=ax.get_ylim()[1] * 20)
+    fig.savefig(path, dpi=120)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--multiply_a", type=int, default=3)
+    parser.add_argument("--multiply_b", type=int, default=50_000, help="(a) executes 2 b + 2 steps")
+    parser.add_argument("--stepwise_steps", type=int, default=2_000, help="(a): steps timed for the stepwise pipeline")
+    parser.add_argument("--num_programs", type=int, default=1_000)
+    parser.add_argument("--program_length", type=int, default=16)
+    parser.add_argument("--data_memory_size", type=int, default=16)
+    parser.add_argument("--batch_max_steps", type=int, default=2_000)
+    parser.add_argument("--batch_inputs", type=int, default=1_000, help="(c): memories in the batch")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output_dir", default=str(ROOT / "bench" / "results"))
+    parser.add_argument("--trace_png", default=None, help="also draw the multiply trace (a = 3, b = 4) here")
+    args = parser.parse_args(argv)
+
+    machine_before = machine_info()
+    with tempfile.TemporaryDirectory() as work_dir:
+        assembled, program, pipe, training = memorize_multiply(Path(work_dir), args.seed)
+        print(f"memorized the multiply program: {training}", flush=True)
+        workloads = {"a": workload_a(assembled, program, pipe, args)}
+        print("(a) done", flush=True)
+        workloads["b"] = workload_b(args, 1)
+        workloads["b_x10"] = workload_b(args, 10)
+        print("(b) done", flush=True)
+        workloads["c"] = workload_c(assembled, program, pipe, args)
+        print("(c) done", flush=True)
+        if args.trace_png:
+            from modeling_synthesizer.plotting import plot_trace
+
+            Path(args.trace_png).parent.mkdir(parents=True, exist_ok=True)
+            memory = assembled.with_inputs(a=3, b=4)
+            record = pipe(DESCRIPTION, memory=memory, return_trace=True)
+            names = {address: name for name, address in assembled.data_symbols.items() if address < len(memory)}
+            plot_trace(record, memory, args.trace_png, cell_names=names,
+                       title=f"pipeline('subleq-execution'): {DESCRIPTION}, a = 3, b = 4 -> product {record['output']}")
+
+    a = workloads["a"]
+    decoded_over_stepwise = rate(a, "decoded pipeline") / rate(a, "stepwise pipeline")
+    decoded_time_over_reference = rate(a, "reference machine") / rate(a, "decoded pipeline")
+    batched_over_reference = rate(workloads["b"], "batched machine") / rate(workloads["b"], "reference machine")
+    targets = {
+        "decoded_over_stepwise": {"what": "(a) decoded pipeline / stepwise pipeline, instructions per second",
+                                  "measured": decoded_over_stepwise, "goal": ">= 100x",
+                                  "met": decoded_over_stepwise >= TARGETS["decoded_over_stepwise"]},
+        "decoded_time_over_reference": {
+            "what": "(a) decoded pipeline time / reference machine time, decode included",
+            "measured": decoded_time_over_reference, "goal": "<= 3x",
+            "met": decoded_time_over_reference <= TARGETS["decoded_time_over_reference"]},
+        "batched_over_reference": {"what": "(b) batched machine / reference machine, instructions per second",
+                                   "measured": batched_over_reference, "goal": ">= 10x",
+                                   "met": batched_over_reference >= TARGETS["batched_over_reference"]},
+    }
+    b10 = workloads["b_x10"]
+    notes = [
+        "The machine is a shared 2-core VM on which other jobs ran at the same time (load averages before and "
+        f"after: {machine_before['load_average_1_5_15']} and {machine_info()['load_average_1_5_15']}); "
+        "all engines ran in one process, one after the other, so ratios are more trustworthy than absolute rates.",
+        f"(b): the batched machine reaches {batched_over_reference:.2f}x the reference machine, short of the 10x "
+        "target, because the reference machine is already fast (a compiled jump table in pure Python, about "
+        f"{rate(workloads['b'], 'reference machine') / 1e6:.1f} M instructions/s) while each tensor step of the "
+        "batched machine is a handful of torch operators with a fixed CPU overhead of microseconds each, and "
+        "1,000 rows are too few to amortize it; finished rows also leave the batch, so the tail runs with fewer. "
+        f"With 10 memories per program (10,000 rows) it reaches "
+        f"{rate(b10, 'batched machine') / rate(b10, 'reference machine'):.2f}x." if not targets[
+            "batched_over_reference"]["met"] else
+        f"(b): the batched machine reaches {batched_over_reference:.2f}x the reference machine.",
+        "(a): the batched machine with one row hands it to the reference loop at once (`BATCH_TAIL_ROWS`), so it "
+        "runs at reference speed; the tensor-path-only row shows what a single row costs on tensors.",
+        "(a): the stepwise pipeline was timed on its first steps only; its rate is instructions/s over those steps "
+        "and each step is one forward pass of the 2-layer, 64-wide model (two tokens per input).",
+        "(b) times no pipeline: no model here memorized 1,000 random programs. (c) shows both pipelines batching "
+        "1,000 inputs of one memorized program.",
+    ]
+    report = {
+        "decoded_over_stepwise": decoded_over_stepwise,
+        "decoded_time_over_reference": decoded_time_over_reference,
+        "batched_over_reference": batched_over_reference,
+        "targets": targets,
+        "workloads": workloads,
+        "training": training,
+        "settings": vars(args),
+        "command": "OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 python bench/execution.py "
+                   + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": machine_before,
+        "notes": notes,
+    }
+    output_dir = Path(args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "execution.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_markdown(report, output_dir / "execution.md")
+    write_png(report, output_dir / "execution.png")
+    for name, t in targets.items():
+        print(f"{name}: {t['measured']:,.2f}x (goal {t['goal']}): {'met' if t['met'] else 'MISSED'}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
