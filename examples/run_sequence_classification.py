@@ -23,11 +23,10 @@ Several processes: as in run_soft_instruction.py (`accelerate launch --multi_gpu
 """
 
 import logging
-import os
-from transformers import AutoModelForSequenceClassification, Trainer, set_seed
+
+from transformers import AutoModelForSequenceClassification, set_seed
 
 from modeling_synthesizer.sst2 import (
-    RESULTS_FILE,
     SST2ClassificationTrainingArguments,
     SST2DataArguments,
     SST2ModelArguments,
@@ -35,14 +34,15 @@ from modeling_synthesizer.sst2 import (
     build_baseline_card,
     build_sequence_classification_config,
     classification_accuracy,
+    finish_sst2_run,
     load_sst2_splits,
     parse_sst2_args,
-    push_output_dir,
+    repo_id_of,
     run_settings,
     setup_sst2_run,
+    sst2_trainer,
     summarize_run,
     train_and_evaluate,
-    write_json,
 )
 from modeling_synthesizer.tokenizer import load_tokenizer_with_programs
 
@@ -56,7 +56,7 @@ def main(argv=None):
     )
     setup_sst2_run(training_args, logger)
 
-    train_dataset, eval_dataset = load_sst2_splits(data_args)
+    train_sst2, eval_sst2 = load_sst2_splits(data_args)
     # The tokenizer as the Synthesizer runs load it (no program tokens here), so the vocabularies match.
     tokenizer = load_tokenizer_with_programs(model_args.tokenizer_name, [])
 
@@ -67,36 +67,21 @@ def main(argv=None):
         return tokenizer(batch["sentence"], truncation=True, max_length=data_args.max_seq_length)
 
     with training_args.main_process_first(desc="tokenizing"):
-        train_dataset = train_dataset.map(tokenize, batched=True, desc="Tokenizing sentences")
-        eval_dataset = eval_dataset.map(tokenize, batched=True, desc="Tokenizing sentences")
-
-    trainer = Trainer(
-        model=model,
-        args=training_args,
-        train_dataset=train_dataset,
-        eval_dataset=eval_dataset,
-        processing_class=tokenizer,
-        compute_metrics=classification_accuracy,
-        preprocess_logits_for_metrics=argmax_labels,
-    )
+        splits = tuple(split.map(tokenize, batched=True, desc="Tokenizing sentences") for split in (train_sst2,
+                                                                                                     eval_sst2))
+    trainer = sst2_trainer(model, training_args, splits, tokenizer, classification_accuracy, argmax_labels)
     train_metrics, eval_metrics = train_and_evaluate(trainer, training_args)
-    results = summarize_run(trainer, "bert-sequence-classification", "accuracy", train_metrics, eval_metrics,
-                            len(train_dataset), len(eval_dataset))
-    if trainer.is_world_process_zero():
-        write_json(os.path.join(training_args.output_dir, RESULTS_FILE), results)
-        card = build_baseline_card(
-            trainer.model,
-            repo_id=training_args.hub_model_id or os.path.basename(os.path.abspath(training_args.output_dir)),
-            script="examples/run_sequence_classification.py",
-            results={"best validation accuracy": results["best_accuracy"],
-                     "validation accuracy (saved model)": eval_metrics.get("eval_accuracy")},
-            training_settings=run_settings(model_args, data_args, training_args),
-            dataset="nyu-mll/glue" if data_args.train_file is None else None,
-        )
-        card.save(os.path.join(training_args.output_dir, "README.md"))
-        logger.info("baseline: best validation accuracy %.4f at step %s", results["best_accuracy"] or 0,
-                    results["best_step"])
-    push_output_dir(trainer, "SST-2 baseline: BERT sequence classification")
+    results = summarize_run(trainer, "bert", "accuracy", train_metrics, eval_metrics, *map(len, splits))
+    card = build_baseline_card(
+        trainer.model,
+        repo_id=repo_id_of(training_args),
+        script="examples/run_sequence_classification.py",
+        results={"best validation accuracy": results["best_accuracy"],
+                 "validation accuracy (saved model)": eval_metrics.get("eval_accuracy")},
+        training_settings=run_settings(model_args, data_args, training_args),
+        dataset=data_args.dataset_name if data_args.train_file is None else None,
+    )
+    finish_sst2_run(trainer, results, card, "SST-2 baseline: BERT sequence classification")
     return results
 
 

@@ -46,6 +46,7 @@ from transformers import set_seed
 from modeling_synthesizer.sst2 import (
     SST2DataArguments,
     SST2ModelArguments,
+    SST2ProgramArguments,
     SST2TrainingArguments,
     load_sst2_splits,
     parse_sst2_args,
@@ -67,13 +68,11 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class SoftImperativeArguments:
+class SoftImperativeArguments(SST2ProgramArguments):
+    """k = L = 256 by default, as the authors' heads: branch targets reach 255."""
+
     num_programs: int = field(default=10, metadata={"help": "Random programs (the authors': 10)."})
     program_length: int = field(default=10, metadata={"help": "Instructions per program (the authors': 10)."})
-    data_memory_size: int = field(default=256, metadata={"help": "k = classes of A and B (the authors': 256)."})
-    max_program_length: int = field(
-        default=256, metadata={"help": "L: the C head has L + 1 classes; branch targets reach 255 (the authors': 256)."}
-    )
     program_seed: int | None = field(
         default=None,
         metadata={"help": "Seed of the programs and of the (program, instruction) draws (default: --seed); the "
@@ -81,46 +80,43 @@ class SoftImperativeArguments:
     )
 
     def __post_init__(self):
-        # Operands are drawn from 1..255 as the authors did, or fewer when k or L is smaller.
-        self.max_operand = min(255, self.data_memory_size - 1, self.max_program_length)
-        if self.max_operand < 1 or self.program_length > self.max_program_length:
-            raise ValueError("need data_memory_size >= 2 and program_length <= max_program_length")
+        if self.data_memory_size < 2 or not 1 <= self.program_length <= self.max_program_length:
+            raise ValueError("need data_memory_size >= 2 and 1 <= program_length <= max_program_length")
+
+    @property
+    def max_operand(self) -> int:
+        """Operands are drawn from 1..255 as the authors did, or from fewer values when k or L is smaller."""
+        return min(255, self.data_memory_size - 1, self.max_program_length)
 
 
 def main(argv=None):
-    model_args, data_args, task_args, training_args = parse_sst2_args(
-        (SST2ModelArguments, SST2DataArguments, SoftImperativeArguments, SST2TrainingArguments), argv
-    )
+    args = parse_sst2_args((SST2ModelArguments, SST2DataArguments, SoftImperativeArguments, SST2TrainingArguments),
+                           argv)
+    model_args, data_args, program_args, training_args = args
     setup_sst2_run(training_args, logger)
 
-    seed = training_args.seed if task_args.program_seed is None else task_args.program_seed
-    programs = make_soft_imperative_programs(task_args.num_programs, task_args.program_length, seed,
-                                             task_args.max_operand)
+    seed = training_args.seed if program_args.program_seed is None else program_args.program_seed
+    program_args.program_seed = seed  # recorded in the model card
+    programs = make_soft_imperative_programs(program_args.num_programs, program_args.program_length, seed,
+                                             program_args.max_operand)
     train_sst2, eval_sst2 = load_sst2_splits(data_args)
-    train_dataset = build_soft_imperative_dataset(train_sst2, programs, seed)
-    eval_dataset = build_soft_imperative_dataset(eval_sst2, programs, seed + 1)
-    logger.info("soft-imperative: %d programs, %d training, %d validation rows", len(programs), len(train_dataset),
-                len(eval_dataset))
+    splits = (build_soft_imperative_dataset(train_sst2, programs, seed),
+              build_soft_imperative_dataset(eval_sst2, programs, seed + 1))
+    logger.info("soft-imperative: %d programs, %d training, %d validation rows", len(programs), *map(len, splits))
     tokens = [program_token(index) for index in range(len(programs))]
     tokenizer = load_tokenizer_with_programs(model_args.tokenizer_name, tokens)
 
     set_seed(training_args.seed)
     results = train_sst2_synthesizer(
-        model_args, data_args, training_args, train_dataset, eval_dataset, tokenizer,
-        config_kwargs={
-            "data_memory_size": task_args.data_memory_size,
-            "max_program_length": task_args.max_program_length,
-            "memory_image": soft_imperative_memory(task_args.data_memory_size),
-            "output_cell": SOFT_IMPERATIVE_OUTPUT_CELL,
-        },
+        args, splits, tokenizer,
+        memory_image=soft_imperative_memory(program_args.data_memory_size),
+        output_cell=SOFT_IMPERATIVE_OUTPUT_CELL,
         method="soft-imperative",
-        script="examples/run_soft_imperative.py",
         task_description=f"Soft-imperative SST-2 (Experiment 3 of the paper): `As long as the input text is "
-        f"positive, run [PROG_i] [SEP] <sentence>` runs one of {len(programs)} random {task_args.program_length}-"
+        f"positive, run [PROG_i] [SEP] <sentence>` runs one of {len(programs)} random {program_args.program_length}-"
         "instruction programs (in `programs.json`) on positive text and halts at once on negative text. The data "
         "memory `[1, 0, 0, ...]` makes cell 0 the verdict: only HALT (0, 0, 0) clears it.",
         example_description=SOFT_IMPERATIVE_TEMPLATE.format(program=tokens[0], sentence="a gorgeous, witty film"),
-        extra_settings={**vars(task_args), "program_seed": seed},
     )
     if training_args.should_save:
         with open(os.path.join(training_args.output_dir, "programs.json"), "w") as f:

@@ -44,6 +44,7 @@ from transformers import set_seed
 from modeling_synthesizer.sst2 import (
     SST2DataArguments,
     SST2ModelArguments,
+    SST2ProgramArguments,
     SST2TrainingArguments,
     load_sst2_splits,
     parse_sst2_args,
@@ -63,10 +64,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class SoftInstructionArguments:
-    data_memory_size: int = field(
-        default=256, metadata={"help": "k: classes of the A and B heads (the authors': 256; the program uses 3 cells)."}
-    )
+class SoftInstructionArguments(SST2ProgramArguments):
     max_program_length: int = field(
         default=1,
         metadata={"help": "L: the program is one instruction whose C is 0 (HALT), so the C head needs only "
@@ -75,34 +73,27 @@ class SoftInstructionArguments:
 
 
 def main(argv=None):
-    model_args, data_args, task_args, training_args = parse_sst2_args(
-        (SST2ModelArguments, SST2DataArguments, SoftInstructionArguments, SST2TrainingArguments), argv
-    )
+    args = parse_sst2_args((SST2ModelArguments, SST2DataArguments, SoftInstructionArguments, SST2TrainingArguments),
+                           argv)
+    model_args, data_args, program_args, training_args = args
     setup_sst2_run(training_args, logger)
 
     train_sst2, eval_sst2 = load_sst2_splits(data_args)
-    train_dataset = build_soft_instruction_dataset(train_sst2)
-    eval_dataset = build_soft_instruction_dataset(eval_sst2)
-    logger.info("soft-instruction: %d training, %d validation rows", len(train_dataset), len(eval_dataset))
+    splits = (build_soft_instruction_dataset(train_sst2), build_soft_instruction_dataset(eval_sst2))
+    logger.info("soft-instruction: %d training, %d validation rows", *map(len, splits))
     tokenizer = load_tokenizer_with_programs(model_args.tokenizer_name, [])
 
     set_seed(training_args.seed)
     return train_sst2_synthesizer(
-        model_args, data_args, training_args, train_dataset, eval_dataset, tokenizer,
-        config_kwargs={
-            "data_memory_size": task_args.data_memory_size,
-            "max_program_length": task_args.max_program_length,
-            "memory_image": soft_instruction_memory(task_args.data_memory_size),
-            "output_cell": SOFT_INSTRUCTION_OUTPUT_CELL,
-        },
+        args, splits, tokenizer,
+        memory_image=soft_instruction_memory(program_args.data_memory_size),
+        output_cell=SOFT_INSTRUCTION_OUTPUT_CELL,
         method="soft-instruction",
-        script="examples/run_soft_instruction.py",
         task_description="Soft-instruction SST-2 (Experiment 2 of the paper): the description "
         "`Classify this input: <sentence>` is a one-instruction program, (0, 2, 0) for positive text and (1, 2, 0) "
         "for negative text, run on the data memory `[-1, 0, 0, ...]`; the output cell 2 holds the class "
         "(1 = positive), and `label` names it.",
         example_description=SOFT_INSTRUCTION_TEMPLATE.format(sentence="a gorgeous, witty film"),
-        extra_settings=vars(task_args),
     )
 
 

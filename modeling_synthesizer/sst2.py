@@ -149,6 +149,14 @@ class SST2DataArguments:
 
 
 @dataclass
+class SST2ProgramArguments:
+    """The Synthesizer's head sizes; each SST-2 script subclasses it with its own defaults and fields."""
+
+    data_memory_size: int = field(default=256, metadata={"help": "k: classes of the A and B heads (the authors': 256)."})
+    max_program_length: int = field(default=256, metadata={"help": "L: the C head has L + 1 classes."})
+
+
+@dataclass
 class SST2TrainingArguments(TrainingArguments):
     """`TrainingArguments` with the authors' SST-2 settings as defaults."""
 
@@ -317,68 +325,81 @@ def write_json(path: str, payload):
         json.dump(payload, f, indent=2)
 
 
+def sst2_trainer(model, training_args: TrainingArguments, splits: tuple[Dataset, Dataset], tokenizer,
+                 compute_metrics, preprocess_logits_for_metrics) -> Trainer:
+    """The `Trainer` of the three SST-2 scripts: `splits` = (train, validation), tokenized."""
+    return Trainer(model=model, args=training_args, train_dataset=splits[0], eval_dataset=splits[1],
+                   processing_class=tokenizer, compute_metrics=compute_metrics,
+                   preprocess_logits_for_metrics=preprocess_logits_for_metrics)
+
+
+def repo_id_of(training_args: TrainingArguments) -> str:
+    """The model card's repository name: `--hub_model_id`, else the output folder's name."""
+    return training_args.hub_model_id or os.path.basename(os.path.abspath(training_args.output_dir))
+
+
+def finish_sst2_run(trainer: Trainer, results: dict, card: ModelCard, commit_message: str):
+    """Writes `sst2_results.json` and the model card (README.md) in `output_dir`, then pushes with
+    `--push_to_hub`."""
+    if trainer.is_world_process_zero():
+        write_json(os.path.join(trainer.args.output_dir, RESULTS_FILE), results)
+        card.save(os.path.join(trainer.args.output_dir, "README.md"))
+        logger.info("%s: best validation %s %.4f at step %s", results["method"], results["metric"],
+                    results["best_accuracy"] or 0, results["best_step"])
+    push_output_dir(trainer, commit_message)
+
+
 def train_sst2_synthesizer(
-    model_args: SST2ModelArguments,
-    data_args: SST2DataArguments,
-    training_args: TrainingArguments,
-    train_dataset: Dataset,
-    eval_dataset: Dataset,
+    args: tuple,
+    splits: tuple[Dataset, Dataset],
     tokenizer,
-    config_kwargs: dict,
+    memory_image: list[int],
+    output_cell: int,
     method: str,
-    script: str,
     task_description: str,
     example_description: str,
-    extra_settings: dict | None = None,
 ) -> dict:
     """
     Everything after the data of `run_soft_instruction.py` and `run_soft_imperative.py`: builds the Synthesizer
-    (backbone from the size flags, `config_kwargs` for the memory layout and labels), tokenizes, trains with the
-    instruction metrics (accuracy of A, B, C and instruction exact match), evaluates, and writes
-    `sst2_results.json` and the model card (README.md) in `output_dir`; pushes with `--push_to_hub`.
+    (backbone from the size flags, heads from `SST2ProgramArguments`, the program's data memory and output cell, SST-2
+    label names), tokenizes, trains with the instruction metrics (accuracy of A, B, C and instruction exact match),
+    evaluates, and writes `sst2_results.json` and the model card (README.md) in `output_dir`; pushes with
+    `--push_to_hub`.
+
+    Args:
+        args (`tuple`): the parsed `(SST2ModelArguments, SST2DataArguments, SST2ProgramArguments subclass,
+            TrainingArguments)`.
+        splits (`tuple`): the (train, validation) datasets of a builder in `modeling_synthesizer.tasks`.
 
     Returns:
         The `sst2_results.json` payload.
     """
+    model_args, data_args, program_args, training_args = args
     config = SynthesizerConfig(
         text_config=backbone_config(model_args, tokenizer), label_smoothing=model_args.label_smoothing,
-        pooling=model_args.pooling,
-        id2label=dict(SST2_ID2LABEL), add_special_tokens=True, **config_kwargs,
+        pooling=model_args.pooling, data_memory_size=program_args.data_memory_size,
+        max_program_length=program_args.max_program_length, memory_image=memory_image, output_cell=output_cell,
+        id2label=dict(SST2_ID2LABEL), add_special_tokens=True,
     )
-    model = SynthesizerForSubleq(config)
     with training_args.main_process_first(desc="tokenizing"):
-        train_dataset = tokenize_instructions(train_dataset, tokenizer, config, data_args.max_seq_length)
-        eval_dataset = tokenize_instructions(eval_dataset, tokenizer, config, data_args.max_seq_length)
-    trainer = Trainer(
-        model=model,
-        args=training_args,
-        train_dataset=train_dataset,
-        eval_dataset=eval_dataset,
-        processing_class=tokenizer,
-        compute_metrics=make_compute_metrics(),
-        preprocess_logits_for_metrics=argmax_operands,
-    )
+        splits = tuple(tokenize_instructions(split, tokenizer, config, data_args.max_seq_length) for split in splits)
+    trainer = sst2_trainer(SynthesizerForSubleq(config), training_args, splits, tokenizer, make_compute_metrics(),
+                           argmax_operands)
     train_metrics, eval_metrics = train_and_evaluate(trainer, training_args)
-    results = summarize_run(trainer, method, "a_accuracy", train_metrics, eval_metrics, len(train_dataset),
-                            len(eval_dataset))
-    if trainer.is_world_process_zero():
-        write_json(os.path.join(training_args.output_dir, RESULTS_FILE), results)
-        card = build_model_card(
-            trainer.model.config,
-            repo_id=training_args.hub_model_id or os.path.basename(os.path.abspath(training_args.output_dir)),
-            script=script,
-            task_description=task_description,
-            example_description=example_description,
-            results={"best validation accuracy of A": results["best_accuracy"],
-                     "validation accuracy of A (saved model)": eval_metrics.get("eval_a_accuracy"),
-                     "validation instruction exact match (saved model)": eval_metrics.get("eval_exact_match")},
-            training_settings=run_settings(model_args, data_args, training_args, extra_settings),
-            dataset="nyu-mll/glue" if data_args.train_file is None else None,
-        )
-        card.save(os.path.join(training_args.output_dir, "README.md"))
-        logger.info("%s: best validation accuracy of A %.4f at step %s", method, results["best_accuracy"] or 0,
-                    results["best_step"])
-    push_output_dir(trainer, f"Synthesizer: {method} on SST-2")
+    results = summarize_run(trainer, method, "a_accuracy", train_metrics, eval_metrics, *map(len, splits))
+    card = build_model_card(
+        trainer.model.config,
+        repo_id=repo_id_of(training_args),
+        script=f"examples/run_{method.replace('-', '_')}.py",
+        task_description=task_description,
+        example_description=example_description,
+        results={"best validation accuracy of A": results["best_accuracy"],
+                 "validation accuracy of A (saved model)": eval_metrics.get("eval_a_accuracy"),
+                 "validation instruction exact match (saved model)": eval_metrics.get("eval_exact_match")},
+        training_settings=run_settings(model_args, data_args, training_args, vars(program_args)),
+        dataset=data_args.dataset_name if data_args.train_file is None else None,
+    )
+    finish_sst2_run(trainer, results, card, f"Synthesizer: {method} on SST-2")
     return results
 
 
@@ -449,6 +470,7 @@ __all__ = [
     "SST2ClassificationTrainingArguments",
     "SST2DataArguments",
     "SST2ModelArguments",
+    "SST2ProgramArguments",
     "SST2TrainingArguments",
     "argmax_labels",
     "backbone_config",
@@ -456,12 +478,15 @@ __all__ = [
     "build_sequence_classification_config",
     "classification_accuracy",
     "eval_curve",
+    "finish_sst2_run",
     "load_sst2",
     "load_sst2_splits",
     "parse_sst2_args",
     "push_output_dir",
+    "repo_id_of",
     "run_settings",
     "setup_sst2_run",
+    "sst2_trainer",
     "summarize_run",
     "train_and_evaluate",
     "train_sst2_synthesizer",
