@@ -108,8 +108,12 @@ def write_markdown(report: dict, results_dir: Path):
     lines = [
         "# Figure 3: SST-2 validation accuracy",
         "",
-        f"Command: `{report['command']}`  ",
+        "Commands (one per driver):",
+        "",
+        *[f"- `{command}`" for command in sorted({run.get("driver") or report["command"] for run in report["runs"]})],
+        "",
         f"Machine: {report['machine']}",
+        *(["", report["note"]] if report.get("note") else []),
         "",
         "Best validation accuracy (%) over the run, evaluated every 64 steps (for the Synthesizer runs: accuracy of "
         "A, the operand that carries the sentiment). Untrained BERT 4 x 256, lr 1e-4, 2 epochs, batch 32, full "
@@ -150,7 +154,7 @@ def plot(report: dict, results_dir: Path):
         ax.plot(steps, means, color=color, linewidth=1.8,
                 label=f"{row['label']}: best {fmt(row['mean'], row['std'])}")
         ax.axhline(row["paper_mean"], color=color, linestyle=":", linewidth=1)
-    ax.set_ylim(50, 90)
+    ax.set_ylim(45, 90)
     ax.set_xlabel("optimizer step (batch 32)")
     ax.set_ylabel("SST-2 validation accuracy (%)")
     ax.set_title("Figure 3: SST-2 (dotted: the paper's best accuracies)")
@@ -165,6 +169,10 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--results_dir", default=None, help="Default: bench/results (only for full-data runs).")
+    parser.add_argument("--merge", nargs="+", default=None,
+                        help="figure3.json files of other drivers (e.g. run in parallel, one method each): merge their "
+                             "runs into the results and redraw; nothing is run.")
+    parser.add_argument("--note", default=None, help="A line for figure3.md about how the runs were made.")
     parser.add_argument("--keep_models", default=None,
                         help="Keep each run's final model (for the pipeline) in KEEP_MODELS/<method>-seed<seed>.")
     args, script_args = parser.parse_known_args()
@@ -176,24 +184,42 @@ def main():
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / "figure3.json"
     report = json.loads(path.read_text()) if path.exists() else {"runs": []}
+    for run in report["runs"]:
+        run.setdefault("driver", report.get("command"))
+    if args.note:
+        report["note"] = args.note
+    if args.merge:
+        for other_path in args.merge:
+            other = json.loads(Path(other_path).read_text())
+            for run in other["runs"]:
+                run.setdefault("driver", other.get("command"))
+                report["runs"] = [kept for kept in report["runs"]
+                                  if (kept["key"], kept["seed"]) != (run["key"], run["seed"])] + [run]
+        save_report(report, path, results_dir)
+        return
     for seed in args.seeds:
         for method in args.methods:
             result = run_one(method, seed, script_args, args.keep_models)
+            result["driver"] = "python bench/figure3.py " + " ".join(sys.argv[1:])
             report["runs"] = [run for run in report["runs"] if (run["key"], run["seed"]) != (method, seed)] + [result]
             print(json.dumps({k: result[k] for k in ("key", "seed", "best_accuracy", "best_step", "wall_time_s")}),
                   flush=True)
-            report.update(
-                command="python bench/figure3.py " + " ".join(sys.argv[1:]),
-                machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
-                f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, {platform.system()}, "
-                f"Python {platform.python_version()}",
-                methods=summarize(report["runs"]),
-            )
-            report["checks"] = check_targets(report["methods"])
             # Written after every run, so that an interrupted benchmark keeps what it finished.
-            path.write_text(json.dumps(report, indent=2))
-            write_markdown(report, results_dir)
-            plot(report, results_dir)
+            save_report(report, path, results_dir)
+
+
+def save_report(report: dict, path: Path, results_dir: Path):
+    report.update(
+        command="python bench/figure3.py " + " ".join(sys.argv[1:]),
+        machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, {platform.system()}, "
+        f"Python {platform.python_version()}",
+        methods=summarize(report["runs"]),
+    )
+    report["checks"] = check_targets(report["methods"])
+    path.write_text(json.dumps(report, indent=2))
+    write_markdown(report, results_dir)
+    plot(report, results_dir)
 
 
 if __name__ == "__main__":
