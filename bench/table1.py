@@ -90,7 +90,10 @@ def write_markdown(report: dict):
     lines = [
         "# Table 1: optimizer steps to 100% instruction exact match",
         "",
-        f"Command: `{report['command']}`  ",
+        "Commands (each run is one call of examples/run_program_memorization.py; invocations merge into one table):",
+        "",
+        *[f"    {command}" for command in report["commands"]],
+        "",
         f"Machine: {report['machine']}",
         "",
         "`epoch` = evaluated once per epoch on the training set, as the authors did (comparable to Table 1); "
@@ -146,7 +149,6 @@ def main():
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "table1.json"
-    report = json.loads(path.read_text()) if path.exists() else {"runs": []}
     for num_programs in args.rows:
         for setting in args.settings:
             for eval_mode in args.eval_modes:
@@ -154,14 +156,17 @@ def main():
                     result = run_one(num_programs, seed, setting, eval_mode, args.eval_every)
                     result.update(setting=setting, eval_mode=eval_mode)
                     key = (num_programs, seed, setting, eval_mode)
+                    # Read again before writing: several invocations may fill different rows at the same time.
+                    report = json.loads(path.read_text()) if path.exists() else {"runs": []}
                     report["runs"] = [
                         run for run in report["runs"]
                         if (run["num_programs"], run["seed"], run["setting"], run["eval_mode"]) != key
                     ] + [result]
                     print(json.dumps({k: result[k] for k in ("setting", "eval_mode", "num_programs", "seed",
                                                              "steps_to_100", "wall_time_s")}), flush=True)
+                    command = "python bench/table1.py " + " ".join(sys.argv[1:])
+                    report["commands"] = sorted(set(report.get("commands", [])) | {command})
                     report.update(
-                        command="python bench/table1.py " + " ".join(sys.argv[1:]),
                         machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
                         f"{platform.system()}, Python {platform.python_version()}",
                         rows=summarize(report["runs"]),

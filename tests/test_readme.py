@@ -9,15 +9,22 @@ from pathlib import Path
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
-def test_quick_start_runs():
-    quick_start = README.split("## Quick start", 1)[1]
-    code = re.search(r"```python\n(.*?)```", quick_start, re.S).group(1)
+def run_first_python_block(section: str) -> list[str]:
+    code = re.search(r"```python\n(.*?)```", README.split(section, 1)[1], re.S).group(1)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         exec(compile(code, "README.md", "exec"), {})
-    lines = printed.getvalue().splitlines()
+    return printed.getvalue().splitlines()
+
+
+def test_quick_start_runs():
+    lines = run_first_python_block("## Quick start")
     assert lines[-1] == "12 4 halt"
     assert "torch.Size([1, 8]) torch.Size([1, 5])" in lines[0]
+
+
+def test_assembler_example_runs():
+    assert run_first_python_block("## Writing programs") == ["{'product': 42}"]
 
 
 def test_two_setup_commands():
