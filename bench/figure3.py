@@ -50,8 +50,9 @@ def run_one(method: str, seed: int, script_args: list[str], keep_models: str | N
             "--save_strategy", "no", "--load_best_model_at_end", "false", "--disable_tqdm", "true",
             "--log_level", "warning", *script_args,
         ]
+        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
         started = time.perf_counter()
-        completed = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+        completed = subprocess.run(command, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - started
         if completed.returncode != 0:
             raise RuntimeError(f"run failed ({' '.join(command)}):\n{completed.stderr[-4000:]}")

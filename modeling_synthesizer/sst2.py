@@ -18,7 +18,7 @@ from datasets import Dataset, DatasetDict
 from huggingface_hub import ModelCard, ModelCardData
 from transformers import AutoConfig, EvalPrediction, HfArgumentParser, Trainer, TrainingArguments
 
-from .configuration_synthesizer import SynthesizerConfig
+from .configuration_synthesizer import PAPER_BACKBONE, SynthesizerConfig
 from .model_card import build_model_card
 from .modeling_synthesizer import SynthesizerForSubleq
 from .tasks import SST2_ID2LABEL
@@ -107,15 +107,15 @@ class SST2ModelArguments:
         metadata={"help": "The tokenizer (the authors': bert-base-uncased; offline, a local folder such as "
                           "/work/shared/data/bert-base-uncased). Program tokens are added to it."},
     )
-    hidden_size: int = field(default=256, metadata={"help": "Backbone hidden size (the paper: 256)."})
-    num_hidden_layers: int = field(default=4, metadata={"help": "Backbone layers (the paper: 4)."})
-    num_attention_heads: int = field(default=4, metadata={"help": "Attention heads (the paper: 4)."})
-    intermediate_size: int = field(default=1024, metadata={"help": "Feed-forward size (the paper: 1024)."})
-    backbone_type: str = field(default="bert", metadata={"help": "Any AutoConfig model_type with BERT-style size "
-                                                                  "names, e.g. bert, roberta."})
-    dropout: float = field(
-        default=0.1, metadata={"help": "Backbone hidden and attention dropout (BERT's default 0.1, as the authors)."}
+    # The backbone of both the Synthesizer and the baseline: the authors' untrained BERT 4 x 256 by default.
+    hidden_size: int = field(default=PAPER_BACKBONE["hidden_size"], metadata={"help": "Hidden size."})
+    num_hidden_layers: int = field(default=PAPER_BACKBONE["num_hidden_layers"], metadata={"help": "Layers."})
+    num_attention_heads: int = field(default=PAPER_BACKBONE["num_attention_heads"], metadata={"help": "Heads."})
+    intermediate_size: int = field(default=PAPER_BACKBONE["intermediate_size"], metadata={"help": "FFN size."})
+    backbone_type: str = field(
+        default="bert", metadata={"help": "An AutoConfig model_type that takes BERT's size and dropout names."}
     )
+    dropout: float = field(default=0.1, metadata={"help": "Hidden and attention dropout (BERT's 0.1, the authors')."})
     pooling: str = field(
         default="auto",
         metadata={"help": "How the Synthesizer heads read the backbone: auto = BERT's pooler, as the authors; first, "
@@ -193,24 +193,22 @@ class SST2ClassificationTrainingArguments(SST2TrainingArguments):
 
 def parse_sst2_args(dataclass_types, argv=None):
     """`HfArgumentParser` over `dataclass_types`; a single `.json` argument is read as a file of arguments."""
-    parser = HfArgumentParser(dataclass_types)
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        return parser.parse_json_file(json_file=os.path.abspath(argv[0]))
-    return parser.parse_args_into_dataclasses(args=argv)
+    parser, arguments = HfArgumentParser(dataclass_types), list(sys.argv[1:] if argv is None else argv)
+    is_json_file = len(arguments) == 1 and arguments[0].endswith(".json")
+    if is_json_file:
+        return parser.parse_json_file(json_file=os.path.abspath(arguments[0]))
+    return parser.parse_args_into_dataclasses(args=arguments)
 
 
 def setup_sst2_run(training_args: TrainingArguments, script_logger: logging.Logger):
     """Logging, launch checks (world size, `--push_to_hub`) and the authors' total batch of 32."""
-    logging.basicConfig(
-        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", datefmt="%m/%d/%Y %H:%M:%S",
-        handlers=[logging.StreamHandler(sys.stdout)],
-    )
+    logging.basicConfig(handlers=[logging.StreamHandler(sys.stdout)], datefmt="%m/%d/%Y %H:%M:%S",
+                        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s")
     log_level = training_args.get_process_log_level()
+    for library in (datasets.utils.logging, transformers.utils.logging):
+        library.set_verbosity(log_level)
     for each in (script_logger, logger):
         each.setLevel(log_level)
-    datasets.utils.logging.set_verbosity(log_level)
-    transformers.utils.logging.set_verbosity(log_level)
     check_world_size(training_args)
     check_can_push(training_args)
     if training_args.per_device_train_batch_size == 0:
@@ -238,18 +236,10 @@ def load_sst2_splits(data_args: SST2DataArguments) -> tuple[Dataset, Dataset]:
 
 def backbone_config(model_args: SST2ModelArguments, tokenizer, **extra) -> dict:
     """The backbone's config as a dict (`model_type` included), sized for `tokenizer` and the size flags."""
-    return {
-        "model_type": model_args.backbone_type,
-        "vocab_size": len(tokenizer),
-        "hidden_size": model_args.hidden_size,
-        "num_hidden_layers": model_args.num_hidden_layers,
-        "num_attention_heads": model_args.num_attention_heads,
-        "intermediate_size": model_args.intermediate_size,
-        "pad_token_id": tokenizer.pad_token_id,
-        "hidden_dropout_prob": model_args.dropout,
-        "attention_probs_dropout_prob": model_args.dropout,
-        **extra,
-    }
+    sizes = {name: getattr(model_args, name) for name in PAPER_BACKBONE}
+    dropouts = dict.fromkeys(("hidden_dropout_prob", "attention_probs_dropout_prob"), model_args.dropout)
+    return dict(model_type=model_args.backbone_type, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
+                **sizes, **dropouts, **extra)
 
 
 def build_sequence_classification_config(model_args: SST2ModelArguments, tokenizer):
