@@ -8,6 +8,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import textwrap  # noqa: E402
+
 import pytest  # noqa: E402
 
 
@@ -25,3 +29,33 @@ TINY_BACKBONES = {
 @pytest.fixture
 def tiny_bert_config():
     return dict(TINY_BACKBONES["bert"])
+
+
+# Blocks `import modeling_synthesizer` in a child process so that only a checkpoint's own code can be used: in-process,
+# the registered local classes would win over `auto_map` (transformers 5 prefers explicit local code).
+_BLOCK_PACKAGE = textwrap.dedent(
+    """
+    import sys
+    class _BlockPackage:
+        def find_spec(self, name, path=None, target=None):
+            if name == "modeling_synthesizer" or name.startswith("modeling_synthesizer."):
+                raise ImportError(f"{name} is blocked: this process has only transformers installed")
+    sys.meta_path.insert(0, _BlockPackage())
+    try:
+        import modeling_synthesizer
+        raise SystemExit("the package must not be importable here")
+    except ImportError:
+        pass
+    """
+)
+
+
+def run_without_package(code: str, tmp_path) -> str:
+    """Runs `code` in a fresh Python that cannot import this package (only transformers); returns its stdout."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf_home"))
+    result = subprocess.run(
+        [sys.executable, "-c", _BLOCK_PACKAGE + textwrap.dedent(code)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout

@@ -5,14 +5,12 @@ import ast
 import json
 import os
 import random
-import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY_BACKBONES
+from conftest import TINY_BACKBONES, run_without_package
 from transformers import AutoModel, pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
@@ -341,18 +339,6 @@ def test_pipeline_file_imports_only_remote_code_safe_modules():
                 assert node.module.split(".")[0] in allowed, ast.dump(node)
 
 
-BLOCK_PACKAGE = textwrap.dedent(
-    """
-    import sys
-    class _BlockPackage:
-        def find_spec(self, name, path=None, target=None):
-            if name == "modeling_synthesizer" or name.startswith("modeling_synthesizer."):
-                raise ImportError(f"{name} is blocked: this process has only transformers installed")
-    sys.meta_path.insert(0, _BlockPackage())
-    """
-)
-
-
 def test_saved_pipeline_loads_as_remote_code_without_the_package(pipe, memorized, tmp_path):
     _, programs = memorized
     saved = tmp_path / "saved"
@@ -368,15 +354,10 @@ def test_saved_pipeline_loads_as_remote_code_without_the_package(pipe, memorized
     inputs = [{"description": d, "memory": m} for d in programs for m in random_memories(23, 4)]
     inputs = [x for x in inputs if not isinstance(reference(programs[x["description"]], x["memory"]), SubleqError)]
     expected = pipe(inputs, max_steps=MAX_STEPS)
-    code = BLOCK_PACKAGE + textwrap.dedent(
+    stdout = run_without_package(
         f"""
         import json
         from transformers import pipeline
-        try:
-            import modeling_synthesizer
-            raise SystemExit("the package must not be importable here")
-        except ImportError:
-            pass
         pipe = pipeline(model={str(saved)!r}, trust_remote_code=True)
         inputs = {inputs!r}
         print(json.dumps({{
@@ -386,13 +367,10 @@ def test_saved_pipeline_loads_as_remote_code_without_the_package(pipe, memorized
             "stepwise": pipe(inputs, max_steps={MAX_STEPS}, strategy="stepwise"),
             "program": pipe.decode_program({inputs[0]["description"]!r}),
         }}))
-        """
+        """,
+        tmp_path,
     )
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf_home"))
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr
-    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    loaded = json.loads(stdout.strip().splitlines()[-1])
     assert loaded["pipeline_module"].startswith("transformers_modules.")
     assert loaded["model_module"].startswith("transformers_modules.")
     assert loaded["decoded"] == expected
