@@ -12,7 +12,7 @@ Example usage:
     # ... run `assembled.program` on `memory` with `subleq.run_subleq`, then
     # assembled.read_outputs(final_memory) == program.reference(bits=[1, 1, 1, 0, 1, 0, 1, 1]) == {"count": 6}
 
-All programs fit k = 256 data cells and L = 256 instructions (each is at most 31 instructions). Arrays have fixed
+All programs fit k = 256 data cells and L = 256 instructions (each is at most 33 instructions). Arrays have fixed
 lengths, because subleq with separate instruction memory has no indirect addressing: loops over arrays are unrolled.
 """
 
@@ -210,6 +210,22 @@ _LIBRARY = [
         inputs={"n": InputSpec(1, 0, 40)},
         outputs=("fib",),
         reference=lambda n: {"fib": _fibonacci(n)},
+    ),
+    # count_ones over 32 bits: a shorter sequence is zero-padded, so one program counts the ones of any sequence
+    # of up to 32 bits (the length-generalization comparison of examples/run_program_library.py).
+    LibraryProgram(
+        name="count_ones_32",
+        descriptions=(
+            "count the ones in 32 bits",
+            "how many 1s are in the 32-bit sequence?",
+            "count the set bits of a 32-bit word",
+            "what is the population count of the 32 bits?",
+            "tally the 1s among thirty-two bits",
+            "how many of the 32 bits are ones?",
+        ),
+        inputs={"bits": InputSpec(32, 0, 1)},
+        outputs=("count",),
+        reference=lambda bits: {"count": sum(bits)},
     ),
 ]
 

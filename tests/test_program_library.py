@@ -58,12 +58,14 @@ SPECIAL_CASES = {
     "absolute": [{"x": 0}, {"x": 1}, {"x": -1}, {"x": -(10**15)}],
     "sort": [{"xs": [2, 2, 1, 1]}, {"xs": [0, 0, 0, 0]}, {"xs": [4, 3, 2, 1]}, {"xs": [-1, 5, -1, 5]}],
     "fibonacci": [{"n": 0}, {"n": 1}, {"n": 2}, {"n": 10}, {"n": 60}],
+    "count_ones_32": [{"bits": [0] * 32}, {"bits": [1] * 32}, {"bits": [1, 1, 1, 0, 1, 0, 1, 1] + [0] * 24}],
 }
 
 
 def test_the_programs():
     assert set(NAMES) == {
-        "count_ones", "add", "multiply", "maximum", "sum", "reverse", "absolute", "sort", "fibonacci"
+        "count_ones", "add", "multiply", "maximum", "sum", "reverse", "absolute", "sort", "fibonacci",
+        "count_ones_32",
     }
     assert NAMES == list(PROGRAMS)
     assert sorted(path.stem for path in PROGRAMS_DIR.glob("*.asm")) == sorted(NAMES)
@@ -127,3 +129,11 @@ def test_random_inputs_follow_the_spec():
 def test_count_ones_is_the_papers_example():
     # "How many 1s are in the following sequence: 11101011?"
     assert run(load_program("count_ones"), {"bits": [int(c) for c in "11101011"]}) == {"count": 6}
+
+
+def test_count_ones_32_counts_zero_padded_short_sequences():
+    # A shorter sequence zero-padded to 32 bits keeps its count: the same program runs every length up to 32.
+    rng = random.Random("count_ones_32-padding")
+    for length in (1, 8, 16, 31):
+        bits = [rng.randint(0, 1) for _ in range(length)]
+        assert run(load_program("count_ones_32"), {"bits": bits + [0] * (32 - length)}) == {"count": sum(bits)}
