@@ -1,7 +1,8 @@
 """Synthesizer: a Transformers model that memorizes subleq programs and runs them.
 
 Importing the package registers `SynthesizerConfig` with `AutoConfig`, `SynthesizerForSubleq` with `AutoModel`
-(and both for `auto_map`, so that saved checkpoints carry their code for `trust_remote_code=True`).
+(and both for `auto_map`, so that saved checkpoints carry their code for `trust_remote_code=True`), and the
+`"subleq-execution"` task of `transformers.pipeline`.
 """
 
 from transformers import AutoConfig, AutoModel
