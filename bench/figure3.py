@@ -11,8 +11,10 @@ the authors' "best checkpoint by accuracy of A"). Results merge into `bench/resu
         --train_file /work/shared/data/sst2/train.tsv --validation_file /work/shared/data/sst2/dev.tsv \\
         --tokenizer_name /work/shared/data/bert-base-uncased
 
-Any other flag is passed to the three scripts unchanged (e.g. `--max_train_samples 512` for a smoke test, which
-then writes to `--results_dir`, not over the committed results).
+Each run logs to $TMPDIR/figure3-logs/<method>-seed<seed>.log (its evaluations can be followed there). Any other
+flag is passed to the three scripts unchanged (e.g. `--max_train_samples 512` for a smoke test, which then writes
+to `--results_dir`, not over the committed results). Drivers can run in parallel, one method each, with their own
+`--results_dir`; `--merge` then combines their `figure3.json` files into the committed results.
 """
 
 import argparse
@@ -40,6 +42,7 @@ PAPER = {"bert": (81.9, 0.5), "soft-instruction": (81.9, 0.5), "soft-imperative"
 # The issue's targets, in accuracy points: (method, reference, tolerance).
 TARGETS = [("soft-instruction", "bert", 0.5), ("soft-imperative", "bert", 1.5)]
 PAPER_TOLERANCE = 1.5
+LOG_DIR = Path(tempfile.gettempdir()) / "figure3-logs"
 
 
 def run_one(method: str, seed: int, script_args: list[str], keep_models: str | None = None) -> dict:
@@ -51,11 +54,16 @@ def run_one(method: str, seed: int, script_args: list[str], keep_models: str | N
             "--log_level", "warning", *script_args,
         ]
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+        # The run's output goes to a file, not a pipe: its evaluations can be followed while it runs, and the run
+        # survives its driver (a child writing to the pipe of a killed driver dies of SIGPIPE).
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        log_path = LOG_DIR / f"{method}-seed{seed}.log"
         started = time.perf_counter()
-        completed = subprocess.run(command, env=env, capture_output=True, text=True)
+        with open(log_path, "w") as log:
+            completed = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
         wall = time.perf_counter() - started
         if completed.returncode != 0:
-            raise RuntimeError(f"run failed ({' '.join(command)}):\n{completed.stderr[-4000:]}")
+            raise RuntimeError(f"run failed ({' '.join(command)}):\n{log_path.read_text()[-4000:]}")
         results = json.loads((Path(output_dir) / "sst2_results.json").read_text())
     results.update(key=method, wall_time_s=round(wall, 1), command=" ".join(command[1:]))
     return results
