@@ -20,11 +20,11 @@ from collections.abc import Sequence
 
 import torch
 from datasets import Dataset
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+from tokenizers import normalizers, pre_tokenizers
 from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
 from .program_library import LibraryProgram
-from .tokenizer import SPECIAL_TOKENS
+from .tokenizer import SPECIAL_TOKENS, wrap_word_level_vocabulary
 
 
 # Instructions past a program's end are (0, 0, 0): HALT. Library programs always halt on their own (the assembler
@@ -77,17 +77,7 @@ def build_description_tokenizer(
     tokens = list(SPECIAL_TOKENS.values()) + [str(i) for i in range(max_number + 1)]
     known = set(tokens)
     tokens += [word for word in description_words(descriptions) if word not in known]
-    vocab = {token: index for index, token in enumerate(tokens)}
-    backend = Tokenizer(models.WordLevel(vocab, unk_token=SPECIAL_TOKENS["unk_token"]))
-    backend.normalizer = _normalizer()
-    backend.pre_tokenizer = _pre_tokenizer()
-    cls, sep = SPECIAL_TOKENS["cls_token"], SPECIAL_TOKENS["sep_token"]
-    backend.post_processor = processors.TemplateProcessing(
-        single=f"{cls} $A {sep}",
-        pair=f"{cls} $A {sep} $B:1 {sep}:1",
-        special_tokens=[(cls, vocab[cls]), (sep, vocab[sep])],
-    )
-    return PreTrainedTokenizerFast(tokenizer_object=backend, model_max_length=model_max_length, **SPECIAL_TOKENS)
+    return wrap_word_level_vocabulary(tokens, _pre_tokenizer(), _normalizer(), model_max_length=model_max_length)
 
 
 def split_phrasings(program: LibraryProgram, num_held_out: int) -> tuple[list[str], list[str]]:

@@ -44,9 +44,22 @@ def build_word_level_tokenizer(max_number: int, program_tokens: list[str], model
     if len(set(tokens)) != len(tokens):
         duplicates = sorted({token for token in tokens if tokens.count(token) > 1})
         raise ValueError(f"tokens must be unique; repeated: {duplicates}")
+    return wrap_word_level_vocabulary(tokens, pre_tokenizers.WhitespaceSplit(), model_max_length=model_max_length)
+
+
+def wrap_word_level_vocabulary(
+    tokens: list[str], pre_tokenizer, normalizer=None, model_max_length: int = 512
+) -> PreTrainedTokenizerFast:
+    """
+    A `PreTrainedTokenizerFast` whose vocabulary is exactly `tokens` (in order; they must include the special
+    tokens), split into words by the `tokenizers` `pre_tokenizer` after the optional `normalizer`, with
+    `[CLS] ... [SEP]` framing when called with `add_special_tokens=True`. Unknown words become `[UNK]`.
+    """
     vocab = {token: index for index, token in enumerate(tokens)}
     backend = Tokenizer(models.WordLevel(vocab, unk_token=SPECIAL_TOKENS["unk_token"]))
-    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    if normalizer is not None:
+        backend.normalizer = normalizer
+    backend.pre_tokenizer = pre_tokenizer
     cls, sep = SPECIAL_TOKENS["cls_token"], SPECIAL_TOKENS["sep_token"]
     backend.post_processor = processors.TemplateProcessing(
         single=f"{cls} $A {sep}",
@@ -72,4 +85,10 @@ def load_tokenizer_with_programs(name_or_path: str, program_tokens: list[str]) -
     return tokenizer
 
 
-__all__ = ["SPECIAL_TOKENS", "build_word_level_tokenizer", "load_tokenizer_with_programs", "program_token"]
+__all__ = [
+    "SPECIAL_TOKENS",
+    "build_word_level_tokenizer",
+    "load_tokenizer_with_programs",
+    "program_token",
+    "wrap_word_level_vocabulary",
+]
