@@ -55,7 +55,6 @@ import transformers
 from transformers import (
     AutoConfig,
     AutoModelForSequenceClassification,
-    HfArgumentParser,
     Trainer,
     TrainingArguments,
     pipeline,
@@ -74,7 +73,7 @@ from modeling_synthesizer.library_tasks import (
     split_phrasings,
 )
 from modeling_synthesizer.model_card import build_model_card
-from modeling_synthesizer.program_library import PROGRAMS, list_programs, load_program
+from modeling_synthesizer.program_library import list_programs, load_program
 from modeling_synthesizer.tasks import build_memorization_dataset
 from modeling_synthesizer.training import (
     StopAtExactMatchCallback,
@@ -83,6 +82,7 @@ from modeling_synthesizer.training import (
     find_checkpoint_to_resume,
     first_step_reaching,
     make_compute_metrics,
+    parse_example_args,
     tokenize_instructions,
 )
 
@@ -162,11 +162,7 @@ class LibraryTrainingArguments(TrainingArguments):
 
 
 def parse_args(argv=None):
-    parser = HfArgumentParser((ModelArguments, DataArguments, LibraryTrainingArguments))
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        return parser.parse_json_file(json_file=os.path.abspath(argv[0]))
-    return parser.parse_args_into_dataclasses(args=argv)
+    return parse_example_args((ModelArguments, DataArguments, LibraryTrainingArguments), argv)
 
 
 def select_programs(data_args: DataArguments):

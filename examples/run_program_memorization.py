@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 
 import datasets
 import transformers
-from transformers import HfArgumentParser, Trainer, TrainingArguments, set_seed
+from transformers import Trainer, TrainingArguments, set_seed
 
 from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq
 from modeling_synthesizer.model_card import build_model_card
@@ -52,6 +52,7 @@ from modeling_synthesizer.training import (
     find_checkpoint_to_resume,
     first_step_reaching,
     make_compute_metrics,
+    parse_example_args,
     tokenize_instructions,
 )
 
@@ -114,11 +115,7 @@ class MemorizationTrainingArguments(TrainingArguments):
 
 
 def parse_args(argv=None):
-    parser = HfArgumentParser((ModelArguments, DataArguments, MemorizationTrainingArguments))
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        return parser.parse_json_file(json_file=os.path.abspath(argv[0]))
-    return parser.parse_args_into_dataclasses(args=argv)
+    return parse_example_args((ModelArguments, DataArguments, MemorizationTrainingArguments), argv)
 
 
 def load_programs(data_args: DataArguments, seed: int):

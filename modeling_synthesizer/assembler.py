@@ -421,7 +421,6 @@ class _Assembler:
         name = mnemonic.text.upper()
         if name.startswith(".") and name.lower() in (".word", ".zero"):
             raise _error(mnemonic, f"'{mnemonic.text}' outside the .data section")
-        line = mnemonic.line
         start = len(self.instructions) + 1  # number of this statement's first instruction
 
         if name == "SUBLEQ":

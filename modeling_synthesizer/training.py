@@ -3,11 +3,12 @@ launch checks and resuming. Not part of the remote code (it needs `datasets`).""
 
 import logging
 import os
+import sys
 
 import numpy as np
 import torch
 from datasets import Dataset
-from transformers import EvalPrediction, PreTrainedTokenizerBase, TrainerCallback, TrainingArguments
+from transformers import EvalPrediction, HfArgumentParser, PreTrainedTokenizerBase, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
 from .configuration_synthesizer import SynthesizerConfig
@@ -16,6 +17,16 @@ from .configuration_synthesizer import SynthesizerConfig
 logger = logging.getLogger(__name__)
 
 OPERANDS = ("a", "b", "c")
+
+
+def parse_example_args(dataclass_types, argv: list[str] | None = None) -> tuple:
+    """`HfArgumentParser` over `dataclass_types` (the `run_*.py` shape); a single `.json` argument is a file of
+    arguments."""
+    parser = HfArgumentParser(dataclass_types)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        return parser.parse_json_file(json_file=os.path.abspath(argv[0]))
+    return parser.parse_args_into_dataclasses(args=argv)
 
 
 def tokenize_instructions(
@@ -149,5 +160,6 @@ __all__ = [
     "first_step_reaching",
     "instruction_metrics",
     "make_compute_metrics",
+    "parse_example_args",
     "tokenize_instructions",
 ]
