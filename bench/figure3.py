@@ -96,10 +96,11 @@ def summarize(runs: list[dict]) -> dict:
 def check_targets(methods: dict) -> list[dict]:
     checks = []
     for method, reference, tolerance in TARGETS:
+        check = {"check": f"{method} vs {reference} (same run)", "gap": None, "tolerance": tolerance, "met": None}
         if method in methods and reference in methods:
-            gap = methods[method]["mean"] - methods[reference]["mean"]
-            checks.append({"check": f"{method} vs {reference} (same run)", "gap": round(gap, 2),
-                           "tolerance": tolerance, "met": abs(gap) <= tolerance})
+            check["gap"] = round(methods[method]["mean"] - methods[reference]["mean"], 2)
+            check["met"] = abs(check["gap"]) <= tolerance
+        checks.append(check)
     for method, row in methods.items():
         gap = row["mean"] - row["paper_mean"]
         checks.append({"check": f"{method} vs paper", "gap": round(gap, 2), "tolerance": PAPER_TOLERANCE,
@@ -137,9 +138,14 @@ def write_markdown(report: dict, results_dir: Path):
             f"{', '.join(f'{value:.2f}' for value in row['best_accuracy'])} | {fmt(row['mean'], row['std'])} | "
             f"{fmt(row['paper_mean'], row['paper_std'])} | {row['mean'] - row['paper_mean']:+.1f} |"
         )
+    for method in METHODS:
+        if method not in report["methods"]:
+            paper_mean, paper_std = PAPER[method]
+            lines.append(f"| {LABELS[method]} | 0 | not run | - | {fmt(paper_mean, paper_std)} | - |")
     lines += ["", "Targets (differences of means, in points):", "", "| check | difference | tolerance | met |",
               "| --- | --- | --- | --- |"]
     lines += [f"| {check['check']} | {check['gap']:+.2f} | ±{check['tolerance']} | {'yes' if check['met'] else 'no'} |"
+              if check["gap"] is not None else f"| {check['check']} | not run | ±{check['tolerance']} | - |"
               for check in report["checks"]]
     walls = {row["label"]: row["wall_time_s"] for row in report["methods"].values()}
     lines += ["", "Wall time per run (s): " + "; ".join(f"{name}: {', '.join(map(str, times))}"
