@@ -32,9 +32,14 @@ PAPER = {16: (1030.0, 74.0), 32: (1366.0, 95.0), 64: (1907.8, 153.0), 128: (2991
 
 SETTINGS = {
     "paper": [],
-    # Same model, data and batch size; only optimization changes. See the closing comment in table1.md.
-    "tuned": ["--learning_rate", "2e-3", "--warmup_steps", "0.02", "--dropout", "0.0", "--label_smoothing", "0.0"],
+    # Same model, data and batch size; only optimization changes: a higher peak learning rate behind a 10% warm-up,
+    # Adam's beta2 0.98 (steadier at that rate: with 0.999 the run collapsed to uniform outputs once), no dropout
+    # (memorization needs no regularizer), and a linear decay that reaches zero at 90% of the step budget we aim
+    # for (half the paper's steps) instead of after 250 epochs: the last errors go away as the rate anneals.
+    "tuned": ["--learning_rate", "3e-3", "--warmup_steps", "0.1", "--adam_beta2", "0.98", "--dropout", "0.0"],
 }
+# Epochs of the tuned linear decay per row: about 90% of half the paper's steps (every row has ~21 steps per epoch).
+TUNED_EPOCHS = {16: 22, 32: 29, 64: 40, 128: 64}
 
 
 def run_one(num_programs: int, seed: int, setting: str, eval_mode: str, eval_every: int) -> dict:
@@ -47,6 +52,8 @@ def run_one(num_programs: int, seed: int, setting: str, eval_mode: str, eval_eve
         if eval_mode == "steps":
             command += ["--eval_strategy", "steps", "--eval_steps", str(eval_every)]
         command += SETTINGS[setting]
+        if setting == "tuned":
+            command += ["--num_train_epochs", str(TUNED_EPOCHS[num_programs])]
         started = time.perf_counter()
         completed = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
         wall = time.perf_counter() - started
@@ -86,6 +93,10 @@ def fmt(mean, std):
     return f"{mean:.1f} ± {std:.1f}" if std is not None else f"{mean:.1f}"
 
 
+def worst(steps: list) -> str:
+    return "not reached" if None in steps else str(max(steps))
+
+
 def write_markdown(report: dict):
     lines = [
         "# Table 1: optimizer steps to 100% instruction exact match",
@@ -99,17 +110,19 @@ def write_markdown(report: dict):
         "`epoch` = evaluated once per epoch on the training set, as the authors did (comparable to Table 1); "
         "`steps` = evaluated every few steps (finer). L = k = 256, BERT 4 x 256, batch floor(N * 256 / 20).",
         "",
-        "| setting | eval | N | batch | seeds | steps to 100% (ours) | paper | ours / paper |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| setting | eval | N | batch | seeds | steps to 100% (ours) | worst seed | paper | ours / paper |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in report["rows"]:
         lines.append(
             f"| {row['setting']} | {row['eval_mode']} | {row['num_programs']} | {row['batch_size']} | "
-            f"{len(row['seeds'])} | {fmt(row['mean'], row['std'])} | {fmt(row['paper_mean'], row['paper_std'])} | "
+            f"{len(row['seeds'])} | {fmt(row['mean'], row['std'])} | {worst(row['steps_to_100'])} | "
+            f"{fmt(row['paper_mean'], row['paper_std'])} | "
             f"{row['ratio_to_paper'] if row['ratio_to_paper'] is not None else '-'} |"
         )
     lines += ["", "Settings:", ""]
     lines += [f"- `{name}`: {' '.join(args) or 'the authors’ (script defaults)'}" for name, args in SETTINGS.items()]
+    lines += [f"- `tuned` decays linearly to zero over {', '.join(f'{e} epochs for N = {n}' for n, e in TUNED_EPOCHS.items())}."]
     (RESULTS / "table1.md").write_text("\n".join(lines) + "\n")
 
 
@@ -123,11 +136,12 @@ def plot(report: dict):
     sizes = sorted(PAPER)
     ax.errorbar(sizes, [PAPER[n][0] for n in sizes], yerr=[PAPER[n][1] for n in sizes], marker="s", capsize=4,
                 color="black", label="paper (per epoch)")
+    ax.plot(sizes, [PAPER[n][0] / 2 for n in sizes], linestyle="--", color="gray", label="target: half the paper's")
     for row_key in sorted({(row["setting"], row["eval_mode"]) for row in report["rows"]}):
         rows = [row for row in report["rows"] if (row["setting"], row["eval_mode"]) == row_key and row["mean"]]
         ax.errorbar([row["num_programs"] for row in rows], [row["mean"] for row in rows],
                     yerr=[row["std"] or 0 for row in rows], marker="o", capsize=4,
-                    label=f"ours: {row_key[0]} (eval per {row_key[1]})")
+                    label=f"ours: {row_key[0]} ({'eval per epoch' if row_key[1] == 'epoch' else 'eval every few steps'})")
     ax.set_xscale("log", base=2)
     ax.set_xticks(sizes, [str(n) for n in sizes])
     ax.set_xlabel("programs memorized (N), L = k = 256")
@@ -145,7 +159,15 @@ def main():
     parser.add_argument("--settings", nargs="+", default=["paper", "tuned"], choices=sorted(SETTINGS))
     parser.add_argument("--eval_modes", nargs="+", default=["epoch"], choices=["epoch", "steps"])
     parser.add_argument("--eval_every", type=int, default=5)
+    parser.add_argument("--report_only", action="store_true", help="Redraw table1.md and .png from table1.json.")
     args = parser.parse_args()
+    if args.report_only:
+        report = json.loads((RESULTS / "table1.json").read_text())
+        report["rows"] = summarize(report["runs"])
+        (RESULTS / "table1.json").write_text(json.dumps(report, indent=2))
+        write_markdown(report)
+        plot(report)
+        return
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "table1.json"
