@@ -76,6 +76,7 @@ from modeling_synthesizer.model_card import build_model_card
 from modeling_synthesizer.program_library import list_programs, load_program
 from modeling_synthesizer.tasks import build_memorization_dataset
 from modeling_synthesizer.training import (
+    MemorizationTrainingArguments,
     StopAtExactMatchCallback,
     argmax_operands,
     check_world_size,
@@ -144,21 +145,13 @@ class DataArguments:
 
 
 @dataclass
-class LibraryTrainingArguments(TrainingArguments):
-    """`TrainingArguments` with defaults for memorizing the library on a CPU."""
+class LibraryTrainingArguments(MemorizationTrainingArguments):
+    """Defaults for memorizing the library on a CPU."""
 
     learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate (the authors': 1e-3)."})
     num_train_epochs: float = field(default=300, metadata={"help": "Epochs of the linear decay (a cap: training "
                                                                     "stops at 100% exact match)."})
     per_device_train_batch_size: int = field(default=64, metadata={"help": "Batch per process."})
-    per_device_eval_batch_size: int = field(default=1024, metadata={"help": "Batch per process for evaluation."})
-    eval_strategy: str = field(default="epoch", metadata={"help": "Evaluate (on the trained phrasings) each epoch."})
-    save_strategy: str = field(default="epoch", metadata={"help": "Checkpoint once per epoch (to resume)."})
-    logging_strategy: str = field(default="epoch", metadata={"help": "Log once per epoch."})
-    save_total_limit: int | None = field(default=1, metadata={"help": "Keep only the last checkpoint."})
-    stop_at_exact_match: bool = field(
-        default=True, metadata={"help": "Stop at the first evaluation with 100% instruction exact match."}
-    )
 
 
 def parse_args(argv=None):

@@ -38,13 +38,14 @@ from dataclasses import asdict, dataclass, field
 
 import datasets
 import transformers
-from transformers import Trainer, TrainingArguments, set_seed
+from transformers import Trainer, set_seed
 
 from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq
 from modeling_synthesizer.model_card import build_model_card
 from modeling_synthesizer.tasks import build_memorization_dataset, build_random_program_dataset
 from modeling_synthesizer.tokenizer import build_word_level_tokenizer, load_tokenizer_with_programs
 from modeling_synthesizer.training import (
+    MemorizationTrainingArguments,
     StopAtExactMatchCallback,
     argmax_operands,
     check_can_push,
@@ -96,26 +97,18 @@ class DataArguments:
 
 
 @dataclass
-class MemorizationTrainingArguments(TrainingArguments):
-    """`TrainingArguments` with the authors' Experiment 1 settings as defaults."""
+class PaperTrainingArguments(MemorizationTrainingArguments):
+    """The authors' Experiment 1 optimization as defaults."""
 
     learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate (the authors': 1e-3)."})
     num_train_epochs: float = field(default=250, metadata={"help": "Epochs of the linear decay (the authors': 250)."})
     per_device_train_batch_size: int = field(
         default=0, metadata={"help": "Batch per process; 0 = the paper's floor(N * L / 20) split over processes."}
     )
-    per_device_eval_batch_size: int = field(default=1024, metadata={"help": "Batch per process for evaluation."})
-    eval_strategy: str = field(default="epoch", metadata={"help": "Evaluate once per epoch, as the authors did."})
-    save_strategy: str = field(default="epoch", metadata={"help": "Checkpoint once per epoch (to resume)."})
-    logging_strategy: str = field(default="epoch", metadata={"help": "Log once per epoch."})
-    save_total_limit: int | None = field(default=1, metadata={"help": "Keep only the last checkpoint."})
-    stop_at_exact_match: bool = field(
-        default=True, metadata={"help": "Stop at the first evaluation with 100% instruction exact match."}
-    )
 
 
 def parse_args(argv=None):
-    return parse_example_args((ModelArguments, DataArguments, MemorizationTrainingArguments), argv)
+    return parse_example_args((ModelArguments, DataArguments, PaperTrainingArguments), argv)
 
 
 def load_programs(data_args: DataArguments, seed: int):

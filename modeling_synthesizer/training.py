@@ -4,6 +4,7 @@ launch checks and resuming. Not part of the remote code (it needs `datasets`).""
 import logging
 import os
 import sys
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -17,6 +18,21 @@ from .configuration_synthesizer import SynthesizerConfig
 logger = logging.getLogger(__name__)
 
 OPERANDS = ("a", "b", "c")
+
+
+@dataclass
+class MemorizationTrainingArguments(TrainingArguments):
+    """`TrainingArguments` for memorization runs: memorization is the task, so the training set is evaluated once per
+    epoch, a checkpoint is kept per epoch (to resume), and training stops at 100% instruction exact match."""
+
+    per_device_eval_batch_size: int = field(default=1024, metadata={"help": "Batch per process for evaluation."})
+    eval_strategy: str = field(default="epoch", metadata={"help": "Evaluate once per epoch, as the authors did."})
+    save_strategy: str = field(default="epoch", metadata={"help": "Checkpoint once per epoch (to resume)."})
+    logging_strategy: str = field(default="epoch", metadata={"help": "Log once per epoch."})
+    save_total_limit: int | None = field(default=1, metadata={"help": "Keep only the last checkpoint."})
+    stop_at_exact_match: bool = field(
+        default=True, metadata={"help": "Stop at the first evaluation with 100% instruction exact match."}
+    )
 
 
 def parse_example_args(dataclass_types, argv: list[str] | None = None) -> tuple:
@@ -152,6 +168,7 @@ def find_checkpoint_to_resume(training_args: TrainingArguments) -> str | None:
 
 
 __all__ = [
+    "MemorizationTrainingArguments",
     "StopAtExactMatchCallback",
     "argmax_operands",
     "check_can_push",
