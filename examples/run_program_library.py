@@ -150,7 +150,7 @@ class LibraryTrainingArguments(MemorizationTrainingArguments):
 
     learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate (the authors': 1e-3)."})
     num_train_epochs: float = field(default=300, metadata={"help": "Epochs of the linear decay (a cap: training "
-                                                                    "stops at 100% exact match)."})
+                                                                    "stops at 100%% exact match)."})
     per_device_train_batch_size: int = field(default=64, metadata={"help": "Batch per process."})
 
 

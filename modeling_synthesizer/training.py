@@ -30,8 +30,9 @@ class MemorizationTrainingArguments(TrainingArguments):
     save_strategy: str = field(default="epoch", metadata={"help": "Checkpoint once per epoch (to resume)."})
     logging_strategy: str = field(default="epoch", metadata={"help": "Log once per epoch."})
     save_total_limit: int | None = field(default=1, metadata={"help": "Keep only the last checkpoint."})
+    # argparse formats help strings with %: "100%%" prints as "100%".
     stop_at_exact_match: bool = field(
-        default=True, metadata={"help": "Stop at the first evaluation with 100% instruction exact match."}
+        default=True, metadata={"help": "Stop at the first evaluation with 100%% instruction exact match."}
     )
 
 

@@ -32,3 +32,15 @@ def test_two_setup_commands():
     assert len(commands) == 2
     assert "examples/run_program_memorization.py" in commands[0]
     assert commands[1].endswith("python -m pytest -q")
+
+
+def test_every_example_prints_its_help():
+    """argparse formats help strings with %: an unescaped "100%" in a field's help breaks `--help`."""
+    import subprocess
+    import sys
+
+    examples = sorted((Path(__file__).resolve().parent.parent / "examples").glob("run_*.py"))
+    assert len(examples) >= 5
+    for script in examples:
+        result = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True)
+        assert result.returncode == 0 and "--output_dir" in result.stdout, (script.name, result.stderr[-500:])
