@@ -144,7 +144,7 @@ def write_markdown(report: dict, results_dir: Path):
             lines.append(f"| {LABELS[method]} | 0 | not run | - | {fmt(paper_mean, paper_std)} | - |")
     lines += ["", "Targets (differences of means, in points):", "", "| check | difference | tolerance | met |",
               "| --- | --- | --- | --- |"]
-    lines += [f"| {check['check']} | {check['gap']:+.2f} | ±{check['tolerance']} | {'yes' if check['met'] else 'no'} |"
+    lines += [f"| {check['check']} | {check['gap']:+.2f} | ±{check['tolerance']} | {'yes' if check['met'] else 'no'} |"  # noqa: E501
               if check["gap"] is not None else f"| {check['check']} | not run | ±{check['tolerance']} | - |"
               for check in report["checks"]]
     walls = {row["label"]: row["wall_time_s"] for row in report["methods"].values()}
@@ -185,8 +185,8 @@ def main():
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--results_dir", default=None, help="Default: bench/results (only for full-data runs).")
     parser.add_argument("--merge", nargs="+", default=None,
-                        help="figure3.json files of other drivers (e.g. run in parallel, one method each): merge their "
-                             "runs into the results and redraw; nothing is run.")
+                        help="figure3.json files of other drivers (e.g. run in parallel, one method each): merge "
+                             "their runs into the results and redraw; nothing is run.")
     parser.add_argument("--note", default=None, help="A line for figure3.md about how the runs were made.")
     parser.add_argument("--keep_models", default=None,
                         help="Keep each run's final model (for the pipeline) in KEEP_MODELS/<method>-seed<seed>.")

@@ -36,7 +36,6 @@ from modeling_synthesizer.sst2 import (
     classification_accuracy,
     finish_sst2_run,
     load_sst2_splits,
-    parse_sst2_args,
     repo_id_of,
     run_settings,
     setup_sst2_run,
@@ -45,13 +44,14 @@ from modeling_synthesizer.sst2 import (
     train_and_evaluate,
 )
 from modeling_synthesizer.tokenizer import load_tokenizer_with_programs
+from modeling_synthesizer.training import parse_example_args
 
 
 logger = logging.getLogger(__name__)
 
 
 def main(argv=None):
-    model_args, data_args, training_args = parse_sst2_args(
+    model_args, data_args, training_args = parse_example_args(
         (SST2ModelArguments, SST2DataArguments, SST2ClassificationTrainingArguments), argv
     )
     setup_sst2_run(training_args, logger)

@@ -49,7 +49,6 @@ from modeling_synthesizer.sst2 import (
     SST2ProgramArguments,
     SST2TrainingArguments,
     load_sst2_splits,
-    parse_sst2_args,
     setup_sst2_run,
     train_sst2_synthesizer,
 )
@@ -62,6 +61,7 @@ from modeling_synthesizer.tasks import (
     soft_imperative_memory,
 )
 from modeling_synthesizer.tokenizer import load_tokenizer_with_programs, program_token
+from modeling_synthesizer.training import parse_example_args
 
 
 logger = logging.getLogger(__name__)
@@ -90,8 +90,9 @@ class SoftImperativeArguments(SST2ProgramArguments):
 
 
 def main(argv=None):
-    args = parse_sst2_args((SST2ModelArguments, SST2DataArguments, SoftImperativeArguments, SST2TrainingArguments),
-                           argv)
+    args = parse_example_args(
+        (SST2ModelArguments, SST2DataArguments, SoftImperativeArguments, SST2TrainingArguments), argv
+    )
     model_args, data_args, program_args, training_args = args
     setup_sst2_run(training_args, logger)
 

@@ -47,7 +47,6 @@ from modeling_synthesizer.sst2 import (
     SST2ProgramArguments,
     SST2TrainingArguments,
     load_sst2_splits,
-    parse_sst2_args,
     setup_sst2_run,
     train_sst2_synthesizer,
 )
@@ -58,6 +57,7 @@ from modeling_synthesizer.tasks import (
     soft_instruction_memory,
 )
 from modeling_synthesizer.tokenizer import load_tokenizer_with_programs
+from modeling_synthesizer.training import parse_example_args
 
 
 logger = logging.getLogger(__name__)
@@ -73,8 +73,9 @@ class SoftInstructionArguments(SST2ProgramArguments):
 
 
 def main(argv=None):
-    args = parse_sst2_args((SST2ModelArguments, SST2DataArguments, SoftInstructionArguments, SST2TrainingArguments),
-                           argv)
+    args = parse_example_args(
+        (SST2ModelArguments, SST2DataArguments, SoftInstructionArguments, SST2TrainingArguments), argv
+    )
     model_args, data_args, program_args, training_args = args
     setup_sst2_run(training_args, logger)
 

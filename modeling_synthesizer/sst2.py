@@ -16,7 +16,7 @@ import numpy as np
 import transformers
 from datasets import Dataset, DatasetDict
 from huggingface_hub import ModelCard, ModelCardData
-from transformers import AutoConfig, EvalPrediction, HfArgumentParser, Trainer, TrainingArguments
+from transformers import AutoConfig, EvalPrediction, Trainer, TrainingArguments
 
 from .configuration_synthesizer import PAPER_BACKBONE, SynthesizerConfig
 from .model_card import build_model_card
@@ -152,7 +152,7 @@ class SST2DataArguments:
 class SST2ProgramArguments:
     """The Synthesizer's head sizes; each SST-2 script subclasses it with its own defaults and fields."""
 
-    data_memory_size: int = field(default=256, metadata={"help": "k: classes of the A and B heads (the authors': 256)."})
+    data_memory_size: int = field(default=256, metadata={"help": "k: classes of the A and B heads (the authors')."})
     max_program_length: int = field(default=256, metadata={"help": "L: the C head has L + 1 classes."})
 
 
@@ -189,15 +189,6 @@ class SST2ClassificationTrainingArguments(SST2TrainingArguments):
     metric_for_best_model: str | None = field(
         default="accuracy", metadata={"help": "Keep the checkpoint with the best validation accuracy."}
     )
-
-
-def parse_sst2_args(dataclass_types, argv=None):
-    """`HfArgumentParser` over `dataclass_types`; a single `.json` argument is read as a file of arguments."""
-    parser, arguments = HfArgumentParser(dataclass_types), list(sys.argv[1:] if argv is None else argv)
-    is_json_file = len(arguments) == 1 and arguments[0].endswith(".json")
-    if is_json_file:
-        return parser.parse_json_file(json_file=os.path.abspath(arguments[0]))
-    return parser.parse_args_into_dataclasses(args=arguments)
 
 
 def setup_sst2_run(training_args: TrainingArguments, script_logger: logging.Logger):
@@ -471,7 +462,6 @@ __all__ = [
     "finish_sst2_run",
     "load_sst2",
     "load_sst2_splits",
-    "parse_sst2_args",
     "push_output_dir",
     "repo_id_of",
     "run_settings",

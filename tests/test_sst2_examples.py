@@ -139,7 +139,7 @@ def test_soft_imperative_end_to_end(soft_imperative_run):
 def test_soft_imperative_pipeline_halts_on_negative_and_runs_on_positive(soft_imperative_run):
     output_dir, _ = soft_imperative_run
     sentences = training_sentences()
-    descriptions = [f"As long as the input text is positive, run [PROG_0] [SEP] {sentence}" for sentence, _ in sentences]
+    descriptions = [f"As long as the input text is positive, run [PROG_0] [SEP] {text}" for text, _ in sentences]
     config, programs = predicted_programs(output_dir, descriptions)
     outputs = pipeline("subleq-execution", model=str(output_dir))(descriptions, max_steps=500)
     kinds = []
