@@ -280,6 +280,10 @@ def main(argv=None, callbacks=None):
             print(f"  {entry['description']}: {entry['correct_instructions']}/{entry['instructions']} instructions")
     if training_args.push_to_hub:
         trainer.push_to_hub(commit_message="Synthesizer: program memorization")
+        if trainer.is_world_process_zero():
+            # Trainer.push_to_hub writes its fine-tuning model card over README.md; put the run's own card back.
+            card.save(os.path.join(training_args.output_dir, "README.md"))
+            card.push_to_hub(training_args.hub_model_id, commit_message="Model card")
     return results
 
 
