@@ -39,7 +39,7 @@ LABELS = {"bert": "BERT sequence classification", "soft-instruction": "soft-inst
           "soft-imperative": "soft-imperative"}
 # Figure 3 of the paper: best validation accuracy (%), mean ± std over 5 seeds.
 PAPER = {"bert": (81.9, 0.5), "soft-instruction": (81.9, 0.5), "soft-imperative": (80.7, 1.3)}
-# The issue's targets, in accuracy points: (method, reference, tolerance).
+# The targets, in accuracy points: (method, reference, tolerance).
 TARGETS = [("soft-instruction", "bert", 0.5), ("soft-imperative", "bert", 1.5)]
 PAPER_TOLERANCE = 1.5
 LOG_DIR = Path(tempfile.gettempdir()) / "figure3-logs"
