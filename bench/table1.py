@@ -93,6 +93,9 @@ def fmt(mean, std):
     return f"{mean:.1f} ± {std:.1f}" if std is not None else f"{mean:.1f}"
 
 
+EVAL_LABELS = {"epoch": "eval per epoch", "steps": "eval every few steps"}
+
+
 def worst(steps: list) -> str:
     return "not reached" if None in steps else str(max(steps))
 
@@ -122,7 +125,8 @@ def write_markdown(report: dict):
         )
     lines += ["", "Settings:", ""]
     lines += [f"- `{name}`: {' '.join(args) or 'the authors’ (script defaults)'}" for name, args in SETTINGS.items()]
-    lines += [f"- `tuned` decays linearly to zero over {', '.join(f'{e} epochs for N = {n}' for n, e in TUNED_EPOCHS.items())}."]
+    horizons = ", ".join(f"{epochs} epochs for N = {n}" for n, epochs in TUNED_EPOCHS.items())
+    lines += [f"- `tuned` decays linearly to zero over {horizons}."]
     (RESULTS / "table1.md").write_text("\n".join(lines) + "\n")
 
 
@@ -141,7 +145,7 @@ def plot(report: dict):
         rows = [row for row in report["rows"] if (row["setting"], row["eval_mode"]) == row_key and row["mean"]]
         ax.errorbar([row["num_programs"] for row in rows], [row["mean"] for row in rows],
                     yerr=[row["std"] or 0 for row in rows], marker="o", capsize=4,
-                    label=f"ours: {row_key[0]} ({'eval per epoch' if row_key[1] == 'epoch' else 'eval every few steps'})")
+                    label=f"ours: {row_key[0]} ({EVAL_LABELS[row_key[1]]})")
     ax.set_xscale("log", base=2)
     ax.set_xticks(sizes, [str(n) for n in sizes])
     ax.set_xlabel("programs memorized (N), L = k = 256")

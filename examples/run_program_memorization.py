@@ -72,7 +72,9 @@ class ModelArguments:
     dropout: float = field(
         default=0.1, metadata={"help": "Backbone hidden and attention dropout (BERT's default 0.1, as the authors)."}
     )
-    label_smoothing: float = field(default=0.05, metadata={"help": "Label smoothing of each head (the authors': 0.05)."})
+    label_smoothing: float = field(
+        default=0.05, metadata={"help": "Label smoothing of each head (the authors': 0.05)."}
+    )
     tokenizer_name: str | None = field(
         default=None,
         metadata={"help": "A tokenizer to use instead of the embedded word-level one, e.g. bert-base-uncased "

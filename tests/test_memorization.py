@@ -76,7 +76,8 @@ def write_tiny_bert_vocab(folder: Path):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.txt").write_text("\n".join(words) + "\n")
     # The layout of a Hub BERT tokenizer folder: AutoTokenizer needs the class named next to vocab.txt.
-    (folder / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "BertTokenizer", "do_lower_case": True}))
+    config = {"tokenizer_class": "BertTokenizer", "do_lower_case": True}
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
     return folder
 
 

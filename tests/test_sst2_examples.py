@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_sst2_tasks import DEV_TSV, TRAIN_TSV, make_tokenizer_folder
+from test_sst2_tasks import TRAIN_TSV, make_tokenizer_folder
 from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
 from modeling_synthesizer import run_subleq
