@@ -15,6 +15,13 @@ from .tokenizer import program_token
 Program = list[tuple[int, int, int]]
 
 
+def _check_positive(**sizes: int):
+    """Raises `ValueError` naming the first size below 1."""
+    for name, value in sizes.items():
+        if value < 1:
+            raise ValueError(f"{name} must be >= 1, got {value}")
+
+
 def make_random_programs(
     num_programs: int, program_length: int, data_memory_size: int, seed: int
 ) -> list[Program]:
@@ -34,10 +41,7 @@ def make_random_programs(
     Raises:
         ValueError: if a size is not positive.
     """
-    for name, value in (("num_programs", num_programs), ("program_length", program_length),
-                        ("data_memory_size", data_memory_size)):
-        if value < 1:
-            raise ValueError(f"{name} must be >= 1, got {value}")
+    _check_positive(num_programs=num_programs, program_length=program_length, data_memory_size=data_memory_size)
     rng = random.Random(seed)
     return [
         [(rng.randrange(data_memory_size), rng.randrange(data_memory_size), rng.randrange(program_length + 1))
@@ -166,10 +170,7 @@ def make_soft_imperative_programs(
     Raises:
         ValueError: if a size is not positive.
     """
-    for name, value in (("num_programs", num_programs), ("program_length", program_length),
-                        ("max_operand", max_operand)):
-        if value < 1:
-            raise ValueError(f"{name} must be >= 1, got {value}")
+    _check_positive(num_programs=num_programs, program_length=program_length, max_operand=max_operand)
     rng = random.Random(seed)
     return [
         [tuple(rng.randint(1, max_operand) for _ in range(3)) for _ in range(program_length)]
