@@ -12,8 +12,9 @@ Two strategies give identical results:
   (C_t, description) to the operands (A, B, C), and the machine executes that one instruction.
 - `"decoded"` (default): the network's output depends only on (C_t, description), never on data memory, so the L
   instructions of each distinct description are decoded once, in one batched forward pass, and the decoded
-  programs run at machine speed: on the reference machine (`run_subleq`) for a few inputs, on the batched machine
-  (`run_subleq_batch`) for many.
+  programs run at machine speed on the batched machine (`run_subleq_batch`, its compiled kernel on CPU); where
+  that kernel is unavailable, a few inputs run on the reference machine (`run_subleq`) instead. Traced runs
+  always use the reference machine.
 
 Glossary of shapes:
     N: inputs in a call (one description and one data memory each)
@@ -22,7 +23,8 @@ Glossary of shapes:
     k: `config.data_memory_size`, data-memory cells
     T: tokens of the longest input
 
-This file is remote code: it imports only the standard library, torch, transformers and its sibling `subleq.py`.
+This file is remote code: it imports only the standard library, torch, transformers and its siblings `subleq.py`
+and `native_subleq.py`.
 """
 
 import collections.abc
@@ -30,6 +32,7 @@ import collections.abc
 import torch
 from transformers import Pipeline
 
+from .native_subleq import native_unavailable_reason
 from .subleq import (
     DEFAULT_MAX_STEPS,
     END_OF_PROGRAM,
@@ -50,9 +53,10 @@ from .subleq import (
 
 STRATEGIES = ("decoded", "stepwise")
 
-# Up to this many inputs run one by one on the pure-Python reference machine (about 0.1 us per step); more run
-# together on the batched machine, whose fixed cost per tensor step (tens of us) pays off only over many rows.
-# Both machines are exact, so the choice never changes a result.
+# Where the batched machine's compiled kernel is unavailable (no C compiler), up to this many inputs run one by one
+# on the pure-Python reference machine (about 0.1 us per step); more run together on the batched machine's tensor
+# path, whose fixed cost per tensor step (tens of us) pays off only over many rows. With the kernel, every untraced
+# run uses the batched machine (a few ns per step). All machines are exact, so the choice never changes a result.
 REFERENCE_MACHINE_MAX_ROWS = 16
 
 # Rows per forward pass when decoding (the `batch_size` argument overrides it): one pass for up to 16 programs of
@@ -289,7 +293,7 @@ class SubleqPipeline(Pipeline):
     @staticmethod
     def _run_decoded(programs, row_description, memories, max_steps, return_trace) -> list[SubleqResult]:
         n = len(memories)
-        if return_trace or n <= REFERENCE_MACHINE_MAX_ROWS:
+        if return_trace or (n <= REFERENCE_MACHINE_MAX_ROWS and native_unavailable_reason()):
             decoded = [[tuple(instruction) for instruction in program] for program in programs.tolist()]
             results = []
             for i, (d, cells) in enumerate(zip(row_description, memories)):
@@ -303,7 +307,11 @@ class SubleqPipeline(Pipeline):
             batch = run_subleq_batch(programs.index_select(0, index), torch.tensor(memories, dtype=torch.int64),
                                      max_steps)  # programs [N, L, 3], memories [N, k]
         except SubleqError as error:
-            raise SubleqError(str(error).replace("row ", "input ", 1)) from None
+            message = str(error)
+            # Name the input as the reference path does: "input i: ..." in a batch, no prefix for a single input.
+            if message.startswith("row "):
+                message = message.replace("row ", "input ", 1) if n > 1 else message.partition(": ")[2]
+            raise SubleqError(message) from None
         return batch.to_results()
 
     def _run_stepwise(self, encodings, row_description, memories, max_steps, return_trace, batch_size):

@@ -1,4 +1,5 @@
-"""The subleq machine of Algorithm 1: a reference interpreter and a batched interpreter on torch tensors.
+"""The subleq machine of Algorithm 1: a reference interpreter and a batched interpreter (a compiled kernel for CPU
+tensors, lock step on torch tensors otherwise).
 
 Semantics (paper, Algorithm 1, as this project implements it; see docs/paper-notes.md):
 
@@ -16,7 +17,8 @@ Glossary of shapes:
   L: program length (instructions 1..L; the batched machine pads rows to a common L).
   k: data memory size (cells 0..k-1).
 
-Only the standard library and torch are imported: this file is copied into Hub checkpoints as remote code.
+Only the standard library, torch and its sibling `native_subleq.py` are imported: this file is copied into Hub
+checkpoints as remote code.
 """
 
 import operator
@@ -24,6 +26,8 @@ from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
 import torch
+
+from .native_subleq import native_unavailable_reason, run_rows_native
 
 
 HALT = "halt"
@@ -38,7 +42,7 @@ DEFAULT_MAX_STEPS = 100_000
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
 
-# The batched machine hands its rows to the reference loop once this few are still running. A tensor step costs
+# On its tensor path, the batched machine hands its rows to the reference loop once this few are still running. A tensor step costs
 # roughly 25-50 us of operator overhead on a CPU whatever the number of rows, and the reference loop runs about
 # 5-10 M steps/s on one core, so below a few hundred rows the loop is faster (measured break-even on a 2-core
 # CPU: 250-500 rows). Results are identical either way; tests set it to 0 to exercise the tensor path alone.
@@ -48,6 +52,10 @@ BATCH_TAIL_ROWS = 256
 _BATCH_CHUNK = 32
 
 _CODE_HALT, _CODE_END, _CODE_MAX_STEPS = 0, 1, 2
+
+# How `run_subleq_batch` runs: "native" = the compiled C kernel (CPU tensors; see native_subleq.py), "tensor" = lock
+# step on torch tensors (any device), "auto" = native for CPU tensors when the kernel is available, else tensor.
+BATCH_ENGINES = ("auto", "native", "tensor")
 
 
 class SubleqError(ValueError):
@@ -440,6 +448,7 @@ def run_subleq_batch(
     memories: torch.Tensor,
     max_steps: Union[int, torch.Tensor] = DEFAULT_MAX_STEPS,
     program_lengths: Optional[torch.Tensor] = None,
+    engine: str = "auto",
 ) -> SubleqBatchResult:
     """Run N subleq programs on N data memories at once, on the device the tensors are on.
 
@@ -451,6 +460,8 @@ def run_subleq_batch(
         max_steps: one budget for all rows (int >= 0) or an integer tensor [N] of per-row budgets.
         program_lengths: optional integer tensor [N] of per-row lengths L_i in [1, L] (default L). Instructions
             past L_i are never validated nor executed; a next instruction of L_i + 1 is "end_of_program".
+        engine: one of ``BATCH_ENGINES``. "auto" (default) runs CPU tensors on the compiled kernel when it could be
+            built here, everything else on the tensor path. All engines give identical results.
 
     Returns:
         A ``SubleqBatchResult`` with final memories [N, k], steps [N] and one halt reason per row.
@@ -459,8 +470,11 @@ def run_subleq_batch(
         SubleqError: on invalid inputs (naming the row, instruction, operand, value and allowed range), or when a
             write leaves the int64 range: the reference machine's message for that row, prefixed with
             ``row i: ``. If several rows overflow, which one is named is unspecified; nothing is returned.
+        ValueError: on an unknown ``engine``, or ``engine="native"`` with tensors off the CPU or no kernel (the
+            message says why it could not be built).
 
-    How it runs: all still-running rows step in lock step on flattened tables (see ``_build_tables``); a step is
+    How it runs, natively: one C loop runs each row to its end (a few nanoseconds per instruction). On the tensor
+    path: all still-running rows step in lock step on flattened tables (see ``_build_tables``); a step is
     six tensor operations (four gathers, a subtraction and a scatter, then a select). Finished rows are dropped
     every ``_BATCH_CHUNK`` steps and at each per-row budget; once ``BATCH_TAIL_ROWS`` or fewer rows remain, the
     reference interpreter finishes them (faster for a few rows). While the initial |memory| rules overflow out
@@ -469,6 +483,10 @@ def run_subleq_batch(
     to raise its exact error. Limits: a step costs tens of microseconds of operator overhead on a CPU whatever
     N is, so the batch pays off over the reference loop only with many rows running (hundreds on a CPU).
     """
+    if engine not in BATCH_ENGINES:
+        raise ValueError(f"engine = {engine!r} is not one of {BATCH_ENGINES}")
+    if engine == "native" and isinstance(programs, torch.Tensor) and programs.device.type != "cpu":
+        raise ValueError(f"engine='native' runs CPU tensors only, got tensors on {programs.device}")
     programs, memories, lengths, budgets = _validate_batch(programs, memories, max_steps, program_lengths)
     n, length, _ = programs.shape
     k, device = memories.shape[1], memories.device
@@ -476,6 +494,11 @@ def run_subleq_batch(
     codes = torch.full((n,), _CODE_MAX_STEPS, dtype=torch.int64, device=device)
     if n == 0:
         return SubleqBatchResult(memories.clone(), steps_out, [])
+    if _use_native(engine, device):
+        final, steps_out, codes, overflow_row = run_rows_native(programs, lengths, budgets, memories)
+        if overflow_row >= 0:
+            _raise_overflow(programs, lengths, memories, budgets, overflow_row)
+        return SubleqBatchResult(final, steps_out, [HALT_REASONS[c] for c in codes.tolist()])
 
     S, K = length + 2, k + 2
     table_a, table_b, table_taken, table_fall = _build_tables(programs, lengths, k)  # [N*S] each
@@ -542,6 +565,15 @@ def run_subleq_batch(
     return SubleqBatchResult(mem2d[:, :k].clone(), steps_out, reasons)
 
 
+def _use_native(engine: str, device: torch.device) -> bool:
+    if engine == "tensor":
+        return False
+    reason = native_unavailable_reason()
+    if engine == "native" and reason:
+        raise ValueError(f"engine='native' is unavailable: {reason}")
+    return device.type == "cpu" and not reason
+
+
 def _raise_overflow(programs, lengths, memories, budgets, row: int) -> None:
     """Replay one row from its inputs on the reference machine, which raises the exact overflow error."""
     row_length = int(lengths[row])
@@ -569,6 +601,7 @@ def _finish_on_reference(programs, lengths, mem2d, k, rows, slots, budget, t, st
 
 
 __all__ = [
+    "BATCH_ENGINES",
     "BATCH_TAIL_ROWS",
     "DEFAULT_MAX_STEPS",
     "END_OF_PROGRAM",

@@ -327,16 +327,23 @@ def test_registered_with_auto_model():
 
 
 def test_pipeline_file_imports_only_remote_code_safe_modules():
-    source = (ROOT / "modeling_synthesizer" / "pipeline_synthesizer.py").read_text()
+    # The pipeline file and every package file it reaches through relative imports are copied as remote code.
     allowed = {"torch", "transformers", "huggingface_hub"} | set(sys.stdlib_module_names)
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            assert all(alias.name.split(".")[0] in allowed for alias in node.names), ast.dump(node)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                assert node.level == 1 and node.module in {"subleq", "configuration_synthesizer"}, ast.dump(node)
-            else:
-                assert node.module.split(".")[0] in allowed, ast.dump(node)
+    pending, seen = ["pipeline_synthesizer"], set()
+    while pending:
+        module = pending.pop()
+        seen.add(module)
+        source = (ROOT / "modeling_synthesizer" / f"{module}.py").read_text()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                assert all(alias.name.split(".")[0] in allowed for alias in node.names), (module, ast.dump(node))
+            elif isinstance(node, ast.ImportFrom) and node.level:
+                assert node.level == 1 and node.module in {"subleq", "native_subleq", "configuration_synthesizer"}, (
+                    module, ast.dump(node))
+                pending += [node.module] if node.module not in seen else []
+            elif isinstance(node, ast.ImportFrom):
+                assert node.module.split(".")[0] in allowed, (module, ast.dump(node))
+    assert {"pipeline_synthesizer", "subleq", "native_subleq"} <= seen
 
 
 def test_saved_pipeline_loads_as_remote_code_without_the_package(pipe, memorized, tmp_path):

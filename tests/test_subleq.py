@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import modeling_synthesizer.subleq as subleq_module
+from modeling_synthesizer.native_subleq import native_unavailable_reason
 from modeling_synthesizer.subleq import (
     DEFAULT_MAX_STEPS,
     END_OF_PROGRAM,
@@ -38,23 +39,30 @@ except ImportError:  # tests/ collected as a package
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # Values that put the batched machine into its per-step overflow-checking mode (or overflow).
 EXTREMES = [INT64_MIN, INT64_MIN + 1, -(2**62), 2**62, INT64_MAX - 1, INT64_MAX, -(2**40), 2**40]
-# How many rows the batched machine hands to the reference loop at the end: 0 keeps every row on the tensor path,
-# 8 mixes both paths in one run, None keeps the default (which sends small batches to the loop alone).
-TAILS = [0, 8, None]
+# How the batched machine runs: "native" is the compiled kernel (the default on CPU tensors); an int or None is the
+# tensor path, with that many rows handed to the reference loop at the end: 0 keeps every row on tensors, 8 mixes
+# both paths in one run, None keeps the default (which sends small batches to the loop alone).
+MODES = ["native", 0, 8, None]
 
 param = pytest.mark.parametrize
 case_param = param("case", cases.CASES, ids=[c["name"] for c in cases.CASES])
 
 
 @contextlib.contextmanager
-def batch_tail_rows(value):
-    saved = subleq_module.BATCH_TAIL_ROWS
-    if value is not None:
-        subleq_module.BATCH_TAIL_ROWS = value
+def batch_mode(mode):
+    if mode == "native":
+        if native_unavailable_reason():
+            pytest.skip(f"the compiled kernel is unavailable: {native_unavailable_reason()}")
+        yield
+        return
+    saved_tail, saved_use_native = subleq_module.BATCH_TAIL_ROWS, subleq_module._use_native
+    if mode is not None:
+        subleq_module.BATCH_TAIL_ROWS = mode
+    subleq_module._use_native = lambda engine, device: False
     try:
         yield
     finally:
-        subleq_module.BATCH_TAIL_ROWS = saved
+        subleq_module.BATCH_TAIL_ROWS, subleq_module._use_native = saved_tail, saved_use_native
 
 
 def expected_of(case):
@@ -91,11 +99,11 @@ def reference_outcomes(rows):
     return outcomes
 
 
-def assert_batch_matches_reference(rows, tail=None, pad_rng=None):
+def assert_batch_matches_reference(rows, mode=None, pad_rng=None):
     """The batched machine ends every row as the reference machine does; if some rows overflow, the batch raises
     the reference's error for one of them (prefixed with its row), and the other rows still agree."""
     outcomes = reference_outcomes(rows)
-    with batch_tail_rows(tail):
+    with batch_mode(mode):
         if any(isinstance(o, SubleqError) for o in outcomes):
             with pytest.raises(SubleqError) as info:
                 run_subleq_batch(**to_batch(rows, pad_rng))
@@ -247,10 +255,10 @@ def test_default_max_steps_stops_a_non_halting_program():
 # the batched machine on the shared table
 
 
-@param("tail", TAILS)
+@param("mode", MODES)
 @case_param
-def test_batched_machine_matches_case(case, tail):
-    with batch_tail_rows(tail):
+def test_batched_machine_matches_case(case, mode):
+    with batch_mode(mode):
         result = run_subleq_batch(
             torch.tensor([case["program"]]), torch.tensor([case["memory"]]), max_steps=case["max_steps"]
         )
@@ -263,14 +271,14 @@ def test_batched_machine_matches_case(case, tail):
     assert (single.memory, single.steps, single.halt_reason) == expected_of(case)
 
 
-@param("tail", TAILS)
-def test_batched_machine_runs_all_cases_in_one_batch(tail):
+@param("mode", MODES)
+def test_batched_machine_runs_all_cases_in_one_batch(mode):
     # Different k: pad every memory to the largest k with cells no operand reads; different L: program_lengths.
     width = max(len(c["memory"]) for c in cases.CASES)
     rows = [(c["program"], c["memory"] + [0] * (width - len(c["memory"])), c["max_steps"]) for c in cases.CASES]
     # Each row several times, so that the batch is larger than the default hand-off size.
     rows = rows * 8
-    with batch_tail_rows(tail):
+    with batch_mode(mode):
         result = run_subleq_batch(**to_batch(rows, pad_rng=random.Random(0)))
     outcomes = zip(result.memory.tolist(), result.steps.tolist(), result.halt_reason)
     for i, (row_memory, steps, reason) in enumerate(outcomes):
@@ -328,8 +336,8 @@ def test_batched_machine_never_reads_past_program_length():
     # Row 0 has length 1: instruction 1 falls off at 2 = L_0 + 1, never reaching the junk (or the halt) after it.
     programs = torch.tensor([[[1, 0, 1], [99, -5, 42]], [[1, 0, 1], [0, 0, 0]]])
     memories = torch.tensor([[5, 1], [5, 1]])
-    for tail in TAILS:
-        with batch_tail_rows(tail):
+    for mode in MODES:
+        with batch_mode(mode):
             result = run_subleq_batch(programs, memories, max_steps=10, program_lengths=torch.tensor([1, 2]))
         assert result.halt_reason == [END_OF_PROGRAM, HALT]
         assert result.steps.tolist() == [1, 2]
@@ -369,30 +377,30 @@ def test_batched_machine_accepts_other_integer_dtypes_and_empty_batches():
     assert empty.to_results() == [] and empty.halted.shape == (0,)
 
 
-@param("tail", TAILS)
+@param("mode", MODES)
 @param("case", cases.OVERFLOW_CASES, ids=[c["name"] for c in cases.OVERFLOW_CASES])
-def test_batched_machine_raises_on_overflow(case, tail):
+def test_batched_machine_raises_on_overflow(case, mode):
     rows = [(case["program"], case["memory"], case["max_steps"])]
-    with batch_tail_rows(tail), pytest.raises(SubleqError, match="^row 0: " + case["match"].removeprefix("^")):
+    with batch_mode(mode), pytest.raises(SubleqError, match="^row 0: " + case["match"].removeprefix("^")):
         run_subleq_batch(**to_batch(rows))
     # Among well-behaved rows (enough of them to keep the tensor path busy), the error names the overflowing row.
     width = len(case["memory"])
     quiet = [(cases.NEVER_HALTS_PROGRAM, [0, 1] + [0] * (width - 2), 2000)] if width >= 3 else []
     quiet = quiet or [([(0, 0, 1)], [0] * width, 2000)]
     rows = quiet * 70 + rows + quiet * 30
-    with batch_tail_rows(tail), pytest.raises(SubleqError, match="^row 70: " + case["match"].removeprefix("^")):
+    with batch_mode(mode), pytest.raises(SubleqError, match="^row 70: " + case["match"].removeprefix("^")):
         run_subleq_batch(**to_batch(rows))
 
 
-@param("tail", TAILS)
-def test_batched_machine_handles_values_near_int64_limits(tail):
+@param("mode", MODES)
+def test_batched_machine_handles_values_near_int64_limits(mode):
     # Rows that sit near the limits without overflowing keep the machine in its per-step checked mode.
     rows = [
         ([(1, 0, 1), (2, 2, 1)], [INT64_MAX, 1, 0], 300),  # counts down from 2**63 - 1 forever
         ([(1, 0, 1), (2, 2, 1)], [INT64_MIN + 200, -1, 0], 150),  # counts up from near -2**63
         ([(1, 0, 0)], [INT64_MIN + 1, 1, 0], 10),  # lands exactly on -2**63
     ] * 40
-    assert_batch_matches_reference(rows, tail=tail)
+    assert_batch_matches_reference(rows, mode=mode)
 
 
 # the batched machine against the reference machine on random programs
@@ -405,8 +413,8 @@ def test_seeded_random_batch_covers_every_halt_reason():
     reasons = [o.halt_reason for o in outcomes if isinstance(o, SubleqResult)]
     for reason in HALT_REASONS:
         assert reasons.count(reason) >= 100, (reason, reasons.count(reason))
-    for tail in TAILS:
-        assert_batch_matches_reference(rows, tail=tail, pad_rng=random.Random(5))
+    for mode in MODES:
+        assert_batch_matches_reference(rows, mode=mode, pad_rng=random.Random(5))
 
 
 def test_traced_and_untraced_runs_agree_on_random_programs():
@@ -431,12 +439,12 @@ def test_traced_and_untraced_runs_agree_on_random_programs():
     max_length=st.integers(1, 8),
     max_budget=st.sampled_from([0, 5, 40, 300]),
     extreme_rate=st.sampled_from([0.0, 0.0, 0.05, 0.3]),
-    tail=st.sampled_from(TAILS),
+    mode=st.sampled_from(MODES),
 )
-def test_batched_machine_equals_reference_on_random_batches(seed, n, k, max_length, max_budget, extreme_rate, tail):
+def test_batched_machine_equals_reference_on_random_batches(seed, n, k, max_length, max_budget, extreme_rate, mode):
     rng = random.Random(seed)
     rows = random_rows(rng, n, k, max_length, max_budget, extreme_rate)
-    assert_batch_matches_reference(rows, tail=tail, pad_rng=rng)
+    assert_batch_matches_reference(rows, mode=mode, pad_rng=rng)
 
 
 @st.composite
@@ -455,9 +463,9 @@ def drawn_rows(draw):
 
 
 @settings(max_examples=200, deadline=None)
-@given(rows=drawn_rows(), tail=st.sampled_from(TAILS))
-def test_batched_machine_equals_reference_on_drawn_programs(rows, tail):
-    assert_batch_matches_reference(rows, tail=tail)
+@given(rows=drawn_rows(), mode=st.sampled_from(MODES))
+def test_batched_machine_equals_reference_on_drawn_programs(rows, mode):
+    assert_batch_matches_reference(rows, mode=mode)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -466,7 +474,7 @@ def test_batched_machine_on_cuda():
     kept = [(r, o) for r, o in zip(rows, reference_outcomes(rows)) if isinstance(o, SubleqResult)]
     rows, outcomes = [r for r, _ in kept], [o for _, o in kept]
     batch = {name: t.cuda() for name, t in to_batch(rows).items()}
-    with batch_tail_rows(0):
+    with batch_mode(0):
         result = run_subleq_batch(**batch)
     assert result.memory.device.type == "cuda"
     assert result.memory.tolist() == [o.memory for o in outcomes]
