@@ -154,8 +154,8 @@ def workload_a(assembled, program, pipe, args):
     if as_runs([stepwise]) != as_runs([run_subleq(program, memory, cap)]):
         raise AssertionError("(a): stepwise differs from the reference machine on its first steps")
     small = assembled.with_inputs(a=args.multiply_a, b=20)  # a whole run, to the halt, with both strategies
-    if not (as_runs([pipe(DESCRIPTION, memory=small, strategy="stepwise")]) == as_runs([pipe(DESCRIPTION, memory=small)])
-            == as_runs([run_subleq(program, small)])):
+    stepwise_run, decoded_run = pipe(DESCRIPTION, memory=small, strategy="stepwise"), pipe(DESCRIPTION, memory=small)
+    if not as_runs([stepwise_run]) == as_runs([decoded_run]) == as_runs([run_subleq(program, small)]):
         raise AssertionError("(a): stepwise and decoded differ on a whole run")
 
     out["executed_steps"] = steps
@@ -362,7 +362,8 @@ def main(argv=None):
             record = pipe(DESCRIPTION, memory=memory, return_trace=True)
             names = {address: name for name, address in assembled.data_symbols.items() if address < len(memory)}
             plot_trace(record, memory, args.trace_png, cell_names=names,
-                       title=f"pipeline('subleq-execution'): {DESCRIPTION}, a = 3, b = 4 -> product {record['output']}")
+                       title=f"pipeline('subleq-execution'): {DESCRIPTION}, a = 3, b = 4 "
+                             f"-> product {record['output']}")
 
     a = workloads["a"]
     decoded_over_stepwise = rate(a, "decoded pipeline") / rate(a, "stepwise pipeline")

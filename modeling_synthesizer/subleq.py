@@ -42,10 +42,10 @@ DEFAULT_MAX_STEPS = 100_000
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
 
-# On its tensor path, the batched machine hands its rows to the reference loop once this few are still running. A tensor step costs
-# roughly 25-50 us of operator overhead on a CPU whatever the number of rows, and the reference loop runs about
-# 5-10 M steps/s on one core, so below a few hundred rows the loop is faster (measured break-even on a 2-core
-# CPU: 250-500 rows). Results are identical either way; tests set it to 0 to exercise the tensor path alone.
+# On its tensor path, the batched machine hands its rows to the reference loop once this few are still running. A
+# tensor step costs roughly 25-50 us of operator overhead on a CPU whatever the number of rows, and the reference
+# loop runs about 5-10 M steps/s on one core, so below a few hundred rows the loop is faster (measured break-even
+# on a 2-core CPU: 250-500 rows). Results are identical either way; tests set it to 0 to keep every row on tensors.
 BATCH_TAIL_ROWS = 256
 
 # Tensor steps between two checks for finished rows (finished rows idle on a no-op until the next check).
