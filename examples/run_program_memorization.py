@@ -231,6 +231,9 @@ def main(argv=None, callbacks=None):
         callbacks=([StopAtExactMatchCallback()] if training_args.stop_at_exact_match else []) + (callbacks or []),
     )
     train_result = trainer.train(resume_from_checkpoint=find_checkpoint_to_resume(training_args))
+    # Every evaluation during training, (step, instruction exact match): how close a run that stopped short came.
+    curve = [[entry["step"], entry["eval_exact_match"]] for entry in trainer.state.log_history
+             if "eval_exact_match" in entry]
     trainer.save_model()
     trainer.save_state()
     metrics = trainer.evaluate()
@@ -252,6 +255,7 @@ def main(argv=None, callbacks=None):
         "final_exact_match": metrics["eval_exact_match"],
         "final_program_exact_match": metrics["eval_program_exact_match"],
         "train_runtime_s": train_result.metrics.get("train_runtime"),
+        "exact_match_curve": curve,
     }
     summary = describe_memorized(trainer, eval_dataset, records, data_args.program_length)
     if trainer.is_world_process_zero():

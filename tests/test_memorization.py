@@ -124,6 +124,8 @@ def test_tiny_run_memorizes_and_writes_its_outputs(memorized):
     written = json.loads((output_dir / "memorization_results.json").read_text())
     assert {"num_programs", "program_length", "data_memory_size", "seed", "steps_to_100", "final_exact_match",
             "train_runtime_s"} <= set(written)
+    curve = written["exact_match_curve"]  # the last evaluation during training is the one that reached 100%
+    assert curve[-1] == [results["steps_to_100"], 1.0] and all(match < 1.0 for _, match in curve[:-1])
     for name in ("model.safetensors", "config.json", "modeling_synthesizer.py", "tokenizer.json", "README.md"):
         assert (output_dir / name).exists(), name
     assert "auto_map" in json.loads((output_dir / "config.json").read_text())
