@@ -135,7 +135,7 @@ def write_markdown(report: dict):
     lines += ["", "Settings:", ""]
     lines += [f"- `{name}`: {' '.join(args) or 'the authors’ (script defaults)'}" for name, args in SETTINGS.items()]
     horizons = ", ".join(f"{epochs} epochs for N = {n}" for n, epochs in TUNED_EPOCHS.items())
-    lines += [f"- `tuned` decays linearly to zero over {horizons}."]
+    lines += [f"- `tuned` and its variants decay linearly to zero over {horizons}."]
     if report.get("notes"):
         lines += ["", "Notes:", "", *[f"- {note}" for note in report["notes"]]]
     (RESULTS / "table1.md").write_text("\n".join(lines) + "\n")
