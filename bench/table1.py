@@ -153,7 +153,9 @@ def plot(report: dict):
                 color="black", label="paper (per epoch)")
     ax.plot(sizes, [PAPER[n][0] / 2 for n in sizes], linestyle="--", color="gray", label="target: half the paper's")
     for row_key in sorted({(row["setting"], row["eval_mode"]) for row in report["rows"]}):
-        rows = [row for row in report["rows"] if (row["setting"], row["eval_mode"]) == row_key and row["mean"]]
+        # A row where some seed never reached 100% has no honest mean: it is left out of the plot.
+        rows = [row for row in report["rows"] if (row["setting"], row["eval_mode"]) == row_key
+                and None not in row["steps_to_100"]]
         ax.errorbar([row["num_programs"] for row in rows], [row["mean"] for row in rows],
                     yerr=[row["std"] or 0 for row in rows], marker="o", capsize=4,
                     label=f"ours: {row_key[0]} ({EVAL_LABELS[row_key[1]]})")
