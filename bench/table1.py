@@ -8,10 +8,11 @@ Each (row, seed, setting) is one run of `examples/run_program_memorization.py` i
 - `steps`: evaluate every `--eval_every` optimizer steps, which finds the first 100% step more precisely.
 
 Settings: `paper` (the authors': lr 1e-3, linear decay over 250 epochs, no warm-up, label smoothing 0.05, dropout
-0.1) and `tuned` (ours, see TUNED below). Results merge into `bench/results/table1.json` (runs already there are
-kept), then `table1.md` and `table1.png` are redrawn from all of it.
+0.1), `tuned` and `tuned-smooth0.1` (ours, see SETTINGS below; the latter meets the half-the-paper target on every
+row). Results merge into `bench/results/table1.json` (runs already there are kept), then `table1.md` and
+`table1.png` are redrawn from all of it.
 
-    python bench/table1.py --rows 16 32 --seeds 1 2 3 4 5 --settings paper tuned --eval_modes epoch
+    python bench/table1.py --rows 16 32 64 128 --seeds 1 2 3 4 5 --settings paper tuned-smooth0.1 --eval_modes epoch
 """
 
 import argparse
@@ -34,11 +35,12 @@ SETTINGS = {
     "paper": [],
     # Same model, data and batch size; only optimization changes: a higher peak learning rate behind a 10% warm-up,
     # Adam's beta2 0.98 (steadier at that rate: with 0.999 the run collapsed to uniform outputs once), no dropout
-    # (memorization needs no regularizer), and a linear decay that reaches zero at 90% of the step budget we aim
-    # for (half the paper's steps) instead of after 250 epochs: the last errors go away as the rate anneals.
+    # (memorization needs no regularizer), and a linear decay that reaches zero within the step budget we aim for
+    # (half the paper's steps, see TUNED_EPOCHS) instead of after 250 epochs: the last errors go away as it anneals.
     "tuned": ["--learning_rate", "3e-3", "--warmup_steps", "0.1", "--adam_beta2", "0.98", "--dropout", "0.0"],
 }
-# Variants of `tuned` tried on the rows it missed (same decay horizons).
+# `tuned` with label smoothing 0.1 instead of the authors' 0.05: `tuned` left one N = 64 seed 1 instruction short of
+# 100% when its rate reached zero; this variant meets the target on every row and seed measured.
 SETTINGS["tuned-smooth0.1"] = SETTINGS["tuned"] + ["--label_smoothing", "0.1"]
 # Epochs of the tuned linear decay per row (every row has ~21 steps per epoch). N = 16 and 32: about 90% of half the
 # paper's steps. N = 64 and 128: just under half the paper's steps, because 90% left N = 64 at 99.99% (2 of 16,384
