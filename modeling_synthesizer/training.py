@@ -72,8 +72,10 @@ def argmax_operands(logits, labels):
 
 def instruction_metrics(predicted: np.ndarray, labels: np.ndarray, program_length: int | None = None) -> dict:
     """
-    Per-operand accuracy, instruction exact match (A, B and C all right) and, given `program_length` and rows in
-    program-major order, program exact match (all instructions of a program right).
+    Per-operand accuracy, instruction exact match (A, B and C all right), halt accuracy (the predicted instruction
+    halts, C = 0, exactly when the true one does: for soft-imperative, whether the text's sentiment was read right
+    whatever the operands) and, given `program_length` and rows in program-major order, program exact match (all
+    instructions of a program right).
 
     Args:
         predicted (`np.ndarray` of shape `(rows, 3)`): predicted (A, B, C).
@@ -88,6 +90,7 @@ def instruction_metrics(predicted: np.ndarray, labels: np.ndarray, program_lengt
     metrics = {f"{name}_accuracy": float(hits[:, i].mean()) for i, name in enumerate(OPERANDS)}
     instruction_hits = hits.all(axis=1)  # [rows]
     metrics["exact_match"] = float(instruction_hits.mean())
+    metrics["halt_accuracy"] = float(((predicted[:, 2] == 0) == (labels[:, 2] == 0)).mean())
     if program_length is not None:
         if len(instruction_hits) % program_length:
             raise ValueError(f"{len(instruction_hits)} rows are not whole programs of {program_length} instructions")

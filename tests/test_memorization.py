@@ -104,8 +104,9 @@ def test_instruction_metrics():
     predicted = labels.copy()
     predicted[3, 2] = 0
     metrics = instruction_metrics(predicted, labels, program_length=2)
+    # Row 3 is predicted to halt (C = 0) where its true instruction jumps to 2.
     assert metrics == {"a_accuracy": 1.0, "b_accuracy": 1.0, "c_accuracy": 0.75, "exact_match": 0.75,
-                       "program_exact_match": 0.5}
+                       "halt_accuracy": 0.75, "program_exact_match": 0.5}
     with pytest.raises(ValueError, match="not whole programs"):
         instruction_metrics(predicted[:3], labels[:3], program_length=2)
 

@@ -125,6 +125,9 @@ def test_soft_instruction_pipeline_equals_heads(soft_instruction_run):
 def test_soft_imperative_end_to_end(soft_imperative_run):
     output_dir, results = soft_imperative_run
     check_results(output_dir, results, "a_accuracy")
+    metrics = json.loads((output_dir / "eval_results.json").read_text())
+    # Every exactly right instruction also halts exactly when the true one does; the converse need not hold.
+    assert metrics["eval_exact_match"] <= metrics["eval_halt_accuracy"] <= 1.0
     config = json.loads((output_dir / "config.json").read_text())
     assert config["memory_image"] == [1] + [0] * 255 and config["output_cell"] == 0
     assert config["max_program_length"] == 256 and config["data_memory_size"] == 256
