@@ -30,17 +30,28 @@ from pathlib import Path
 
 
 ROOT = Path(__file__).resolve().parent.parent
+# method -> (example script, extra flags). The first three are the paper's (the scripts' defaults: the authors'
+# settings, the Synthesizer heads on BERT's tanh pooler). The "-first" variants read the [CLS] token's last hidden
+# state instead (`--pooling first`, no pooler layer): with the pooler, soft-imperative predicts HALT for every input
+# for its first ~1,700 of 4,210 steps.
 METHODS = {
-    "bert": "run_sequence_classification.py",
-    "soft-instruction": "run_soft_instruction.py",
-    "soft-imperative": "run_soft_imperative.py",
+    "bert": ("run_sequence_classification.py", []),
+    "soft-instruction": ("run_soft_instruction.py", []),
+    "soft-imperative": ("run_soft_imperative.py", []),
+    "soft-instruction-first": ("run_soft_instruction.py", ["--pooling", "first"]),
+    "soft-imperative-first": ("run_soft_imperative.py", ["--pooling", "first"]),
 }
+PAPER_METHODS = ["bert", "soft-instruction", "soft-imperative"]
 LABELS = {"bert": "BERT sequence classification", "soft-instruction": "soft-instruction",
-          "soft-imperative": "soft-imperative"}
-# Figure 3 of the paper: best validation accuracy (%), mean ± std over 5 seeds.
+          "soft-imperative": "soft-imperative", "soft-instruction-first": "soft-instruction, [CLS] pooling",
+          "soft-imperative-first": "soft-imperative, [CLS] pooling"}
+# Figure 3 of the paper: best validation accuracy (%), mean ± std over 5 seeds (a variant is compared with its
+# method's number).
 PAPER = {"bert": (81.9, 0.5), "soft-instruction": (81.9, 0.5), "soft-imperative": (80.7, 1.3)}
+PAPER |= {f"{method}-first": PAPER[method] for method in ("soft-instruction", "soft-imperative")}
 # The targets, in accuracy points: (method, reference, tolerance).
-TARGETS = [("soft-instruction", "bert", 0.5), ("soft-imperative", "bert", 1.5)]
+TARGETS = [("soft-instruction", "bert", 0.5), ("soft-imperative", "bert", 1.5),
+           ("soft-instruction-first", "bert", 0.5), ("soft-imperative-first", "bert", 1.5)]
 PAPER_TOLERANCE = 1.5
 LOG_DIR = Path(tempfile.gettempdir()) / "figure3-logs"
 
@@ -48,10 +59,11 @@ LOG_DIR = Path(tempfile.gettempdir()) / "figure3-logs"
 def run_one(method: str, seed: int, script_args: list[str], keep_models: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         output_dir = scratch if keep_models is None else os.path.join(keep_models, f"{method}-seed{seed}")
+        script, method_args = METHODS[method]
         command = [
-            sys.executable, str(ROOT / "examples" / METHODS[method]), "--output_dir", output_dir, "--seed", str(seed),
+            sys.executable, str(ROOT / "examples" / script), "--output_dir", output_dir, "--seed", str(seed),
             "--save_strategy", "no", "--load_best_model_at_end", "false", "--disable_tqdm", "true",
-            "--log_level", "warning", *script_args,
+            "--log_level", "warning", *method_args, *script_args,
         ]
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
         # The run's output goes to a file, not a pipe: its evaluations can be followed while it runs, and the run
@@ -88,6 +100,10 @@ def summarize(runs: list[dict]) -> dict:
             "best_accuracy": best, "best_step": [run["best_step"] for run in group], "mean": mean, "std": std,
             "paper_mean": PAPER[method][0], "paper_std": PAPER[method][1],
             "curves": [[[step, round(100 * value, 2)] for step, value in run["curve"]] for run in group],
+            # Synthesizer runs: whether the predicted instruction halts exactly when the true one does (for
+            # soft-imperative: was the sentiment read right, whatever the operands). Older runs lack it.
+            "halt_curves": [[[step, round(100 * value, 2)] for step, value in run.get("halt_curve") or []]
+                            for run in group],
             "wall_time_s": [run["wall_time_s"] for run in group],
         }
     return methods
@@ -96,6 +112,8 @@ def summarize(runs: list[dict]) -> dict:
 def check_targets(methods: dict) -> list[dict]:
     checks = []
     for method, reference, tolerance in TARGETS:
+        if method not in PAPER_METHODS and method not in methods:
+            continue
         check = {"check": f"{method} vs {reference} (same run)", "gap": None, "tolerance": tolerance, "met": None}
         if method in methods and reference in methods:
             check["gap"] = round(methods[method]["mean"] - methods[reference]["mean"], 2)
@@ -138,7 +156,7 @@ def write_markdown(report: dict, results_dir: Path):
             f"{', '.join(f'{value:.2f}' for value in row['best_accuracy'])} | {fmt(row['mean'], row['std'])} | "
             f"{fmt(row['paper_mean'], row['paper_std'])} | {row['mean'] - row['paper_mean']:+.1f} |"
         )
-    for method in METHODS:
+    for method in PAPER_METHODS:
         if method not in report["methods"]:
             paper_mean, paper_std = PAPER[method]
             lines.append(f"| {LABELS[method]} | 0 | not run | - | {fmt(paper_mean, paper_std)} | - |")
@@ -169,6 +187,14 @@ def plot(report: dict, results_dir: Path):
         ax.plot(steps, means, color=color, linewidth=1.8,
                 label=f"{row['label']}: best {fmt(row['mean'], row['std'])}")
         ax.axhline(row["paper_mean"], color=color, linestyle=":", linewidth=1)
+        halt_curves = [curve for curve in row.get("halt_curves", []) if curve]
+        if "imperative" in method and halt_curves:
+            # Soft-instruction always halts (C = 0 either way), so only soft-imperative's halt accuracy says
+            # anything: how well the sentiment is read, whatever the operands.
+            steps = sorted(set.intersection(*(set(p[0] for p in curve) for curve in halt_curves)))
+            means = [statistics.mean(dict(map(tuple, curve))[step] for curve in halt_curves) for step in steps]
+            ax.plot(steps, means, color=color, linewidth=1, linestyle="--",
+                    label=f"{row['label']}: halt accuracy ({len(halt_curves)} seeds)")
     ax.set_ylim(45, 90)
     ax.set_xlabel("optimizer step (batch 32)")
     ax.set_ylabel("SST-2 validation accuracy (%)")
@@ -182,7 +208,8 @@ def plot(report: dict, results_dir: Path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--methods", nargs="+", default=PAPER_METHODS, choices=list(METHODS),
+                        help="Default: the paper's three. The -first variants use --pooling first.")
     parser.add_argument("--results_dir", default=None, help="Default: bench/results (only for full-data runs).")
     parser.add_argument("--merge", nargs="+", default=None,
                         help="figure3.json files of other drivers (e.g. run in parallel, one method each): merge "

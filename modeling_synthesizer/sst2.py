@@ -368,6 +368,7 @@ def train_sst2_synthesizer(
                            argmax_operands)
     train_metrics, eval_metrics = train_and_evaluate(trainer, training_args)
     results = summarize_run(trainer, method, "a_accuracy", train_metrics, eval_metrics, *map(len, splits))
+    results["halt_curve"] = eval_curve(trainer.state.log_history, "halt_accuracy")
     card = build_model_card(
         trainer.model.config,
         repo_id=repo_id_of(training_args),

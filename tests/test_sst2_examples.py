@@ -128,6 +128,9 @@ def test_soft_imperative_end_to_end(soft_imperative_run):
     metrics = json.loads((output_dir / "eval_results.json").read_text())
     # Every exactly right instruction also halts exactly when the true one does; the converse need not hold.
     assert metrics["eval_exact_match"] <= metrics["eval_halt_accuracy"] <= 1.0
+    # The halt-accuracy curve is logged at the same evaluations; the saved (best) model is the one at best_step.
+    assert [step for step, _ in results["halt_curve"]] == [step for step, _ in results["curve"]]
+    assert dict(results["halt_curve"])[results["best_step"]] == metrics["eval_halt_accuracy"]
     config = json.loads((output_dir / "config.json").read_text())
     assert config["memory_image"] == [1] + [0] * 255 and config["output_cell"] == 0
     assert config["max_program_length"] == 256 and config["data_memory_size"] == 256
