@@ -171,6 +171,12 @@ def write_markdown(report: dict, results_dir: Path):
     (results_dir / "figure3.md").write_text("\n".join(lines) + "\n")
 
 
+def mean_curve(curves: list[list]) -> tuple[list, list]:
+    """(steps, mean value over the seeds) at the steps every curve has."""
+    steps = sorted(set.intersection(*(set(point[0] for point in curve) for curve in curves)))
+    return steps, [statistics.mean(dict(map(tuple, curve))[step] for curve in curves) for step in steps]
+
+
 def plot(report: dict, results_dir: Path):
     import matplotlib
 
@@ -182,18 +188,14 @@ def plot(report: dict, results_dir: Path):
         color = f"C{index}"
         for curve in row["curves"]:
             ax.plot([p[0] for p in curve], [p[1] for p in curve], color=color, alpha=0.25, linewidth=0.8)
-        steps = sorted(set.intersection(*(set(p[0] for p in curve) for curve in row["curves"])))
-        means = [statistics.mean(dict(map(tuple, curve))[step] for curve in row["curves"]) for step in steps]
-        ax.plot(steps, means, color=color, linewidth=1.8,
+        ax.plot(*mean_curve(row["curves"]), color=color, linewidth=1.8,
                 label=f"{row['label']}: best {fmt(row['mean'], row['std'])}")
         ax.axhline(row["paper_mean"], color=color, linestyle=":", linewidth=1)
         halt_curves = [curve for curve in row.get("halt_curves", []) if curve]
         if "imperative" in method and halt_curves:
             # Soft-instruction always halts (C = 0 either way), so only soft-imperative's halt accuracy says
             # anything: how well the sentiment is read, whatever the operands.
-            steps = sorted(set.intersection(*(set(p[0] for p in curve) for curve in halt_curves)))
-            means = [statistics.mean(dict(map(tuple, curve))[step] for curve in halt_curves) for step in steps]
-            ax.plot(steps, means, color=color, linewidth=1, linestyle="--",
+            ax.plot(*mean_curve(halt_curves), color=color, linewidth=1, linestyle="--",
                     label=f"{row['label']}: halt accuracy ({len(halt_curves)} seeds)")
     ax.set_ylim(45, 90)
     ax.set_xlabel("optimizer step (batch 32)")
