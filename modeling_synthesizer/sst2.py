@@ -119,7 +119,9 @@ class SST2ModelArguments:
     pooling: str = field(
         default="auto",
         metadata={"help": "How the Synthesizer heads read the backbone: auto = BERT's pooler, as the authors; first, "
-                          "last or mean (see SynthesizerConfig). The baseline always uses its classifier's pooler."},
+                          "last or mean (see SynthesizerConfig). With first (the [CLS] hidden state), soft-imperative "
+                          "leaves the majority class far sooner (bench/results/figure3.md). The baseline always uses "
+                          "its classifier's pooler."},
     )
     label_smoothing: float = field(
         default=0.05, metadata={"help": "Label smoothing of each Synthesizer head (the authors': 0.05). The baseline "
