@@ -11,8 +11,8 @@ the authors' "best checkpoint by accuracy of A"). Results merge into `bench/resu
         --train_file /work/shared/data/sst2/train.tsv --validation_file /work/shared/data/sst2/dev.tsv \\
         --tokenizer_name /work/shared/data/bert-base-uncased
 
-Each run logs to $TMPDIR/figure3-logs/<method>-seed<seed>.log (its evaluations can be followed there). Any other
-flag is passed to the three scripts unchanged (e.g. `--max_train_samples 512` for a smoke test, which then writes
+Each run logs to $TMPDIR/figure3-logs/<results folder, "/" as "_">/<method>-seed<seed>.log (its evaluations can
+be followed there). Any other flag is passed to the scripts unchanged (e.g. `--max_train_samples 512` for a smoke test, which then writes
 to `--results_dir`, not over the committed results). Drivers can run in parallel, one method each, with their own
 `--results_dir`; `--merge` then combines their `figure3.json` files into the committed results.
 """
@@ -56,7 +56,7 @@ PAPER_TOLERANCE = 1.5
 LOG_DIR = Path(tempfile.gettempdir()) / "figure3-logs"
 
 
-def run_one(method: str, seed: int, script_args: list[str], keep_models: str | None = None) -> dict:
+def run_one(method: str, seed: int, script_args: list[str], log_dir: Path, keep_models: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         output_dir = scratch if keep_models is None else os.path.join(keep_models, f"{method}-seed{seed}")
         script, method_args = METHODS[method]
@@ -68,8 +68,8 @@ def run_one(method: str, seed: int, script_args: list[str], keep_models: str | N
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
         # The run's output goes to a file, not a pipe: its evaluations can be followed while it runs, and the run
         # survives its driver (a child writing to the pipe of a killed driver dies of SIGPIPE).
-        LOG_DIR.mkdir(parents=True, exist_ok=True)
-        log_path = LOG_DIR / f"{method}-seed{seed}.log"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = log_dir / f"{method}-seed{seed}.log"
         started = time.perf_counter()
         with open(log_path, "w") as log:
             completed = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
@@ -79,6 +79,11 @@ def run_one(method: str, seed: int, script_args: list[str], keep_models: str | N
         results = json.loads((Path(output_dir) / "sst2_results.json").read_text())
     results.update(key=method, wall_time_s=round(wall, 1), command=" ".join(command[1:]))
     return results
+
+
+def log_dir_for(results_dir: Path) -> Path:
+    """One log folder per results folder, so that drivers writing to different results never share a log."""
+    return LOG_DIR / str(results_dir.resolve()).strip(os.sep).replace(os.sep, "_")
 
 
 def mean_std(values: list[float]):
@@ -243,7 +248,7 @@ def main():
         return
     for seed in args.seeds:
         for method in args.methods:
-            result = run_one(method, seed, script_args, args.keep_models)
+            result = run_one(method, seed, script_args, log_dir_for(results_dir), args.keep_models)
             result["driver"] = "python bench/figure3.py " + " ".join(sys.argv[1:])
             report["runs"] = [run for run in report["runs"] if (run["key"], run["seed"]) != (method, seed)] + [result]
             print(json.dumps({k: result[k] for k in ("key", "seed", "best_accuracy", "best_step", "wall_time_s")}),
