@@ -12,9 +12,9 @@ the authors' "best checkpoint by accuracy of A"). Results merge into `bench/resu
         --tokenizer_name /work/shared/data/bert-base-uncased
 
 Each run logs to $TMPDIR/figure3-logs/<results folder, "/" as "_">/<method>-seed<seed>.log (its evaluations can
-be followed there). Any other flag is passed to the scripts unchanged (e.g. `--max_train_samples 512` for a smoke test, which then writes
-to `--results_dir`, not over the committed results). Drivers can run in parallel, one method each, with their own
-`--results_dir`; `--merge` then combines their `figure3.json` files into the committed results.
+be followed there). Any other flag is passed to the scripts unchanged (e.g. `--max_train_samples 512` for a smoke
+test, which then writes to `--results_dir`, not over the committed results). Drivers can run in parallel, one method
+each, with their own `--results_dir`; `--merge` then combines their `figure3.json` files into the committed results.
 """
 
 import argparse
