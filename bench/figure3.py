@@ -30,28 +30,28 @@ from pathlib import Path
 
 
 ROOT = Path(__file__).resolve().parent.parent
-# method -> (example script, extra flags). The first three are the paper's (the scripts' defaults: the authors'
-# settings, the Synthesizer heads on BERT's tanh pooler). The "-first" variants read the [CLS] token's last hidden
-# state instead (`--pooling first`, no pooler layer): with the pooler, soft-imperative predicts HALT for every input
-# for its first ~1,700 of 4,210 steps.
+# method -> (example script, extra flags): the paper's three (the scripts' defaults: the authors' settings, the
+# Synthesizer heads on BERT's tanh pooler).
 METHODS = {
     "bert": ("run_sequence_classification.py", []),
     "soft-instruction": ("run_soft_instruction.py", []),
     "soft-imperative": ("run_soft_imperative.py", []),
-    "soft-instruction-first": ("run_soft_instruction.py", ["--pooling", "first"]),
-    "soft-imperative-first": ("run_soft_imperative.py", ["--pooling", "first"]),
 }
-PAPER_METHODS = ["bert", "soft-instruction", "soft-imperative"]
+PAPER_METHODS = list(METHODS)
 LABELS = {"bert": "BERT sequence classification", "soft-instruction": "soft-instruction",
-          "soft-imperative": "soft-imperative", "soft-instruction-first": "soft-instruction, [CLS] pooling",
-          "soft-imperative-first": "soft-imperative, [CLS] pooling"}
-# Figure 3 of the paper: best validation accuracy (%), mean ± std over 5 seeds (a variant is compared with its
-# method's number).
+          "soft-imperative": "soft-imperative"}
+# Figure 3 of the paper: best validation accuracy (%), mean ± std over 5 seeds.
 PAPER = {"bert": (81.9, 0.5), "soft-instruction": (81.9, 0.5), "soft-imperative": (80.7, 1.3)}
-PAPER |= {f"{method}-first": PAPER[method] for method in ("soft-instruction", "soft-imperative")}
 # The targets, in accuracy points: (method, reference, tolerance).
-TARGETS = [("soft-instruction", "bert", 0.5), ("soft-imperative", "bert", 1.5),
-           ("soft-instruction-first", "bert", 0.5), ("soft-imperative-first", "bert", 1.5)]
+TARGETS = [("soft-instruction", "bert", 0.5), ("soft-imperative", "bert", 1.5)]
+# The "-first" variants of the Synthesizer methods read the [CLS] token's last hidden state instead (`--pooling
+# first`, no pooler layer): with the pooler, soft-imperative stays at the majority class ("HALT for everything") for
+# its first ~1,700 of 4,210 steps. Each is held to its method's paper number and target.
+for method, reference, tolerance in list(TARGETS):
+    METHODS[f"{method}-first"] = (METHODS[method][0], ["--pooling", "first"])
+    LABELS[f"{method}-first"] = f"{LABELS[method]}, [CLS] pooling"
+    PAPER[f"{method}-first"] = PAPER[method]
+    TARGETS.append((f"{method}-first", reference, tolerance))
 PAPER_TOLERANCE = 1.5
 LOG_DIR = Path(tempfile.gettempdir()) / "figure3-logs"
 
