@@ -62,7 +62,8 @@ from transformers import (
 )
 
 from modeling_synthesizer import SubleqError, SynthesizerConfig, SynthesizerForSubleq
-from modeling_synthesizer.library_tasks import (
+from modeling_synthesizer.program_library import list_programs, load_program
+from synthesizer_examples.library import (
     WordDropoutDataset,
     bits_to_text,
     build_count_ones_dataset,
@@ -72,10 +73,9 @@ from modeling_synthesizer.library_tasks import (
     padded_program,
     split_phrasings,
 )
-from modeling_synthesizer.model_card import build_model_card
-from modeling_synthesizer.program_library import list_programs, load_program
-from modeling_synthesizer.tasks import build_memorization_dataset
-from modeling_synthesizer.training import (
+from synthesizer_examples.memorization import build_memorization_dataset
+from synthesizer_examples.model_card import build_model_card
+from synthesizer_examples.training import (
     MemorizationTrainingArguments,
     StopAtExactMatchCallback,
     argmax_operands,

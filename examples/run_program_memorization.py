@@ -41,10 +41,10 @@ import transformers
 from transformers import Trainer, set_seed
 
 from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq
-from modeling_synthesizer.model_card import build_model_card
-from modeling_synthesizer.tasks import build_memorization_dataset, build_random_program_dataset
 from modeling_synthesizer.tokenizer import build_word_level_tokenizer, load_tokenizer_with_programs
-from modeling_synthesizer.training import (
+from synthesizer_examples.memorization import build_memorization_dataset, build_random_program_dataset
+from synthesizer_examples.model_card import build_model_card
+from synthesizer_examples.training import (
     MemorizationTrainingArguments,
     StopAtExactMatchCallback,
     argmax_operands,

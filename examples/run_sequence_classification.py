@@ -26,7 +26,8 @@ import logging
 
 from transformers import AutoModelForSequenceClassification, set_seed
 
-from modeling_synthesizer.sst2 import (
+from modeling_synthesizer.tokenizer import load_tokenizer_with_programs
+from synthesizer_examples.sst2 import (
     SST2ClassificationTrainingArguments,
     SST2DataArguments,
     SST2ModelArguments,
@@ -43,8 +44,7 @@ from modeling_synthesizer.sst2 import (
     summarize_run,
     train_and_evaluate,
 )
-from modeling_synthesizer.tokenizer import load_tokenizer_with_programs
-from modeling_synthesizer.training import parse_example_args
+from synthesizer_examples.training import parse_example_args
 
 
 logger = logging.getLogger(__name__)

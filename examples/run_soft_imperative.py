@@ -43,7 +43,16 @@ from dataclasses import dataclass, field
 
 from transformers import set_seed
 
-from modeling_synthesizer.sst2 import (
+from modeling_synthesizer.tokenizer import load_tokenizer_with_programs, program_token
+from synthesizer_examples.memorization import programs_to_records
+from synthesizer_examples.soft_programs import (
+    SOFT_IMPERATIVE_OUTPUT_CELL,
+    SOFT_IMPERATIVE_TEMPLATE,
+    build_soft_imperative_dataset,
+    make_soft_imperative_programs,
+    soft_imperative_memory,
+)
+from synthesizer_examples.sst2 import (
     SST2DataArguments,
     SST2ModelArguments,
     SST2ProgramArguments,
@@ -52,16 +61,7 @@ from modeling_synthesizer.sst2 import (
     setup_sst2_run,
     train_sst2_synthesizer,
 )
-from modeling_synthesizer.tasks import (
-    SOFT_IMPERATIVE_OUTPUT_CELL,
-    SOFT_IMPERATIVE_TEMPLATE,
-    build_soft_imperative_dataset,
-    make_soft_imperative_programs,
-    programs_to_records,
-    soft_imperative_memory,
-)
-from modeling_synthesizer.tokenizer import load_tokenizer_with_programs, program_token
-from modeling_synthesizer.training import parse_example_args
+from synthesizer_examples.training import parse_example_args
 
 
 logger = logging.getLogger(__name__)

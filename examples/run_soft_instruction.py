@@ -41,7 +41,14 @@ from dataclasses import dataclass, field
 
 from transformers import set_seed
 
-from modeling_synthesizer.sst2 import (
+from modeling_synthesizer.tokenizer import load_tokenizer_with_programs
+from synthesizer_examples.soft_programs import (
+    SOFT_INSTRUCTION_OUTPUT_CELL,
+    SOFT_INSTRUCTION_TEMPLATE,
+    build_soft_instruction_dataset,
+    soft_instruction_memory,
+)
+from synthesizer_examples.sst2 import (
     SST2DataArguments,
     SST2ModelArguments,
     SST2ProgramArguments,
@@ -50,14 +57,7 @@ from modeling_synthesizer.sst2 import (
     setup_sst2_run,
     train_sst2_synthesizer,
 )
-from modeling_synthesizer.tasks import (
-    SOFT_INSTRUCTION_OUTPUT_CELL,
-    SOFT_INSTRUCTION_TEMPLATE,
-    build_soft_instruction_dataset,
-    soft_instruction_memory,
-)
-from modeling_synthesizer.tokenizer import load_tokenizer_with_programs
-from modeling_synthesizer.training import parse_example_args
+from synthesizer_examples.training import parse_example_args
 
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,14 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import textwrap  # noqa: E402
 
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402
+
+
+# The example scripts and their shared module `synthesizer_examples` are imported from examples/, as the scripts
+# themselves do when run as `python examples/run_*.py`.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 
 
 TINY_BACKBONES = {

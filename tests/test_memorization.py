@@ -11,9 +11,9 @@ import torch
 from transformers import AutoTokenizer, TrainerControl, TrainerState, TrainingArguments
 
 from modeling_synthesizer import SynthesizerForSubleq
-from modeling_synthesizer.tasks import build_random_program_dataset, make_random_programs
 from modeling_synthesizer.tokenizer import build_word_level_tokenizer, load_tokenizer_with_programs, program_token
-from modeling_synthesizer.training import StopAtExactMatchCallback, first_step_reaching, instruction_metrics
+from synthesizer_examples.memorization import build_random_program_dataset, make_random_programs
+from synthesizer_examples.training import StopAtExactMatchCallback, first_step_reaching, instruction_metrics
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -230,7 +230,7 @@ def test_two_process_run_trains_together(tmp_path):
 def test_world_size_mismatch_is_refused(monkeypatch):
     from types import SimpleNamespace
 
-    from modeling_synthesizer.training import check_world_size
+    from synthesizer_examples.training import check_world_size
 
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(RuntimeError, match="add --use_cpu"):

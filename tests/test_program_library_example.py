@@ -9,7 +9,8 @@ import pytest
 import torch
 from transformers import AutoTokenizer, pipeline
 
-from modeling_synthesizer.library_tasks import (
+from modeling_synthesizer.program_library import load_program
+from synthesizer_examples.library import (
     PADDING_INSTRUCTION,
     WordDropoutDataset,
     build_description_tokenizer,
@@ -18,8 +19,7 @@ from modeling_synthesizer.library_tasks import (
     padded_program,
     split_phrasings,
 )
-from modeling_synthesizer.program_library import load_program
-from modeling_synthesizer.tasks import build_memorization_dataset
+from synthesizer_examples.memorization import build_memorization_dataset
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,8 @@ from tokenizers.pre_tokenizers import BertPreTokenizer
 from transformers import AutoTokenizer
 
 from modeling_synthesizer import run_subleq
-from modeling_synthesizer.sst2 import load_sst2
-from modeling_synthesizer.tasks import (
+from modeling_synthesizer.tokenizer import load_tokenizer_with_programs, program_token
+from synthesizer_examples.soft_programs import (
     SOFT_IMPERATIVE_HALT,
     SOFT_IMPERATIVE_OUTPUT_CELL,
     SOFT_IMPERATIVE_TEMPLATE,
@@ -23,7 +23,7 @@ from modeling_synthesizer.tasks import (
     soft_imperative_memory,
     soft_instruction_memory,
 )
-from modeling_synthesizer.tokenizer import load_tokenizer_with_programs, program_token
+from synthesizer_examples.sst2 import load_sst2
 
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sst2_sample"

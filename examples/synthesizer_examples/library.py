@@ -23,8 +23,8 @@ from datasets import Dataset
 from tokenizers import normalizers, pre_tokenizers
 from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
-from .program_library import LibraryProgram
-from .tokenizer import SPECIAL_TOKENS, wrap_word_level_vocabulary
+from modeling_synthesizer.program_library import LibraryProgram
+from modeling_synthesizer.tokenizer import SPECIAL_TOKENS, wrap_word_level_vocabulary
 
 
 # Instructions past a program's end are (0, 0, 0): HALT. Library programs always halt on their own (the assembler

@@ -4,7 +4,7 @@ import json
 
 from huggingface_hub import ModelCard, ModelCardData
 
-from .configuration_synthesizer import SynthesizerConfig
+from modeling_synthesizer.configuration_synthesizer import SynthesizerConfig
 
 
 CARD_TEMPLATE = """---

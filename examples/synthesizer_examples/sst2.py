@@ -18,10 +18,11 @@ from datasets import Dataset, DatasetDict
 from huggingface_hub import ModelCard, ModelCardData
 from transformers import AutoConfig, EvalPrediction, Trainer, TrainingArguments
 
-from .configuration_synthesizer import PAPER_BACKBONE, SynthesizerConfig
+from modeling_synthesizer.configuration_synthesizer import PAPER_BACKBONE, SynthesizerConfig
+from modeling_synthesizer.modeling_synthesizer import SynthesizerForSubleq
+
 from .model_card import build_model_card
-from .modeling_synthesizer import SynthesizerForSubleq
-from .tasks import SST2_ID2LABEL
+from .soft_programs import SST2_ID2LABEL
 from .training import (
     argmax_operands,
     check_can_push,

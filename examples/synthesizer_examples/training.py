@@ -12,7 +12,7 @@ from datasets import Dataset
 from transformers import EvalPrediction, HfArgumentParser, PreTrainedTokenizerBase, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
-from .configuration_synthesizer import SynthesizerConfig
+from modeling_synthesizer.configuration_synthesizer import SynthesizerConfig
 
 
 logger = logging.getLogger(__name__)
