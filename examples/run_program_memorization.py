@@ -32,28 +32,25 @@ import json
 import logging
 import math
 import os
-import sys
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 
 import datasets
-import transformers
-from transformers import Trainer, set_seed
+from transformers import set_seed
 
 from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq
 from modeling_synthesizer.tokenizer import build_word_level_tokenizer, load_tokenizer_with_programs
 from synthesizer_examples.memorization import build_memorization_dataset, build_random_program_dataset
-from synthesizer_examples.model_card import build_model_card
+from synthesizer_examples.checkpoint import HubReadyTrainer, save_and_push
+from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
+from synthesizer_examples.model_card import ModelCardSpec, subleq_usage, synthesizer_summary
 from synthesizer_examples.training import (
     MemorizationTrainingArguments,
     StopAtExactMatchCallback,
-    argmax_operands,
-    check_can_push,
-    check_world_size,
     find_checkpoint_to_resume,
     first_step_reaching,
-    make_compute_metrics,
     parse_example_args,
+    setup_run,
     tokenize_instructions,
 )
 
@@ -180,116 +177,117 @@ def describe_memorized(trainer, eval_dataset, records, program_length) -> list[d
     return summary
 
 
-def main(argv=None, callbacks=None):
-    model_args, data_args, training_args = parse_args(argv)
-
-    logging.basicConfig(
-        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", datefmt="%m/%d/%Y %H:%M:%S",
-        handlers=[logging.StreamHandler(sys.stdout)],
-    )
-    log_level = training_args.get_process_log_level()
-    logger.setLevel(log_level)
-    datasets.utils.logging.set_verbosity(log_level)
-    transformers.utils.logging.set_verbosity(log_level)
-    check_world_size(training_args)
-    check_can_push(training_args)
-
-    seed = training_args.seed if data_args.program_seed is None else data_args.program_seed
-    train_dataset, records = load_programs(data_args, seed)
+def set_paper_batch_size(data_args: DataArguments, training_args: PaperTrainingArguments) -> None:
+    """The authors' batch: floor(N * L / 20) examples per optimizer step, shared by the processes (when the flag is
+    left at 0)."""
     if training_args.per_device_train_batch_size == 0:
-        # The authors' batch size: floor(N * L / 20) examples per optimizer step, shared by the processes.
         total_batch = max(1, math.floor(data_args.num_programs * data_args.program_length / 20))
         training_args.per_device_train_batch_size = max(1, total_batch // training_args.world_size)
+
+
+def build_tokenizer(model_args: ModelArguments, data_args: DataArguments, descriptions: list[str]):
+    """The embedded word-level tokenizer (numbers and program tokens), or `--tokenizer_name` with program tokens."""
+    if model_args.tokenizer_name is None:
+        return build_word_level_tokenizer(max(data_args.data_memory_size, data_args.program_length), descriptions)
+    return load_tokenizer_with_programs(model_args.tokenizer_name, descriptions)
+
+
+def build_card(config, model_args, data_args, training_args, descriptions: list[str]) -> ModelCardSpec:
+    """The checkpoint's card: its usage runs the first programs on a fixed memory, to compare with programs.json."""
+    return ModelCardSpec(
+        summary=synthesizer_summary(config),
+        task_description=f"Memorizes {data_args.num_programs} random subleq programs of {data_args.program_length} "
+        "instructions (Experiment 1 of the paper). Their true instructions are in `programs.json`, the run's "
+        "results in `memorization_results.json`.",
+        usage=subleq_usage(descriptions[:2], memory=f"[(7 * i) % 13 - 6 for i in range({config.data_memory_size})]"),
+        script="examples/run_program_memorization.py",
+        training_settings={**asdict(model_args), **asdict(data_args), "learning_rate": training_args.learning_rate,
+                           "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
+                           "num_train_epochs": training_args.num_train_epochs, "seed": training_args.seed},
+    )
+
+
+def summarize(trainer, data_args, metrics: dict, train_runtime: float | None, program_seed: int) -> dict:
+    """`memorization_results.json`: the settings, the step of the first 100% evaluation and the exact-match curve."""
+    args = trainer.args
+    return {
+        "num_programs": data_args.num_programs,
+        "program_length": data_args.program_length,
+        "data_memory_size": data_args.data_memory_size,
+        "seed": args.seed,
+        "program_seed": program_seed,
+        "batch_size": args.per_device_train_batch_size * args.world_size,
+        "world_size": args.world_size,
+        "learning_rate": args.learning_rate,
+        "eval_strategy": getattr(args.eval_strategy, "value", args.eval_strategy),
+        "steps_to_100": first_step_reaching(trainer.state.log_history),
+        "global_step": trainer.state.global_step,
+        "final_exact_match": metrics["eval_exact_match"],
+        "final_program_exact_match": metrics["eval_program_exact_match"],
+        "train_runtime_s": train_runtime,
+        # Every evaluation during training, (step, instruction exact match): how close a run that stopped short came.
+        "exact_match_curve": [[entry["step"], entry["eval_exact_match"]] for entry in trainer.state.log_history
+                              if "eval_exact_match" in entry],
+    }
+
+
+def write_run_files(output_dir: str, records: list[dict], results: dict) -> None:
+    with open(os.path.join(output_dir, "programs.json"), "w") as f:
+        json.dump(records, f)
+    with open(os.path.join(output_dir, "memorization_results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+
+
+def print_memorized(summary: list[dict], steps_to_100) -> None:
+    memorized = sum(entry["correct_instructions"] == entry["instructions"] for entry in summary)
+    print(f"Memorized {memorized}/{len(summary)} programs exactly; steps to 100%: {steps_to_100}")
+    for entry in summary:
+        print(f"  {entry['description']}: {entry['correct_instructions']}/{entry['instructions']} instructions")
+
+
+def main(argv=None, callbacks=None):
+    model_args, data_args, training_args = parse_args(argv)
+    setup_run(training_args, logger)
+    program_seed = training_args.seed if data_args.program_seed is None else data_args.program_seed
+    train_dataset, records = load_programs(data_args, program_seed)
+    set_paper_batch_size(data_args, training_args)
     logger.info(
         "N=%d programs, L=%d, k=%d, %d rows, batch %d per process x %d processes",
         data_args.num_programs, data_args.program_length, data_args.data_memory_size, len(train_dataset),
         training_args.per_device_train_batch_size, training_args.world_size,
     )
-
     descriptions = [record["description"] for record in records]
-    if model_args.tokenizer_name is None:
-        tokenizer = build_word_level_tokenizer(
-            max(data_args.data_memory_size, data_args.program_length), descriptions
-        )
-    else:
-        tokenizer = load_tokenizer_with_programs(model_args.tokenizer_name, descriptions)
-
+    tokenizer = build_tokenizer(model_args, data_args, descriptions)
     set_seed(training_args.seed)
     model = build_model(model_args, data_args, tokenizer)
-    train_dataset = tokenize_instructions(train_dataset, tokenizer, model.config)
     # Memorization is the task: the training set is the evaluation set.
-    eval_dataset = train_dataset
-
-    trainer = Trainer(
+    train_dataset = tokenize_instructions(train_dataset, tokenizer, model.config)
+    trainer = HubReadyTrainer(
         model=model,
         args=training_args,
         train_dataset=train_dataset,
-        eval_dataset=eval_dataset,
+        eval_dataset=train_dataset,
         processing_class=tokenizer,
         compute_metrics=make_compute_metrics(program_length=data_args.program_length),
         preprocess_logits_for_metrics=argmax_operands,
         callbacks=([StopAtExactMatchCallback()] if training_args.stop_at_exact_match else []) + (callbacks or []),
+        card=build_card(model.config, model_args, data_args, training_args, descriptions),
     )
     train_result = trainer.train(resume_from_checkpoint=find_checkpoint_to_resume(training_args))
-    # Every evaluation during training, (step, instruction exact match): how close a run that stopped short came.
-    curve = [[entry["step"], entry["eval_exact_match"]] for entry in trainer.state.log_history
-             if "eval_exact_match" in entry]
-    trainer.save_model()
     trainer.save_state()
     metrics = trainer.evaluate()
     trainer.log_metrics("eval", metrics)
     trainer.save_metrics("eval", metrics)
-
-    results = {
-        "num_programs": data_args.num_programs,
-        "program_length": data_args.program_length,
-        "data_memory_size": data_args.data_memory_size,
-        "seed": training_args.seed,
-        "program_seed": seed,
-        "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
-        "world_size": training_args.world_size,
-        "learning_rate": training_args.learning_rate,
-        "eval_strategy": getattr(training_args.eval_strategy, "value", training_args.eval_strategy),
-        "steps_to_100": first_step_reaching(trainer.state.log_history),
-        "global_step": trainer.state.global_step,
-        "final_exact_match": metrics["eval_exact_match"],
-        "final_program_exact_match": metrics["eval_program_exact_match"],
-        "train_runtime_s": train_result.metrics.get("train_runtime"),
-        "exact_match_curve": curve,
-    }
-    summary = describe_memorized(trainer, eval_dataset, records, data_args.program_length)
+    results = summarize(trainer, data_args, metrics, train_result.metrics.get("train_runtime"), program_seed)
+    trainer.card.results.update({"steps to 100% exact match": results["steps_to_100"],
+                                 "instruction exact match": results["final_exact_match"],
+                                 "program exact match": results["final_program_exact_match"]})
+    summary = describe_memorized(trainer, train_dataset, records, data_args.program_length)
     if trainer.is_world_process_zero():
-        with open(os.path.join(training_args.output_dir, "programs.json"), "w") as f:
-            json.dump(records, f)
-        with open(os.path.join(training_args.output_dir, "memorization_results.json"), "w") as f:
-            json.dump(results, f, indent=2)
-        card = build_model_card(
-            model.config,
-            repo_id=training_args.hub_model_id or os.path.basename(os.path.abspath(training_args.output_dir)),
-            script="examples/run_program_memorization.py",
-            task_description=f"Memorizes {data_args.num_programs} random subleq programs of "
-            f"{data_args.program_length} instructions (Experiment 1 of the paper). Their true instructions are in "
-            "`programs.json`.",
-            example_description=descriptions[0],
-            results={"steps to 100% exact match": results["steps_to_100"],
-                     "instruction exact match": results["final_exact_match"],
-                     "program exact match": results["final_program_exact_match"]},
-            training_settings={**asdict(model_args), **asdict(data_args),
-                               "learning_rate": training_args.learning_rate,
-                               "batch_size": results["batch_size"],
-                               "num_train_epochs": training_args.num_train_epochs, "seed": training_args.seed},
-        )
-        card.save(os.path.join(training_args.output_dir, "README.md"))
-        print(f"Memorized {sum(s['correct_instructions'] == s['instructions'] for s in summary)}/{len(summary)} "
-              f"programs exactly; steps to 100%: {results['steps_to_100']}")
-        for entry in summary:
-            print(f"  {entry['description']}: {entry['correct_instructions']}/{entry['instructions']} instructions")
-    if training_args.push_to_hub:
-        trainer.push_to_hub(commit_message="Synthesizer: program memorization")
-        if trainer.is_world_process_zero():
-            # Trainer.push_to_hub writes its fine-tuning model card over README.md; put the run's own card back.
-            card.save(os.path.join(training_args.output_dir, "README.md"))
-            card.push_to_hub(training_args.hub_model_id, commit_message="Model card")
+        write_run_files(training_args.output_dir, records, results)
+    save_and_push(trainer, "Synthesizer: program memorization")
+    if trainer.is_world_process_zero():
+        print_memorized(summary, results["steps_to_100"])
     return results
 
 

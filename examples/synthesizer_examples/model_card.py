@@ -1,10 +1,15 @@
-"""Model cards written from a training run with `huggingface_hub.ModelCard` (offline-safe)."""
+"""The model card of every checkpoint the example scripts write: one template, filled from the run.
+
+A card is tested as written (`tests/test_model_cards.py`): its Python blocks run verbatim, in a process that has only
+torch and transformers, against the folder they describe. So every code block a card shows must run as is, with the
+repo id it names.
+"""
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from huggingface_hub import ModelCard, ModelCardData
-
-from modeling_synthesizer.configuration_synthesizer import SynthesizerConfig
 
 
 CARD_TEMPLATE = """---
@@ -13,10 +18,7 @@ CARD_TEMPLATE = """---
 
 # {{ model_name }}
 
-A Synthesizer ("Rethinking Neural Computation"): a {{ backbone }} backbone with three heads that predicts the
-operands (A, B, C) of subleq instruction C_t of a described program. A subleq machine runs the predicted
-instructions on an external data memory of {{ data_memory_size }} cells; programs have at most
-{{ max_program_length }} instructions.
+{{ summary }}
 
 ## Task
 
@@ -32,12 +34,7 @@ instructions on an external data memory of {{ data_memory_size }} cells; program
 ## Usage
 
 ```python
-from transformers import AutoModel, AutoTokenizer, pipeline
-
-model = AutoModel.from_pretrained("{{ repo_id }}", trust_remote_code=True)
-tokenizer = AutoTokenizer.from_pretrained("{{ repo_id }}")
-run = pipeline("subleq-execution", model="{{ repo_id }}", trust_remote_code=True)
-print(run("{{ example_description }}"))
+{{ usage }}
 ```
 
 ## Training
@@ -50,40 +47,114 @@ Trained with `{{ script }}`:
 """
 
 
-def build_model_card(
-    config: SynthesizerConfig,
-    *,
-    repo_id: str,
-    script: str,
-    task_description: str,
-    example_description: str,
-    results: dict,
-    training_settings: dict,
-    dataset: str | None = None,
-) -> ModelCard:
-    """A model card filled from the run; `card.save(output_dir / "README.md")` or push it with the model."""
-    card_data = ModelCardData(
-        library_name="transformers",
-        license="apache-2.0",
-        tags=["synthesizer", "subleq", "program-execution"],
-        datasets=[dataset] if dataset else None,
-        pipeline_tag=None,
-    )
-    return ModelCard.from_template(
-        card_data,
-        template_str=CARD_TEMPLATE,
-        model_name=repo_id.split("/")[-1],
-        repo_id=repo_id,
-        backbone=f"{config.text_config.model_type} ({config.text_config.num_hidden_layers} layers, hidden "
-        f"{config.text_config.hidden_size})",
-        data_memory_size=config.data_memory_size,
-        max_program_length=config.max_program_length,
-        task_description=task_description,
-        example_description=example_description,
-        results={name: value for name, value in results.items() if value is not None},
-        script=script,
-        training_settings=json.dumps(training_settings, indent=2, sort_keys=True, default=str),
+@dataclass
+class ModelCardSpec:
+    """
+    What a run knows about its checkpoint's card. The Trainer of `checkpoint.py` writes it into every saved folder,
+    naming that folder's repo id, so `results` may be filled in as the run learns them.
+
+    Attributes:
+        summary: what the model is, in a paragraph of markdown.
+        task_description: what it was trained to do, and where the run's own files (programs.json, ...) are.
+        usage: `usage(repo_id)` gives the Python code of the Usage section; it must run as is.
+        script: the example script that trained it, e.g. "examples/run_program_memorization.py".
+        training_settings: the settings to record (JSON-serializable, or turned into strings).
+        results: metric name -> value; `None` values are left out.
+        dataset: the Hub dataset it was trained on, if any.
+        pipeline_tag: the Hub's task tag, e.g. "text-classification" (None for the subleq task, which the Hub does
+            not know).
+        tags: the Hub's tags.
+    """
+
+    summary: str
+    task_description: str
+    usage: Callable[[str], str]
+    script: str
+    training_settings: dict
+    results: dict = field(default_factory=dict)
+    dataset: str | None = None
+    pipeline_tag: str | None = None
+    tags: list[str] = field(default_factory=lambda: ["synthesizer", "subleq", "program-execution"])
+
+    def build(self, repo_id: str) -> ModelCard:
+        """The card of the repository `repo_id` (a Hub id, or the local folder's path)."""
+        card_data = ModelCardData(
+            library_name="transformers",
+            license="apache-2.0",
+            tags=list(self.tags),
+            datasets=[self.dataset] if self.dataset else None,
+            pipeline_tag=self.pipeline_tag,
+        )
+        return ModelCard.from_template(
+            card_data,
+            template_str=CARD_TEMPLATE,
+            model_name=repo_id.rstrip("/").split("/")[-1],
+            summary=self.summary,
+            task_description=self.task_description,
+            results={name: value for name, value in self.results.items() if value is not None},
+            usage=self.usage(repo_id).strip(),
+            script=self.script,
+            training_settings=json.dumps(self.training_settings, indent=2, sort_keys=True, default=str),
+        )
+
+
+def synthesizer_summary(config) -> str:
+    """The summary paragraph of a Synthesizer checkpoint."""
+    text = config.text_config
+    backbone = f"{text.model_type} ({getattr(text, 'num_hidden_layers', '?')} layers, hidden {text.hidden_size})"
+    return (
+        f'A Synthesizer ("Rethinking Neural Computation"): a {backbone} backbone with three heads that predicts the '
+        "operands (A, B, C) of subleq instruction C_t of a described program. The `subleq-execution` pipeline runs "
+        f"the predicted instructions on an external data memory of {config.data_memory_size} cells; programs have "
+        f"at most {config.max_program_length} instructions. The repository carries its code: load it with "
+        "`trust_remote_code=True` (torch and transformers are all it needs)."
     )
 
 
-__all__ = ["build_model_card"]
+def subleq_usage(examples: list[str], memory: str | None = None, max_steps: int = 1000) -> Callable[[str], str]:
+    """
+    The Usage code of a Synthesizer checkpoint: load it, then run each description of `examples` through the
+    `subleq-execution` pipeline and print each result.
+
+    Args:
+        examples: program descriptions the checkpoint knows.
+        memory: a Python expression of the initial data memory (k integers), e.g. `"[0] * 16"`; None runs on the
+            checkpoint's own memory image (`config.memory_image`).
+        max_steps: the step budget of each run.
+    """
+
+    def usage(repo_id: str) -> str:
+        memory_argument = "" if memory is None else ", memory=memory"
+        lines = [
+            "from transformers import AutoModel, AutoTokenizer, pipeline",
+            "",
+            f'model = AutoModel.from_pretrained("{repo_id}", trust_remote_code=True)',
+            f'tokenizer = AutoTokenizer.from_pretrained("{repo_id}", trust_remote_code=True)',
+            f'run = pipeline("subleq-execution", model="{repo_id}", trust_remote_code=True)',
+            "",
+        ]
+        if memory is not None:
+            lines.append(f"memory = {memory}  # the initial data memory, one integer per cell")
+        lines.append(f"for description in {list(examples)!r}:")
+        lines.append(f"    print(description, run(description{memory_argument}, max_steps={max_steps}))")
+        return "\n".join(lines)
+
+    return usage
+
+
+def text_classification_usage(sentences: list[str]) -> Callable[[str], str]:
+    """The Usage code of a plain text classifier (the SST-2 baseline)."""
+
+    def usage(repo_id: str) -> str:
+        return "\n".join([
+            "from transformers import pipeline",
+            "",
+            f'classify = pipeline("text-classification", model="{repo_id}")',
+            f"for sentence in {list(sentences)!r}:",
+            "    print(sentence, classify(sentence))",
+        ])
+
+    return usage
+
+
+__all__ = ["CARD_TEMPLATE", "ModelCardSpec", "subleq_usage", "synthesizer_summary", "text_classification_usage"]

@@ -1,23 +1,21 @@
-"""Pieces shared by the `Trainer` example scripts: tokenizing instructions, numpy metrics, stopping at 100%,
-launch checks and resuming. Not part of the remote code (it needs `datasets`)."""
+"""Pieces shared by the `Trainer` example scripts: arguments, logging and launch checks, tokenizing instructions,
+stopping at 100%, and resuming."""
 
 import logging
 import os
 import sys
 from dataclasses import dataclass, field
 
-import numpy as np
-import torch
+import datasets
+import transformers
 from datasets import Dataset
-from transformers import EvalPrediction, HfArgumentParser, PreTrainedTokenizerBase, TrainerCallback, TrainingArguments
+from transformers import HfArgumentParser, PreTrainedTokenizerBase, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
 from modeling_synthesizer.configuration_synthesizer import SynthesizerConfig
 
 
 logger = logging.getLogger(__name__)
-
-OPERANDS = ("a", "b", "c")
 
 
 @dataclass
@@ -46,6 +44,22 @@ def parse_example_args(dataclass_types, argv: list[str] | None = None) -> tuple:
     return parser.parse_args_into_dataclasses(args=argv)
 
 
+def setup_run(training_args: TrainingArguments, *script_loggers: logging.Logger) -> None:
+    """Logging at the Trainer's level for this process (main process: info), then the launch checks: the processes
+    joined one run, and `--push_to_hub` can work."""
+    logging.basicConfig(
+        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", datefmt="%m/%d/%Y %H:%M:%S",
+        handlers=[logging.StreamHandler(sys.stdout)],
+    )
+    log_level = training_args.get_process_log_level()
+    for each in (*script_loggers, logging.getLogger("synthesizer_examples")):
+        each.setLevel(log_level)
+    datasets.utils.logging.set_verbosity(log_level)
+    transformers.utils.logging.set_verbosity(log_level)
+    check_world_size(training_args)
+    check_can_push(training_args)
+
+
 def tokenize_instructions(
     dataset: Dataset, tokenizer: PreTrainedTokenizerBase, config: SynthesizerConfig, max_length: int | None = None
 ) -> Dataset:
@@ -62,49 +76,6 @@ def tokenize_instructions(
         )
 
     return dataset.map(tokenize, batched=True, desc="Tokenizing instructions")
-
-
-def argmax_operands(logits, labels):
-    """`preprocess_logits_for_metrics`: keep the arg-max operands [B, 3], not three logit matrices."""
-    a_logits, b_logits, c_logits = logits[:3]
-    return torch.stack([a_logits.argmax(-1), b_logits.argmax(-1), c_logits.argmax(-1)], dim=-1)
-
-
-def instruction_metrics(predicted: np.ndarray, labels: np.ndarray, program_length: int | None = None) -> dict:
-    """
-    Per-operand accuracy, instruction exact match (A, B and C all right), halt accuracy (the predicted instruction
-    halts, C = 0, exactly when the true one does: for soft-imperative, whether the text's sentiment was read right
-    whatever the operands) and, given `program_length` and rows in program-major order, program exact match (all
-    instructions of a program right).
-
-    Args:
-        predicted (`np.ndarray` of shape `(rows, 3)`): predicted (A, B, C).
-        labels (`np.ndarray` of shape `(rows, 3)`): true (A, B, C).
-
-    Raises:
-        ValueError: if the shapes differ, or the rows are not a whole number of programs.
-    """
-    if predicted.shape != labels.shape or labels.ndim != 2 or labels.shape[1] != 3:
-        raise ValueError(f"predictions {predicted.shape} and labels {labels.shape} must both be (rows, 3)")
-    hits = predicted == labels  # [rows, 3]
-    metrics = {f"{name}_accuracy": float(hits[:, i].mean()) for i, name in enumerate(OPERANDS)}
-    instruction_hits = hits.all(axis=1)  # [rows]
-    metrics["exact_match"] = float(instruction_hits.mean())
-    metrics["halt_accuracy"] = float(((predicted[:, 2] == 0) == (labels[:, 2] == 0)).mean())
-    if program_length is not None:
-        if len(instruction_hits) % program_length:
-            raise ValueError(f"{len(instruction_hits)} rows are not whole programs of {program_length} instructions")
-        metrics["program_exact_match"] = float(instruction_hits.reshape(-1, program_length).all(axis=1).mean())
-    return metrics
-
-
-def make_compute_metrics(program_length: int | None = None):
-    """`compute_metrics` for `Trainer`, used with `preprocess_logits_for_metrics=argmax_operands`."""
-
-    def compute_metrics(eval_pred: EvalPrediction) -> dict:
-        return instruction_metrics(np.asarray(eval_pred.predictions), np.asarray(eval_pred.label_ids), program_length)
-
-    return compute_metrics
 
 
 class StopAtExactMatchCallback(TrainerCallback):
@@ -174,13 +145,11 @@ def find_checkpoint_to_resume(training_args: TrainingArguments) -> str | None:
 __all__ = [
     "MemorizationTrainingArguments",
     "StopAtExactMatchCallback",
-    "argmax_operands",
     "check_can_push",
     "check_world_size",
     "find_checkpoint_to_resume",
     "first_step_reaching",
-    "instruction_metrics",
-    "make_compute_metrics",
     "parse_example_args",
+    "setup_run",
     "tokenize_instructions",
 ]
