@@ -14,6 +14,12 @@ from .pipeline_synthesizer import SubleqPipeline
 from .subleq import SubleqBatchResult, SubleqError, SubleqResult, run_subleq, run_subleq_batch
 
 
+try:  # the batched machine's numba kernel registers itself with subleq.py; without numba the tensor path runs
+    from . import fast_subleq  # noqa: F401
+except ImportError:  # pip install synthesizer[fast]
+    pass
+
+
 __version__ = "0.1.0"
 
 AutoConfig.register(SynthesizerConfig.model_type, SynthesizerConfig, exist_ok=True)

@@ -12,9 +12,9 @@ Two strategies give identical results:
   (C_t, description) to the operands (A, B, C), and the machine executes that one instruction.
 - `"decoded"` (default): the network's output depends only on (C_t, description), never on data memory, so the L
   instructions of each distinct description are decoded once, in one batched forward pass, and the decoded
-  programs run at machine speed on the batched machine (`run_subleq_batch`, its compiled kernel on CPU); where
-  that kernel is unavailable, a few inputs run on the reference machine (`run_subleq`) instead. Traced runs
-  always use the reference machine.
+  programs run at machine speed on the batched machine (`run_subleq_batch`, its numba kernel on CPU when numba is
+  installed); without that kernel (as in a checkpoint's remote code), a few inputs run on the reference machine
+  (`run_subleq`) instead. Traced runs always use the reference machine.
 
 Glossary of shapes:
     N: inputs in a call (one description and one data memory each)
@@ -23,8 +23,7 @@ Glossary of shapes:
     k: `config.data_memory_size`, data-memory cells
     T: tokens of the longest input
 
-This file is remote code: it imports only the standard library, torch, transformers and its siblings `subleq.py`
-and `native_subleq.py`.
+This file is remote code: it imports only the standard library, torch, transformers and its sibling `subleq.py`.
 """
 
 import collections.abc
@@ -32,20 +31,17 @@ import collections.abc
 import torch
 from transformers import Pipeline
 
-from .native_subleq import native_unavailable_reason
 from .subleq import (
     DEFAULT_MAX_STEPS,
-    END_OF_PROGRAM,
-    HALT,
-    INT64_MAX,
-    INT64_MIN,
     MAX_STEPS,
     SubleqError,
     SubleqResult,
     TraceStep,
-    _overflow_message,
+    _reason,
+    cpu_kernel_available,
     run_subleq,
     run_subleq_batch,
+    step,
     validate_max_steps,
     validate_memory,
 )
@@ -53,10 +49,11 @@ from .subleq import (
 
 STRATEGIES = ("decoded", "stepwise")
 
-# Where the batched machine's compiled kernel is unavailable (no C compiler), up to this many inputs run one by one
-# on the pure-Python reference machine (about 0.1 us per step); more run together on the batched machine's tensor
-# path, whose fixed cost per tensor step (tens of us) pays off only over many rows. With the kernel, every untraced
-# run uses the batched machine (a few ns per step). All machines are exact, so the choice never changes a result.
+# Where the batched machine has no fast CPU kernel (numba missing, or a checkpoint's remote code), up to this many
+# inputs run one by one on the pure-Python reference machine (about 0.1 us per step); more run together on the
+# batched machine's tensor path, whose fixed cost per tensor step (tens of us) pays off only over many rows. With
+# the kernel, every untraced run uses the batched machine (a few ns per step). All machines are exact, so the
+# choice never changes a result.
 REFERENCE_MACHINE_MAX_ROWS = 16
 
 # Rows per forward pass when decoding (the `batch_size` argument overrides it): one pass for up to 16 programs of
@@ -293,63 +290,48 @@ class SubleqPipeline(Pipeline):
     @staticmethod
     def _run_decoded(programs, row_description, memories, max_steps, return_trace) -> list[SubleqResult]:
         n = len(memories)
-        if return_trace or (n <= REFERENCE_MACHINE_MAX_ROWS and native_unavailable_reason()):
+        if return_trace or (n <= REFERENCE_MACHINE_MAX_ROWS and not cpu_kernel_available()):
             decoded = [[tuple(instruction) for instruction in program] for program in programs.tolist()]
             results = []
             for i, (d, cells) in enumerate(zip(row_description, memories)):
                 try:
                     results.append(run_subleq(decoded[d], cells, max_steps, return_trace=return_trace))
                 except SubleqError as error:
-                    raise SubleqError(f"input {i}: {error}" if n > 1 else str(error)) from None
+                    raise _name_input(error, i, n) from None
             return results
         index = torch.tensor(row_description, dtype=torch.long)
         try:
             batch = run_subleq_batch(programs.index_select(0, index), torch.tensor(memories, dtype=torch.int64),
                                      max_steps)  # programs [N, L, 3], memories [N, k]
-        except SubleqError as error:
-            message = str(error)
-            # Name the input as the reference path does: "input i: ..." in a batch, no prefix for a single input.
-            if message.startswith("row "):
-                message = message.replace("row ", "input ", 1) if n > 1 else message.partition(": ")[2]
-            raise SubleqError(message) from None
+        except SubleqError as error:  # batch row i is input i
+            raise _name_input(error, error.index, n) from None
         return batch.to_results()
 
     def _run_stepwise(self, encodings, row_description, memories, max_steps, return_trace, batch_size):
-        """Algorithm 1: each step, one forward pass (chunked by `batch_size`) for every input still running."""
+        """Algorithm 1: each step, one forward pass (chunked by `batch_size`) for every input still running, then
+        the reference machine's own `step` on each of their memories."""
         n, length = len(memories), self.model.config.max_program_length
         mems = [list(cells) for cells in memories]
         pcs, steps = [1] * n, [0] * n
-        reasons = [None] * n
+        reasons = [MAX_STEPS] * n  # what a run still going when its budget is spent ends with
         traces = [[] for _ in range(n)] if return_trace else None
         running = list(range(n)) if max_steps > 0 else []
-        if max_steps == 0:
-            reasons = [MAX_STEPS] * n
         device = encodings["input_ids"].device
         while running:
             rows = torch.tensor([row_description[i] * length + pcs[i] - 1 for i in running], device=device)  # [n_run]
             operands = self._predict(encodings, rows, batch_size).tolist()  # [n_run, 3]
             still_running = []
-            for i, (a, b, c) in zip(running, operands):
-                mem, pc = mems[i], pcs[i]
-                value = mem[b] - mem[a]
-                if not INT64_MIN <= value <= INT64_MAX:
-                    where = f"input {i}: " if n > 1 else ""
-                    # The reference machine's own message, so that both strategies fail alike.
-                    raise SubleqError(where + _overflow_message(pc, a, b, mem[b], mem[a]))
-                mem[b] = value
-                steps[i] += 1
+            for i, instruction in zip(running, operands):
+                try:
+                    pc = step(mems[i], pcs[i], instruction, length)
+                except SubleqError as error:
+                    raise _name_input(error, i, n) from None
                 if return_trace:
-                    traces[i].append(TraceStep(pc, a, b, c, value))
-                if c == 0:
-                    reasons[i] = HALT
-                    continue
-                pc = c if value <= 0 else pc + 1
-                pcs[i] = pc
-                if pc == length + 1:
-                    reasons[i] = END_OF_PROGRAM
-                elif steps[i] == max_steps:
-                    reasons[i] = MAX_STEPS
-                else:
+                    a, b, c = instruction
+                    traces[i].append(TraceStep(pcs[i], a, b, c, mems[i][b]))
+                pcs[i], steps[i] = pc, steps[i] + 1
+                reasons[i] = _reason(pc, length)
+                if reasons[i] == MAX_STEPS and steps[i] < max_steps:
                     still_running.append(i)
             running = still_running
         return [
@@ -394,6 +376,11 @@ class SubleqPipeline(Pipeline):
             encodings = {name: t.to(self.device) for name, t in self._tokenize([description]).items()}
             operands = self._predict(encodings, None, batch_size)  # [L, 3]
         return [tuple(instruction) for instruction in operands.tolist()]
+
+
+def _name_input(error: SubleqError, i, n: int) -> SubleqError:
+    """A machine error relabelled for the caller: "input i: ..." in a batch of n > 1 inputs, no index for one."""
+    return error.with_index(i if n > 1 else None, name="input")
 
 
 __all__ = ["DEFAULT_FORWARD_ROWS", "REFERENCE_MACHINE_MAX_ROWS", "STRATEGIES", "SubleqPipeline"]

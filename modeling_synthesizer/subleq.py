@@ -1,5 +1,5 @@
-"""The subleq machine of Algorithm 1: a reference interpreter and a batched interpreter (a compiled kernel for CPU
-tensors, lock step on torch tensors otherwise).
+"""The subleq machine of Algorithm 1: a reference interpreter and a batched interpreter (lock step on torch tensors,
+or a compiled CPU kernel when one is registered).
 
 Semantics (paper, Algorithm 1, as this project implements it; see docs/paper-notes.md):
 
@@ -17,8 +17,15 @@ Glossary of shapes:
   L: program length (instructions 1..L; the batched machine pads rows to a common L).
   k: data memory size (cells 0..k-1).
 
-Only the standard library, torch and its sibling `native_subleq.py` are imported: this file is copied into Hub
-checkpoints as remote code.
+Algorithm 1 is written once per representation: `_execute` (Python lists; the traced run and the pipeline's
+stepwise loop execute their steps through it), the tensor loop of `run_subleq_batch`, and the numba kernel of
+`fast_subleq.py`.
+
+Only the standard library and torch are imported: this file is copied into Hub checkpoints as remote code, and
+transformers copies every sibling that a relative import names (even one inside a function) along with it. The
+numba kernel is therefore never imported here: `import modeling_synthesizer` registers it through
+`register_cpu_kernel` when numba is installed (`pip install synthesizer[fast]`). A checkpoint's remote code runs
+the batched machine on its tensor path.
 """
 
 import operator
@@ -26,8 +33,6 @@ from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
 import torch
-
-from .native_subleq import native_unavailable_reason, run_rows_native
 
 
 HALT = "halt"
@@ -53,13 +58,55 @@ _BATCH_CHUNK = 32
 
 _CODE_HALT, _CODE_END, _CODE_MAX_STEPS = 0, 1, 2
 
-# How `run_subleq_batch` runs: "native" = the compiled C kernel (CPU tensors; see native_subleq.py), "tensor" = lock
-# step on torch tensors (any device), "auto" = native for CPU tensors when the kernel is available, else tensor.
-BATCH_ENGINES = ("auto", "native", "tensor")
+# How `run_subleq_batch` runs: "fast" = the registered CPU kernel (numba, see fast_subleq.py), "tensor" = lock step on
+# torch tensors (any device), "auto" = fast for CPU tensors when a kernel is registered, else tensor.
+BATCH_ENGINES = ("auto", "fast", "tensor")
+
+# The batched machine's CPU kernel, set by `register_cpu_kernel` (None: run the tensor path).
+_cpu_kernel = None
 
 
 class SubleqError(ValueError):
-    """An invalid program, memory or step budget, or an int64 overflow while running."""
+    """An invalid program, memory or step budget, or an int64 overflow while running.
+
+    The message is built from the fields, ``"{index_name} {index}: instruction {instruction}: {detail}"`` with each
+    prefix present only when its field is set, so a caller relabels an error with ``with_index`` and reads its
+    fields instead of editing its text.
+
+    Attributes:
+        detail: the message without its prefixes, e.g. ``"operand B = 9 is out of range [0, 8) for a data memory
+            of size 8"``.
+        index: the batch row (or pipeline input) the error is about, else None.
+        index_name: what ``index`` counts in the message: "row" (the batched machine) or "input" (the pipeline).
+        instruction: the 1-based instruction number C_t the error is about, else None.
+        operand: "A", "B" or "C" when one operand is the problem, else None.
+        address: the data-memory cell the error is about (the target of an overflowing write, or a bad memory
+            cell), else None.
+    """
+
+    def __init__(self, detail: str, *, index: Optional[int] = None, index_name: str = "row",
+                 instruction: Optional[int] = None, operand: Optional[str] = None, address: Optional[int] = None):
+        self.detail, self.index, self.index_name = detail, index, index_name
+        self.instruction, self.operand, self.address = instruction, operand, address
+        prefix = "" if index is None else f"{index_name} {index}: "
+        prefix += "" if instruction is None else f"instruction {instruction}: "
+        super().__init__(prefix + detail)
+
+    def fields(self) -> dict:
+        """The keyword fields (all but ``detail``)."""
+        return {"index": self.index, "index_name": self.index_name, "instruction": self.instruction,
+                "operand": self.operand, "address": self.address}
+
+    def with_index(self, index: Optional[int], name: str = "row") -> "SubleqError":
+        """A copy about ``index`` (None: no index prefix), called ``name`` in the message ("row" or "input")."""
+        return type(self)(self.detail, **{**self.fields(), "index": index, "index_name": name})
+
+    def __reduce__(self):  # keyword fields survive pickling (multiprocessing, DataLoader workers)
+        return _rebuild_error, (type(self), self.detail, self.fields())
+
+
+def _rebuild_error(cls, detail: str, fields: dict) -> SubleqError:
+    return cls(detail, **fields)
 
 
 @dataclass(frozen=True)
@@ -136,14 +183,17 @@ class SubleqBatchResult:
 # validation
 
 
-def _as_int(value, what: str) -> int:
-    """``operator.index`` (so numpy/torch integer scalars pass) but no bools, no floats, no strings."""
+def _as_int(value, what: str, **fields) -> int:
+    """``operator.index`` (so numpy/torch integer scalars pass) but no bools, no floats, no strings.
+
+    ``fields`` are the ``SubleqError`` fields of the error raised for a bad value.
+    """
     if isinstance(value, bool) or (isinstance(value, torch.Tensor) and value.dtype == torch.bool):
-        raise SubleqError(f"{what} = {value!r} is a bool, not an integer")
+        raise SubleqError(f"{what} = {value!r} is a bool, not an integer", **fields)
     try:
         return operator.index(value)
     except TypeError:
-        raise SubleqError(f"{what} = {value!r} is not an integer (got {type(value).__name__})") from None
+        raise SubleqError(f"{what} = {value!r} is not an integer (got {type(value).__name__})", **fields) from None
 
 
 def _as_list(seq, what: str) -> list:
@@ -156,19 +206,21 @@ def _as_list(seq, what: str) -> list:
     return list(seq)
 
 
-def _operand_range_message(instruction: int, name: str, value: int, k: int, length: int) -> str:
+def _operand_range_error(instruction: int, name: str, value: int, k: int, length: int) -> SubleqError:
     if name == "C":
         allowed = f"[0, {length}] for a program of length {length}"
     else:
         allowed = f"[0, {k}) for a data memory of size {k}"
-    return f"instruction {instruction}: operand {name} = {value} is out of range {allowed}"
+    return SubleqError(f"operand {name} = {value} is out of range {allowed}", instruction=instruction, operand=name)
 
 
-def _overflow_message(instruction: int, a: int, b: int, mem_b: int, mem_a: int) -> str:
+def _overflow_error(instruction: int, a: int, b: int, mem_b: int, mem_a: int) -> SubleqError:
     shown_a = f"({mem_a})" if mem_a < 0 else f"{mem_a}"
-    return (
-        f"instruction {instruction}: int64 overflow writing address {b}: mem[{b}] - mem[{a}] = {mem_b} - {shown_a} = "
-        f"{mem_b - mem_a} is outside [{INT64_MIN}, {INT64_MAX}]"
+    return SubleqError(
+        f"int64 overflow writing address {b}: mem[{b}] - mem[{a}] = {mem_b} - {shown_a} = {mem_b - mem_a} is "
+        f"outside [{INT64_MIN}, {INT64_MAX}]",
+        instruction=instruction,
+        address=b,
     )
 
 
@@ -181,7 +233,7 @@ def validate_memory(memory, name: str = "memory") -> list[int]:
         name: how errors call it (``memory[3] = 1.5 is not an integer``).
 
     Raises:
-        SubleqError: naming the cell index and the bad value.
+        SubleqError: naming the cell index (also its ``address``) and the bad value.
     """
     cells = _as_list(memory, name)
     if not cells:
@@ -190,9 +242,9 @@ def validate_memory(memory, name: str = "memory") -> list[int]:
     out = []
     for i, value in enumerate(cells):
         if type(value) is not int:
-            value = _as_int(value, f"{name}[{i}]")
+            value = _as_int(value, f"{name}[{i}]", address=i)
         if not lo <= value <= hi:
-            raise SubleqError(f"{name}[{i}] = {value} is out of the int64 range [{lo}, {hi}]")
+            raise SubleqError(f"{name}[{i}] = {value} is out of the int64 range [{lo}, {hi}]", address=i)
         out.append(value)
     return out
 
@@ -207,7 +259,8 @@ def validate_program(program, data_memory_size: int) -> list[tuple[int, int, int
 
     Raises:
         SubleqError: naming the instruction (1-based), the operand, the bad value and the allowed range, e.g.
-            ``instruction 3: operand B = 9 is out of range [0, 8) for a data memory of size 8``.
+            ``instruction 3: operand B = 9 is out of range [0, 8) for a data memory of size 8`` (with the fields
+            ``instruction`` and ``operand`` set).
     """
     k = _as_int(data_memory_size, "data_memory_size")
     if k < 1:
@@ -227,7 +280,7 @@ def validate_program(program, data_memory_size: int) -> list[tuple[int, int, int
         if not (0 <= a < k and 0 <= b < k and 0 <= c <= length):
             for name, value in (("A", a), ("B", b), ("C", c)):
                 if not (0 <= value <= length if name == "C" else 0 <= value < k):
-                    raise SubleqError(_operand_range_message(j, name, value, k, length))
+                    raise _operand_range_error(j, name, value, k, length)
         out.append((a, b, c))
     return out
 
@@ -235,11 +288,11 @@ def validate_program(program, data_memory_size: int) -> list[tuple[int, int, int
 def _instruction_operands(j: int, instruction) -> tuple[int, int, int]:
     """The slow path of ``validate_program``: whatever is not a triple of plain ints, with its error message."""
     if isinstance(instruction, (str, bytes)) or not hasattr(instruction, "__len__") or isinstance(instruction, set):
-        raise SubleqError(f"instruction {j}: expected a triple (A, B, C), got {instruction!r}")
+        raise SubleqError(f"expected a triple (A, B, C), got {instruction!r}", instruction=j)
     if len(instruction) != 3:
         got = f"{len(instruction)}: {instruction!r}"
-        raise SubleqError(f"instruction {j}: expected 3 operands (A, B, C), got {got}")
-    a, b, c = (_as_int(v, f"instruction {j}: operand {n}") for v, n in zip(instruction, "ABC"))
+        raise SubleqError(f"expected 3 operands (A, B, C), got {got}", instruction=j)
+    a, b, c = (_as_int(v, f"operand {n}", instruction=j, operand=n) for v, n in zip(instruction, "ABC"))
     return a, b, c
 
 
@@ -254,22 +307,39 @@ def validate_max_steps(max_steps) -> int:
 # reference machine
 
 
-def _compile(program: Sequence[tuple[int, int, int]]) -> list:
-    """table[C_t] = (A, B, next if mem[B] <= 0, next otherwise) for C_t in 1..L; table[0] is unused.
+def _entry(pc: int, a: int, b: int, c: int, length: int) -> tuple[int, int, int, int]:
+    """Instruction number ``pc`` = (A, B, C) as ``_execute`` reads it: (A, B, next if mem[B] <= 0, next otherwise).
 
     Halting is folded into the next-instruction numbers: L + 1 is "fell off the end", L + 2 is "halted" (C == 0,
-    either branch). Both lie past the table, so the run loop stops on an IndexError at no per-step cost.
+    either branch). Both lie past every table, so the run loop stops on a LookupError at no per-step cost.
     """
+    return (a, b, length + 2, length + 2) if c == 0 else (a, b, c, pc + 1)
+
+
+def _compile(program: Sequence[tuple[int, int, int]]) -> list:
+    """table[C_t] = ``_entry`` of instruction C_t for C_t in 1..L; table[0] is unused."""
     length = len(program)
-    halt = length + 2
-    table = [None]
-    for j, (a, b, c) in enumerate(program, 1):
-        table.append((a, b, halt, halt) if c == 0 else (a, b, c, j + 1))
-    return table
+    return [None] + [_entry(j, a, b, c, length) for j, (a, b, c) in enumerate(program, 1)]
 
 
-def _execute(table: list, mem: list, pc: int, steps: int, max_steps: int) -> tuple[int, int]:
-    """Run from instruction ``pc`` with ``steps`` already executed; mutates ``mem``; returns (steps, final pc)."""
+def _execute(table, mem: list, pc: int, steps: int, max_steps: int, trace: Optional[list] = None) -> tuple[int, int]:
+    """Algorithm 1: run from instruction ``pc`` with ``steps`` already executed, until a halt, the end of the
+    program or ``max_steps``. The only place it is written for Python lists.
+
+    Args:
+        table: ``table[C_t]`` = ``_entry`` of instruction C_t, for every C_t the run may reach: a list from
+            ``_compile``, or any mapping (``step`` passes a one-entry dict). A C_t past it ends the run.
+        mem: the data memory (k Python ints), mutated in place.
+        trace: a list to append one ``TraceStep`` per executed instruction to (a ``_compile`` table only), or None.
+
+    Returns:
+        (steps executed in all, final C_t): L + 2 after a halt, L + 1 off the end, else the budget ran out.
+
+    Raises:
+        SubleqError: when a write leaves the int64 range (``mem`` is left as it was before that write).
+    """
+    if trace is not None:
+        return _execute_traced(table, mem, pc, steps, max_steps, trace)
     lo, hi = INT64_MIN, INT64_MAX
     try:
         for steps in range(steps, max_steps):
@@ -277,42 +347,63 @@ def _execute(table: list, mem: list, pc: int, steps: int, max_steps: int) -> tup
             v = mem[b] - mem[a]
             if v <= 0:
                 if v < lo:
-                    raise SubleqError(_overflow_message(pc, a, b, mem[b], mem[a]))
+                    raise _overflow_error(pc, a, b, mem[b], mem[a])
                 pc = taken
             else:
                 if v > hi:
-                    raise SubleqError(_overflow_message(pc, a, b, mem[b], mem[a]))
+                    raise _overflow_error(pc, a, b, mem[b], mem[a])
                 pc = fall
             mem[b] = v
         else:
             steps = max_steps
-    except IndexError:  # pc is L + 1 or L + 2: the loop variable counts the steps executed
+    except LookupError:  # pc is L + 1 or L + 2: the loop variable counts the steps executed
         pass
     return steps, pc
 
 
+def _execute_traced(table: list, mem: list, pc: int, steps: int, max_steps: int, trace: list) -> tuple[int, int]:
+    """``_execute`` one step at a time, recording each write: about 1 us more per step, no cost to untraced runs."""
+    halt = len(table) + 1  # L + 2
+    while steps < max_steps and pc < len(table):
+        a, b, taken, _ = table[pc]
+        at = pc
+        steps, pc = _execute(table, mem, at, steps, steps + 1)
+        trace.append(TraceStep(at, a, b, 0 if taken == halt else taken, mem[b]))
+    return steps, pc
+
+
+def step(mem: list, pc: int, instruction, length: int) -> int:
+    """Execute one instruction on ``mem`` (mutated), exactly as the reference machine does (through ``_execute``).
+
+    For callers that learn each instruction only when they reach it, like the pipeline's stepwise strategy.
+
+    Args:
+        mem: the data memory, a list of k Python ints within int64.
+        pc: the instruction's number C_t, in [1, L].
+        instruction: its operands (A, B, C), Python ints: A, B in [0, k), C in [0, L].
+        length: the program length L >= 1.
+
+    Returns:
+        The next instruction number: C or C_t + 1 as the branch goes, L + 1 when that is past the end, or L + 2
+        when the instruction halted (C == 0). ``_reason`` names the last two.
+
+    Raises:
+        SubleqError: on an operand out of range (or ``pc`` outside [1, L]), or when the write leaves the int64
+            range (the reference machine's error; ``mem`` is then unchanged).
+    """
+    a, b, c = instruction
+    k = len(mem)
+    if not 1 <= pc <= length:
+        raise SubleqError(f"instruction number {pc} is out of range [1, {length}] for a program of length {length}")
+    for name, value in (("A", a), ("B", b), ("C", c)):
+        if not (0 <= value <= length if name == "C" else 0 <= value < k):
+            raise _operand_range_error(pc, name, value, k, length)
+    return _execute({pc: _entry(pc, a, b, c, length)}, mem, pc, 0, 1)[1]
+
+
 def _reason(pc: int, length: int) -> str:
+    """The halt reason of a run that stopped at instruction number ``pc`` (see ``_execute``)."""
     return HALT if pc == length + 2 else END_OF_PROGRAM if pc == length + 1 else MAX_STEPS
-
-
-def _execute_traced(program: list, mem: list, max_steps: int) -> tuple[int, str, list[TraceStep]]:
-    """Algorithm 1 written out step by step, recording every write."""
-    length, pc, steps, trace = len(program), 1, 0, []
-    while True:
-        if steps == max_steps:
-            return steps, MAX_STEPS, trace
-        a, b, c = program[pc - 1]
-        value = mem[b] - mem[a]
-        if not INT64_MIN <= value <= INT64_MAX:
-            raise SubleqError(_overflow_message(pc, a, b, mem[b], mem[a]))
-        mem[b] = value
-        steps += 1
-        trace.append(TraceStep(pc, a, b, c, value))
-        if c == 0:
-            return steps, HALT, trace
-        pc = c if value <= 0 else pc + 1
-        if pc == length + 1:
-            return steps, END_OF_PROGRAM, trace
 
 
 def run_subleq(
@@ -332,16 +423,14 @@ def run_subleq(
 
     Raises:
         SubleqError: on an invalid program, memory or budget, or when a write leaves the int64 range (naming the
-            instruction and the address).
+            instruction and the address, also set as the error's ``instruction`` and ``address``).
     """
     mem = validate_memory(memory)
     instructions = validate_program(program, len(mem))
     max_steps = validate_max_steps(max_steps)
-    if return_trace:
-        steps, reason, trace = _execute_traced(instructions, mem, max_steps)
-        return SubleqResult(mem, steps, reason, trace)
-    steps, pc = _execute(_compile(instructions), mem, 1, 0, max_steps)
-    return SubleqResult(mem, steps, _reason(pc, len(instructions)))
+    trace = [] if return_trace else None
+    steps, pc = _execute(_compile(instructions), mem, 1, 0, max_steps, trace)
+    return SubleqResult(mem, steps, _reason(pc, len(instructions)), trace)
 
 
 # batched machine
@@ -382,7 +471,7 @@ def _validate_batch(programs, memories, max_steps, program_lengths):
         bad = ((lengths < 1) | (lengths > length)).nonzero()
         if bad.numel():
             i = int(bad[0, 0])
-            raise SubleqError(f"row {i}: program length {int(lengths[i])} is out of range [1, {length}]")
+            raise SubleqError(f"program length {int(lengths[i])} is out of range [1, {length}]", index=i)
 
     if isinstance(max_steps, torch.Tensor) and max_steps.dim() > 0:
         budgets = _check_int_tensor(max_steps, "max_steps", 1, "[N]").to(device)
@@ -391,7 +480,7 @@ def _validate_batch(programs, memories, max_steps, program_lengths):
         bad = (budgets < 0).nonzero()
         if bad.numel():
             i = int(bad[0, 0])
-            raise SubleqError(f"row {i}: max_steps = {int(budgets[i])} is out of range [0, {INT64_MAX}]")
+            raise SubleqError(f"max_steps = {int(budgets[i])} is out of range [0, {INT64_MAX}]", index=i)
     else:
         budgets = torch.full((n,), validate_max_steps(max_steps), dtype=torch.int64, device=device)
 
@@ -404,8 +493,7 @@ def _validate_batch(programs, memories, max_steps, program_lengths):
     ) & live[..., None]  # [N, L, 3]
     if bool(bad.any()):
         i, j, o = (int(x) for x in bad.nonzero()[0])
-        message = _operand_range_message(j + 1, "ABC"[o], int(programs[i, j, o]), k, int(lengths[i]))
-        raise SubleqError(f"row {i}: {message}")
+        raise _operand_range_error(j + 1, "ABC"[o], int(programs[i, j, o]), k, int(lengths[i])).with_index(i)
     return programs, memories, lengths, budgets
 
 
@@ -460,46 +548,57 @@ def run_subleq_batch(
         max_steps: one budget for all rows (int >= 0) or an integer tensor [N] of per-row budgets.
         program_lengths: optional integer tensor [N] of per-row lengths L_i in [1, L] (default L). Instructions
             past L_i are never validated nor executed; a next instruction of L_i + 1 is "end_of_program".
-        engine: one of ``BATCH_ENGINES``. "auto" (default) runs CPU tensors on the compiled kernel when it could be
-            built here, everything else on the tensor path. All engines give identical results.
+        engine: one of ``BATCH_ENGINES``. "auto" (default) runs CPU tensors on the registered CPU kernel (the
+            numba kernel of ``fast_subleq.py``, present when numba is installed), everything else on the tensor
+            path. All engines give identical results.
 
     Returns:
         A ``SubleqBatchResult`` with final memories [N, k], steps [N] and one halt reason per row.
 
     Raises:
         SubleqError: on invalid inputs (naming the row, instruction, operand, value and allowed range), or when a
-            write leaves the int64 range: the reference machine's message for that row, prefixed with
-            ``row i: ``. If several rows overflow, which one is named is unspecified; nothing is returned.
-        ValueError: on an unknown ``engine``, or ``engine="native"`` with tensors off the CPU or no kernel (the
-            message says why it could not be built).
+            write leaves the int64 range: the reference machine's error for that row with its ``index`` set to the
+            row (the message prefixed with ``row i: ``). If several rows overflow, which one is named is
+            unspecified; nothing is returned.
+        ValueError: on an unknown ``engine``, or ``engine="fast"`` with tensors off the CPU or without numba (the
+            message says to ``pip install synthesizer[fast]``).
+        KeyboardInterrupt: Ctrl-C stops every engine within a fraction of a second; nothing is returned.
 
-    How it runs, natively: one C loop runs each row to its end (a few nanoseconds per instruction). On the tensor
-    path: all still-running rows step in lock step on flattened tables (see ``_build_tables``); a step is
-    six tensor operations (four gathers, a subtraction and a scatter, then a select). Finished rows are dropped
-    every ``_BATCH_CHUNK`` steps and at each per-row budget; once ``BATCH_TAIL_ROWS`` or fewer rows remain, the
-    reference interpreter finishes them (faster for a few rows). While the initial |memory| rules overflow out
-    (|values| at most double per step) steps are not tested for it; after that each step also accumulates an
-    overflow flag per row, checked once per chunk, and an overflowing row is replayed on the reference machine
-    to raise its exact error. Limits: a step costs tens of microseconds of operator overhead on a CPU whatever
-    N is, so the batch pays off over the reference loop only with many rows running (hundreds on a CPU).
+    How it runs: on the fast kernel, one compiled loop per row at a few nanoseconds per instruction, in slices of
+    a few million instructions so that Python can raise KeyboardInterrupt between them (see fast_subleq.py); on
+    the tensor path, all rows in lock step (see ``_run_tensor_path``), which pays off over the reference loop only
+    with many rows running (hundreds on a CPU): each step costs tens of microseconds of operator overhead.
     """
     if engine not in BATCH_ENGINES:
         raise ValueError(f"engine = {engine!r} is not one of {BATCH_ENGINES}")
-    if engine == "native" and isinstance(programs, torch.Tensor) and programs.device.type != "cpu":
-        raise ValueError(f"engine='native' runs CPU tensors only, got tensors on {programs.device}")
+    if engine == "fast" and isinstance(programs, torch.Tensor) and programs.device.type != "cpu":
+        raise ValueError(f"engine='fast' runs CPU tensors only, got tensors on {programs.device}")
     programs, memories, lengths, budgets = _validate_batch(programs, memories, max_steps, program_lengths)
+    if programs.shape[0] == 0:
+        return SubleqBatchResult(memories.clone(), torch.zeros(0, dtype=torch.int64, device=memories.device), [])
+    if not _use_fast(engine, memories.device):
+        return _run_tensor_path(programs, memories, lengths, budgets)
+    final, steps, codes, overflow_row = _cpu_kernel(programs, lengths, budgets, memories)
+    if overflow_row >= 0:
+        _raise_overflow(programs, lengths, memories, budgets, overflow_row)
+    return SubleqBatchResult(final, steps, [HALT_REASONS[c] for c in codes.tolist()])
+
+
+def _run_tensor_path(programs, memories, lengths, budgets) -> SubleqBatchResult:
+    """The tensor machine: validated tensors in, every row run to its end as the reference machine would.
+
+    All still-running rows step in lock step on flattened tables (see ``_build_tables``); a step is six tensor
+    operations (four gathers, a subtraction and a scatter, then a select). Finished rows are dropped every
+    ``_BATCH_CHUNK`` steps and at each per-row budget; once ``BATCH_TAIL_ROWS`` or fewer rows remain, the reference
+    interpreter finishes them (faster for a few rows). While the initial |memory| rules overflow out (|values| at
+    most double per step) steps are not tested for it; after that each step also accumulates an overflow flag per
+    row, checked once per chunk, and an overflowing row is replayed on the reference machine to raise its exact
+    error.
+    """
     n, length, _ = programs.shape
     k, device = memories.shape[1], memories.device
-    steps_out = torch.zeros(n, dtype=torch.int64, device=device)
-    codes = torch.full((n,), _CODE_MAX_STEPS, dtype=torch.int64, device=device)
-    if n == 0:
-        return SubleqBatchResult(memories.clone(), steps_out, [])
-    if _use_native(engine, device):
-        final, steps_out, codes, overflow_row = run_rows_native(programs, lengths, budgets, memories)
-        if overflow_row >= 0:
-            _raise_overflow(programs, lengths, memories, budgets, overflow_row)
-        return SubleqBatchResult(final, steps_out, [HALT_REASONS[c] for c in codes.tolist()])
-
+    steps_out = torch.zeros(n, dtype=torch.int64, device=device)  # [N]
+    codes = torch.full((n,), _CODE_MAX_STEPS, dtype=torch.int64, device=device)  # [N], indexes HALT_REASONS
     S, K = length + 2, k + 2
     table_a, table_b, table_taken, table_fall = _build_tables(programs, lengths, k)  # [N*S] each
     mem2d = torch.empty((n, K), dtype=torch.int64, device=device)  # [N, K]
@@ -517,7 +616,7 @@ def run_subleq_batch(
     # Counting again later would cost a reduction over all memory per chunk, more than the checks it saves.
     unchecked_until = 63 - _bit_length(mem2d)
 
-    def step(g: torch.Tensor, overflow: Optional[torch.Tensor]) -> torch.Tensor:
+    def tensor_step(g: torch.Tensor, overflow: Optional[torch.Tensor]) -> torch.Tensor:
         a = table_a.index_select(0, g)
         b = table_b.index_select(0, g)
         mem_a, mem_b = mem.index_select(0, a), mem.index_select(0, b)
@@ -536,11 +635,11 @@ def run_subleq_batch(
         if t < unchecked_until:
             m = min(m, unchecked_until - t)
             for _ in range(m):
-                g = step(g, None)
+                g = tensor_step(g, None)
         else:
             overflow = torch.zeros_like(g)
             for _ in range(m):
-                g = step(g, overflow)
+                g = tensor_step(g, overflow)
             if bool((overflow < 0).any()):
                 bad_rows = rows.index_select(0, (overflow < 0).nonzero().squeeze(1)).tolist()
                 _raise_overflow(programs, lengths, memories, budgets, min(bad_rows))
@@ -565,13 +664,32 @@ def run_subleq_batch(
     return SubleqBatchResult(mem2d[:, :k].clone(), steps_out, reasons)
 
 
-def _use_native(engine: str, device: torch.device) -> bool:
+def register_cpu_kernel(kernel) -> None:
+    """Make ``kernel`` the batched machine's "fast" engine for CPU tensors (None removes it).
+
+    ``kernel(programs, lengths, budgets, memories)`` takes validated int64 CPU tensors ([N, L, 3], [N] in [1, L],
+    [N] >= 0, [N, k]; it must not mutate them) and returns (final memories [N, k], steps [N], halt codes [N]
+    indexing ``HALT_REASONS``, the first row whose write overflowed int64 or -1), as the reference machine would
+    end each row; the outputs may be partial when a row overflowed. ``fast_subleq.py`` registers itself here.
+    """
+    global _cpu_kernel
+    _cpu_kernel = kernel
+
+
+def cpu_kernel_available() -> bool:
+    """Whether ``run_subleq_batch`` has a fast CPU kernel (``pip install synthesizer[fast]``; never in remote code)."""
+    return _cpu_kernel is not None
+
+
+def _use_fast(engine: str, device: torch.device) -> bool:
     if engine == "tensor":
         return False
-    reason = native_unavailable_reason()
-    if engine == "native" and reason:
-        raise ValueError(f"engine='native' is unavailable: {reason}")
-    return device.type == "cpu" and not reason
+    if engine == "fast" and _cpu_kernel is None:
+        raise ValueError(
+            "engine='fast' is unavailable: it needs numba (pip install synthesizer[fast], or pip install numba) "
+            "and the modeling_synthesizer package; use engine='tensor' or 'auto'"
+        )
+    return device.type == "cpu" and _cpu_kernel is not None
 
 
 def _raise_overflow(programs, lengths, memories, budgets, row: int) -> None:
@@ -581,7 +699,7 @@ def _raise_overflow(programs, lengths, memories, budgets, row: int) -> None:
     try:
         _execute(table, memories[row].tolist(), 1, 0, int(budgets[row]))
     except SubleqError as error:
-        raise SubleqError(f"row {row}: {error}") from None
+        raise error.with_index(row) from None
     raise AssertionError(f"row {row} overflowed in the batched machine but not on replay")  # pragma: no cover
 
 
@@ -594,7 +712,7 @@ def _finish_on_reference(programs, lengths, mem2d, k, rows, slots, budget, t, st
         try:
             steps, pc = _execute(table, cells, pc, t, row_budget)
         except SubleqError as error:
-            raise SubleqError(f"row {row}: {error}") from None
+            raise error.with_index(row) from None
         mem2d[row, :k] = torch.tensor(cells, dtype=torch.int64, device=mem2d.device)
         steps_out[row] = steps
         codes[row] = HALT_REASONS.index(_reason(pc, row_length))
@@ -614,8 +732,11 @@ __all__ = [
     "SubleqError",
     "SubleqResult",
     "TraceStep",
+    "cpu_kernel_available",
+    "register_cpu_kernel",
     "run_subleq",
     "run_subleq_batch",
+    "step",
     "validate_max_steps",
     "validate_memory",
     "validate_program",

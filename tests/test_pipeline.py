@@ -311,10 +311,14 @@ def test_cases_table(case, strategy):
 @param("strategy", STRATEGIES)
 def test_overflow_cases(case, strategy):
     oracle = oracle_pipeline(case["program"], case["memory"])
-    with pytest.raises(SubleqError, match=case["match"]):
+    with pytest.raises(SubleqError, match=case["match"]) as single:
         oracle("[PROG_0]", memory=case["memory"], max_steps=case["max_steps"], strategy=strategy)
-    with pytest.raises(SubleqError, match=r"^input \d+: instruction"):
+    assert single.value.index is None and single.value.address is not None
+    with pytest.raises(SubleqError, match=r"^input \d+: instruction") as batch:
         oracle(["[PROG_0]"] * 20, memory=case["memory"], max_steps=case["max_steps"], strategy=strategy)
+    # The same error, relabelled through its fields: every input overflows, the first one is named.
+    assert (batch.value.index, batch.value.index_name) == (0, "input")
+    assert (batch.value.detail, batch.value.instruction) == (single.value.detail, single.value.instruction)
 
 
 # Hub shape: registry, remote-code imports, save_pretrained, and loading in a process without the package.
@@ -338,12 +342,12 @@ def test_pipeline_file_imports_only_remote_code_safe_modules():
             if isinstance(node, ast.Import):
                 assert all(alias.name.split(".")[0] in allowed for alias in node.names), (module, ast.dump(node))
             elif isinstance(node, ast.ImportFrom) and node.level:
-                assert node.level == 1 and node.module in {"subleq", "native_subleq", "configuration_synthesizer"}, (
+                assert node.level == 1 and node.module in {"subleq", "configuration_synthesizer"}, (
                     module, ast.dump(node))
                 pending += [node.module] if node.module not in seen else []
             elif isinstance(node, ast.ImportFrom):
                 assert node.module.split(".")[0] in allowed, (module, ast.dump(node))
-    assert {"pipeline_synthesizer", "subleq", "native_subleq"} <= seen
+    assert {"pipeline_synthesizer", "subleq"} <= seen
 
 
 def test_saved_pipeline_loads_as_remote_code_without_the_package(pipe, memorized, tmp_path):

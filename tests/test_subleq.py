@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import pickle
 import random
 import re
 
@@ -11,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import modeling_synthesizer.subleq as subleq_module
-from modeling_synthesizer.native_subleq import native_unavailable_reason
 from modeling_synthesizer.subleq import (
     DEFAULT_MAX_STEPS,
     END_OF_PROGRAM,
@@ -24,6 +24,7 @@ from modeling_synthesizer.subleq import (
     TraceStep,
     run_subleq,
     run_subleq_batch,
+    step,
     validate_max_steps,
     validate_memory,
     validate_program,
@@ -39,10 +40,10 @@ except ImportError:  # tests/ collected as a package
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # Values that put the batched machine into its per-step overflow-checking mode (or overflow).
 EXTREMES = [INT64_MIN, INT64_MIN + 1, -(2**62), 2**62, INT64_MAX - 1, INT64_MAX, -(2**40), 2**40]
-# How the batched machine runs: "native" is the compiled kernel (the default on CPU tensors); an int or None is the
-# tensor path, with that many rows handed to the reference loop at the end: 0 keeps every row on tensors, 8 mixes
-# both paths in one run, None keeps the default (which sends small batches to the loop alone).
-MODES = ["native", 0, 8, None]
+# How the batched machine runs: "fast" is the numba kernel (the default on CPU tensors when numba is installed); an
+# int or None is the tensor path, with that many rows handed to the reference loop at the end: 0 keeps every row on
+# tensors, 8 mixes both paths in one run, None keeps the default (which sends small batches to the loop alone).
+MODES = ["fast", 0, 8, None]
 
 param = pytest.mark.parametrize
 case_param = param("case", cases.CASES, ids=[c["name"] for c in cases.CASES])
@@ -50,19 +51,19 @@ case_param = param("case", cases.CASES, ids=[c["name"] for c in cases.CASES])
 
 @contextlib.contextmanager
 def batch_mode(mode):
-    if mode == "native":
-        if native_unavailable_reason():
-            pytest.skip(f"the compiled kernel is unavailable: {native_unavailable_reason()}")
+    if mode == "fast":
+        if not subleq_module.cpu_kernel_available():
+            pytest.skip("the fast kernel needs numba: pip install synthesizer[fast]")
         yield
         return
-    saved_tail, saved_use_native = subleq_module.BATCH_TAIL_ROWS, subleq_module._use_native
+    saved_tail, saved_use_fast = subleq_module.BATCH_TAIL_ROWS, subleq_module._use_fast
     if mode is not None:
         subleq_module.BATCH_TAIL_ROWS = mode
-    subleq_module._use_native = lambda engine, device: False
+    subleq_module._use_fast = lambda engine, device: False
     try:
         yield
     finally:
-        subleq_module.BATCH_TAIL_ROWS, subleq_module._use_native = saved_tail, saved_use_native
+        subleq_module.BATCH_TAIL_ROWS, subleq_module._use_fast = saved_tail, saved_use_fast
 
 
 def expected_of(case):
@@ -250,6 +251,75 @@ def test_default_max_steps_stops_a_non_halting_program():
     assert result.steps == DEFAULT_MAX_STEPS and result.halt_reason == MAX_STEPS
     assert result.memory[0] == -DEFAULT_MAX_STEPS
     assert HALT_REASONS == (HALT, END_OF_PROGRAM, MAX_STEPS)
+
+
+def test_errors_carry_their_fields():
+    with pytest.raises(SubleqError) as info:
+        validate_program([(0, 0, 0), (0, 0, 2), (0, 9, 0)], 8)
+    error = info.value
+    assert (error.index, error.instruction, error.operand, error.address) == (None, 3, "B", None)
+    assert error.detail == "operand B = 9 is out of range [0, 8) for a data memory of size 8"
+    assert str(error) == "instruction 3: " + error.detail
+
+    case = cases.OVERFLOW_CASES[1]  # instruction 2 overflows downwards at address 0
+    with pytest.raises(SubleqError) as info:
+        run_subleq(case["program"], case["memory"], case["max_steps"])
+    error = info.value
+    assert (error.index, error.instruction, error.operand, error.address) == (None, 2, None, 0)
+    assert error.detail.startswith("int64 overflow writing address 0: ")
+
+    with pytest.raises(SubleqError) as info:
+        validate_memory([0, 1, 2.5])
+    assert (info.value.address, info.value.instruction) == (2, None)
+    with pytest.raises(SubleqError) as info:
+        validate_program([(0, 0, 0), ("x", 0, 0)], 2)
+    assert (info.value.instruction, info.value.operand) == (2, "A")
+
+
+def test_with_index_relabels_without_editing_text():
+    programs = torch.zeros((3, 4, 3), dtype=torch.int64)
+    programs[2, 2, 1] = 9
+    with pytest.raises(SubleqError) as info:
+        run_subleq_batch(programs, torch.zeros((3, 8), dtype=torch.int64))
+    error = info.value
+    assert (error.index, error.index_name, error.instruction, error.operand) == (2, "row", 3, "B")
+    relabelled = error.with_index(5, name="input")
+    assert str(relabelled) == "input 5: instruction 3: " + error.detail
+    assert relabelled.fields() == {**error.fields(), "index": 5, "index_name": "input"}
+    assert str(error.with_index(None)) == "instruction 3: " + error.detail
+    assert str(error).startswith("row 2: ")  # the original is unchanged
+    assert isinstance(relabelled, ValueError)
+    restored = pickle.loads(pickle.dumps(relabelled))
+    assert (str(restored), restored.fields(), restored.detail) == (str(relabelled), relabelled.fields(),
+                                                                   relabelled.detail)
+
+
+def test_step_is_the_reference_machines_step():
+    # Running a program one `step` at a time ends where run_subleq ends, with the same trace.
+    program, memory = cases.MULTIPLY_PROGRAM, list(cases.MULTIPLY_MEMORY)
+    expected = run_subleq(program, memory, return_trace=True)
+    length, pc, trace = len(program), 1, []
+    while pc <= length:
+        at = pc
+        pc = step(memory, at, program[at - 1], length)
+        trace.append(TraceStep(at, *program[at - 1], memory[program[at - 1][1]]))
+    assert (memory, len(trace), trace) == (expected.memory, expected.steps, expected.trace)
+    assert pc == length + 2  # halted (L + 1 would be the end of the program)
+    assert step([5, 2, 0], 3, (1, 0, 1), 3) == 4  # falls off the end: L + 1
+    # Operands are checked: a negative B would silently index from the end of a Python list.
+    with pytest.raises(SubleqError, match=r"^instruction 1: operand B = -1 is out of range \[0, 3\)"):
+        step([0, 0, 0], 1, (0, -1, 0), 1)
+    with pytest.raises(SubleqError, match=r"instruction number 2 is out of range \[1, 1\]"):
+        step([0, 0, 0], 2, (0, 0, 0), 1)
+    for case in cases.OVERFLOW_CASES[:2]:
+        with pytest.raises(SubleqError) as reference:
+            run_subleq(case["program"], case["memory"], case["max_steps"])
+        cells, pc = list(case["memory"]), 1
+        with pytest.raises(SubleqError) as stepped:
+            while pc <= len(case["program"]):
+                pc = step(cells, pc, case["program"][pc - 1], len(case["program"]))
+        assert str(stepped.value) == str(reference.value)
+        assert stepped.value.fields() == reference.value.fields()
 
 
 # the batched machine on the shared table
