@@ -8,8 +8,8 @@ the authors' "best checkpoint by accuracy of A"). Results merge into `bench/resu
 (runs already there are kept), and `figure3.md` / `figure3.png` are redrawn from all of it.
 
     OMP_NUM_THREADS=1 python bench/figure3.py --seeds 1 2 3 4 5 \\
-        --train_file /work/shared/data/sst2/train.tsv --validation_file /work/shared/data/sst2/dev.tsv \\
-        --tokenizer_name /work/shared/data/bert-base-uncased
+        --train_file path/to/SST-2/train.tsv --validation_file path/to/SST-2/dev.tsv \\
+        --tokenizer_name path/to/bert-base-uncased
 
 Each run logs to $TMPDIR/figure3-logs/<results folder, "/" as "_">/<method>-seed<seed>.log (its evaluations can
 be followed there). Any other flag is passed to the scripts unchanged (e.g. `--max_train_samples 512` for a smoke

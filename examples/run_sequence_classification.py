@@ -12,7 +12,7 @@ Tiny CPU run on the committed sample (seconds):
 
     python examples/run_sequence_classification.py --output_dir runs/bert-tiny \\
         --train_file data/sst2_sample/train.tsv --validation_file data/sst2_sample/dev.tsv \\
-        --tokenizer_name /work/shared/data/bert-base-uncased --hidden_size 32 --num_hidden_layers 1 \\
+        --tokenizer_name path/to/bert-base-uncased --hidden_size 32 --num_hidden_layers 1 \\
         --num_attention_heads 2 --intermediate_size 64 --max_train_samples 64 --num_train_epochs 1
 
 The paper's settings (the defaults: lr 1e-4, 2 epochs, batch 32, evaluation every 64 steps, GLUE SST-2):
@@ -27,18 +27,15 @@ import logging
 from transformers import AutoModelForSequenceClassification, set_seed
 
 from modeling_synthesizer.tokenizer import load_tokenizer_with_programs
+from synthesizer_examples.metrics import argmax_labels, make_classification_accuracy
 from synthesizer_examples.sst2 import (
     SST2ClassificationTrainingArguments,
     SST2DataArguments,
     SST2ModelArguments,
-    argmax_labels,
-    build_baseline_card,
+    baseline_card,
     build_sequence_classification_config,
-    classification_accuracy,
     finish_sst2_run,
     load_sst2_splits,
-    repo_id_of,
-    run_settings,
     setup_sst2_run,
     sst2_trainer,
     summarize_run,
@@ -48,6 +45,9 @@ from synthesizer_examples.training import parse_example_args
 
 
 logger = logging.getLogger(__name__)
+
+# What the model card's code classifies.
+EXAMPLE_SENTENCES = ["a gorgeous, witty film", "a dull, lifeless mess"]
 
 
 def main(argv=None):
@@ -69,19 +69,14 @@ def main(argv=None):
     with training_args.main_process_first(desc="tokenizing"):
         splits = tuple(split.map(tokenize, batched=True, desc="Tokenizing sentences") for split in (train_sst2,
                                                                                                      eval_sst2))
-    trainer = sst2_trainer(model, training_args, splits, tokenizer, classification_accuracy, argmax_labels)
+    card = baseline_card(model, model_args, data_args, training_args, EXAMPLE_SENTENCES)
+    trainer = sst2_trainer(model, training_args, splits, tokenizer, make_classification_accuracy(), argmax_labels,
+                           card)
     train_metrics, eval_metrics = train_and_evaluate(trainer, training_args)
     results = summarize_run(trainer, "bert", "accuracy", train_metrics, eval_metrics, *map(len, splits))
-    card = build_baseline_card(
-        trainer.model,
-        repo_id=repo_id_of(training_args),
-        script="examples/run_sequence_classification.py",
-        results={"best validation accuracy": results["best_accuracy"],
-                 "validation accuracy (saved model)": eval_metrics.get("eval_accuracy")},
-        training_settings=run_settings(model_args, data_args, training_args),
-        dataset=data_args.dataset_name if data_args.train_file is None else None,
-    )
-    finish_sst2_run(trainer, results, card, "SST-2 baseline: BERT sequence classification")
+    card.results.update({"best validation accuracy": results["best_accuracy"],
+                         "validation accuracy (saved model)": eval_metrics.get("eval_accuracy")})
+    finish_sst2_run(trainer, results, "SST-2 baseline: BERT sequence classification")
     return results
 
 

@@ -19,7 +19,7 @@ Tiny CPU run on the committed sample (seconds):
 
     python examples/run_soft_imperative.py --output_dir runs/sim-tiny \\
         --train_file data/sst2_sample/train.tsv --validation_file data/sst2_sample/dev.tsv \\
-        --tokenizer_name /work/shared/data/bert-base-uncased --hidden_size 32 --num_hidden_layers 1 \\
+        --tokenizer_name path/to/bert-base-uncased --hidden_size 32 --num_hidden_layers 1 \\
         --num_attention_heads 2 --intermediate_size 64 --max_train_samples 64 --num_train_epochs 1
 
 The paper's settings (the defaults: untrained BERT 4 x 256, k = L = 256, lr 1e-4, 2 epochs, batch 32, evaluation
@@ -36,9 +36,7 @@ several GPUs (drop --use_cpu; see examples/README.md for DDP/FSDP/DeepSpeed conf
 Rerunning a command whose run was interrupted resumes from the last checkpoint in --output_dir.
 """
 
-import json
 import logging
-import os
 from dataclasses import dataclass, field
 
 from transformers import set_seed
@@ -65,6 +63,9 @@ from synthesizer_examples.training import parse_example_args
 
 
 logger = logging.getLogger(__name__)
+
+# What the model card's code runs.
+EXAMPLE_SENTENCES = ["a gorgeous, witty film", "a dull, lifeless mess"]
 
 
 @dataclass
@@ -108,7 +109,7 @@ def main(argv=None):
     tokenizer = load_tokenizer_with_programs(model_args.tokenizer_name, tokens)
 
     set_seed(training_args.seed)
-    results = train_sst2_synthesizer(
+    return train_sst2_synthesizer(
         args, splits, tokenizer,
         memory_image=soft_imperative_memory(program_args.data_memory_size),
         output_cell=SOFT_IMPERATIVE_OUTPUT_CELL,
@@ -117,12 +118,10 @@ def main(argv=None):
         f"positive, run [PROG_i] [SEP] <sentence>` runs one of {len(programs)} random {program_args.program_length}-"
         "instruction programs (in `programs.json`) on positive text and halts at once on negative text. The data "
         "memory `[1, 0, 0, ...]` makes cell 0 the verdict: only HALT (0, 0, 0) clears it.",
-        example_description=SOFT_IMPERATIVE_TEMPLATE.format(program=tokens[0], sentence="a gorgeous, witty film"),
+        example_descriptions=[SOFT_IMPERATIVE_TEMPLATE.format(program=tokens[0], sentence=sentence)
+                              for sentence in EXAMPLE_SENTENCES],
+        extra_files={"programs.json": programs_to_records(programs, tokens)},
     )
-    if training_args.should_save:
-        with open(os.path.join(training_args.output_dir, "programs.json"), "w") as f:
-            json.dump(programs_to_records(programs, tokens), f)
-    return results
 
 
 if __name__ == "__main__":

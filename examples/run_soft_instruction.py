@@ -8,7 +8,7 @@ The network reads `[CLS] 1 classify this input: <sentence> [SEP]` and predicts o
 (A, B, C) = (0, 2, 0), negative -> (1, 2, 0). On the data memory `[-1, 0, 0, ...]` (saved in the config) the
 machine writes 1 (positive) or leaves 0 (negative) in the output cell 2, then halts, so that
 
-    pipeline("subleq-execution", model=output_dir)("Classify this input: a gorgeous, witty film")
+    pipeline("subleq-execution", model=output_dir, trust_remote_code=True)("Classify this input: a gorgeous, witty film")
 
 returns `output` 1 and `label` "positive". The best checkpoint (by validation accuracy of A, the operand that
 carries the sentiment) is kept; `sst2_results.json` holds the best accuracy and the curve.
@@ -17,7 +17,7 @@ Tiny CPU run on the committed sample (seconds):
 
     python examples/run_soft_instruction.py --output_dir runs/si-tiny \\
         --train_file data/sst2_sample/train.tsv --validation_file data/sst2_sample/dev.tsv \\
-        --tokenizer_name /work/shared/data/bert-base-uncased --hidden_size 32 --num_hidden_layers 1 \\
+        --tokenizer_name path/to/bert-base-uncased --hidden_size 32 --num_hidden_layers 1 \\
         --num_attention_heads 2 --intermediate_size 64 --max_train_samples 64 --num_train_epochs 1
 
 The paper's settings (the defaults: untrained BERT 4 x 256, lr 1e-4, 2 epochs, batch 32, evaluation every 64 steps,
@@ -25,8 +25,8 @@ GLUE SST-2 from the Hub; about 20 minutes on 2 CPU cores):
 
     python examples/run_soft_instruction.py --output_dir runs/soft-instruction --seed 1
     python examples/run_soft_instruction.py --output_dir runs/soft-instruction --seed 1 \\
-        --train_file /work/shared/data/sst2/train.tsv --validation_file /work/shared/data/sst2/dev.tsv \\
-        --tokenizer_name /work/shared/data/bert-base-uncased   # offline
+        --train_file path/to/SST-2/train.tsv --validation_file path/to/SST-2/dev.tsv \\
+        --tokenizer_name path/to/bert-base-uncased   # offline
 
 Several processes (CPU: gloo; on GPUs drop --use_cpu, or see examples/README.md for DDP/FSDP/DeepSpeed configs):
 
@@ -62,6 +62,9 @@ from synthesizer_examples.training import parse_example_args
 
 logger = logging.getLogger(__name__)
 
+# What the model card's code runs.
+EXAMPLE_SENTENCES = ["a gorgeous, witty film", "a dull, lifeless mess"]
+
 
 @dataclass
 class SoftInstructionArguments(SST2ProgramArguments):
@@ -94,7 +97,7 @@ def main(argv=None):
         "`Classify this input: <sentence>` is a one-instruction program, (0, 2, 0) for positive text and (1, 2, 0) "
         "for negative text, run on the data memory `[-1, 0, 0, ...]`; the output cell 2 holds the class "
         "(1 = positive), and `label` names it.",
-        example_description=SOFT_INSTRUCTION_TEMPLATE.format(sentence="a gorgeous, witty film"),
+        example_descriptions=[SOFT_INSTRUCTION_TEMPLATE.format(sentence=sentence) for sentence in EXAMPLE_SENTENCES],
     )
 
 

@@ -10,7 +10,7 @@ from transformers.pipelines import PIPELINE_REGISTRY
 
 from .configuration_synthesizer import SynthesizerConfig
 from .modeling_synthesizer import SynthesizerForSubleq, SynthesizerOutput, SynthesizerPreTrainedModel
-from .pipeline_synthesizer import SubleqPipeline
+from .pipeline_synthesizer import SUBLEQ_TASK, SubleqPipeline
 from .subleq import SubleqBatchResult, SubleqError, SubleqResult, run_subleq, run_subleq_batch
 
 
@@ -29,7 +29,7 @@ SynthesizerConfig.register_for_auto_class()
 SynthesizerForSubleq.register_for_auto_class("AutoModel")
 # `pipeline("subleq-execution", model=...)`. `pt_model` must be a class that exists in transformers: a saved
 # pipeline stores its name in `custom_pipelines` and the loader resolves it with `getattr(transformers, name)`.
-PIPELINE_REGISTRY.register_pipeline("subleq-execution", pipeline_class=SubleqPipeline, pt_model=AutoModel, type="text")
+PIPELINE_REGISTRY.register_pipeline(SUBLEQ_TASK, pipeline_class=SubleqPipeline, pt_model=AutoModel, type="text")
 
 __all__ = [
     "SynthesizerConfig",

@@ -10,6 +10,7 @@ Glossary of shapes:
 """
 
 import inspect
+import os
 from dataclasses import dataclass
 
 import torch
@@ -62,6 +63,30 @@ class SynthesizerPreTrainedModel(PreTrainedModel):
     _supports_flash_attn = True
     _supports_attention_backend = True
     supports_gradient_checkpointing = True
+
+    def save_pretrained(self, save_directory: str | os.PathLike, *args, **kwargs):
+        """
+        [`PreTrainedModel.save_pretrained`], plus what `pipeline(model=<folder or repo>, trust_remote_code=True)`
+        needs: `custom_pipelines` in `config.json`, and `pipeline_synthesizer.py` (with the machine it imports) among
+        the code files.
+
+        `Trainer` checkpoints, `Trainer.save_model`, `push_to_hub` and `SubleqPipeline.save_pretrained` all save
+        through here, so every one of them is a complete Hub repository; otherwise only `pipe.save_pretrained` would
+        write the pipeline, and a checkpoint's own card would fail with "Unknown task subleq-execution".
+        """
+        # Imported here, not at the top: the pipeline is not needed to build or run the model. transformers still
+        # finds this import (it reads `from .x import` lines, indented or not) and copies the file into checkpoints.
+        from .pipeline_synthesizer import SUBLEQ_TASK, SubleqPipeline
+
+        self.config.custom_pipelines = {
+            SUBLEQ_TASK: {
+                "impl": f"{SubleqPipeline.__module__.rsplit('.', 1)[-1]}.{SubleqPipeline.__name__}",
+                # Resolved with `getattr(transformers, name)` at load time: a transformers class, never ours.
+                "pt": ["AutoModel"],
+                "type": "text",
+            }
+        }
+        super().save_pretrained(save_directory, *args, **kwargs)
 
 
 class SynthesizerForSubleq(SynthesizerPreTrainedModel):

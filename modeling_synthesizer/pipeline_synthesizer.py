@@ -47,6 +47,9 @@ from .subleq import (
 )
 
 
+# The task name of `pipeline(...)`; a saved checkpoint lists it under `custom_pipelines` in config.json.
+SUBLEQ_TASK = "subleq-execution"
+
 STRATEGIES = ("decoded", "stepwise")
 
 # Where the batched machine has no fast CPU kernel (numba missing, or a checkpoint's remote code), up to this many
@@ -383,4 +386,4 @@ def _name_input(error: SubleqError, i, n: int) -> SubleqError:
     return error.with_index(i if n > 1 else None, name="input")
 
 
-__all__ = ["DEFAULT_FORWARD_ROWS", "REFERENCE_MACHINE_MAX_ROWS", "STRATEGIES", "SubleqPipeline"]
+__all__ = ["DEFAULT_FORWARD_ROWS", "REFERENCE_MACHINE_MAX_ROWS", "STRATEGIES", "SUBLEQ_TASK", "SubleqPipeline"]

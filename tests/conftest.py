@@ -38,15 +38,16 @@ def tiny_bert_config():
     return dict(TINY_BACKBONES["bert"])
 
 
-# Blocks `import modeling_synthesizer` in a child process so that only a checkpoint's own code can be used: in-process,
-# the registered local classes would win over `auto_map` (transformers 5 prefers explicit local code).
+# Blocks `import modeling_synthesizer` (and the examples' module, and numba, the package's optional fast path) in a
+# child process so that only a checkpoint's own code can be used: in-process, the registered local classes would win
+# over `auto_map` (transformers 5 prefers explicit local code).
 _BLOCK_PACKAGE = textwrap.dedent(
     """
     import sys
     class _BlockPackage:
         def find_spec(self, name, path=None, target=None):
-            if name == "modeling_synthesizer" or name.startswith("modeling_synthesizer."):
-                raise ImportError(f"{name} is blocked: this process has only transformers installed")
+            if name.split(".")[0] in ("modeling_synthesizer", "synthesizer_examples", "numba"):
+                raise ImportError(f"{name} is blocked: this process has only torch and transformers installed")
     sys.meta_path.insert(0, _BlockPackage())
     try:
         import modeling_synthesizer

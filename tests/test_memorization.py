@@ -13,7 +13,7 @@ from transformers import AutoTokenizer, TrainerControl, TrainerState, TrainingAr
 from modeling_synthesizer import SynthesizerForSubleq
 from modeling_synthesizer.tokenizer import build_word_level_tokenizer, load_tokenizer_with_programs, program_token
 from synthesizer_examples.memorization import build_random_program_dataset, make_random_programs
-from synthesizer_examples.training import StopAtExactMatchCallback, first_step_reaching, instruction_metrics
+from synthesizer_examples.training import StopAtExactMatchCallback, first_step_reaching
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,18 +97,6 @@ def test_callback_stops_only_at_full_exact_match():
     history = [{"step": 5, "eval_exact_match": 0.5}, {"step": 9, "loss": 1.0}, {"step": 10, "eval_exact_match": 1.0}]
     assert first_step_reaching(history) == 10
     assert first_step_reaching(history[:2]) is None
-
-
-def test_instruction_metrics():
-    labels = torch.tensor([[1, 2, 3], [4, 5, 6], [1, 1, 1], [2, 2, 2]]).numpy()
-    predicted = labels.copy()
-    predicted[3, 2] = 0
-    metrics = instruction_metrics(predicted, labels, program_length=2)
-    # Row 3 is predicted to halt (C = 0) where its true instruction jumps to 2.
-    assert metrics == {"a_accuracy": 1.0, "b_accuracy": 1.0, "c_accuracy": 0.75, "exact_match": 0.75,
-                       "halt_accuracy": 0.75, "program_exact_match": 0.5}
-    with pytest.raises(ValueError, match="not whole programs"):
-        instruction_metrics(predicted[:3], labels[:3], program_length=2)
 
 
 @pytest.fixture(scope="module")

@@ -108,7 +108,7 @@ def test_soft_instruction_pipeline_equals_heads(soft_instruction_run):
     sentences = training_sentences()
     descriptions = [f"Classify this input: {sentence}" for sentence, _ in sentences]
     config, programs = predicted_programs(output_dir, descriptions)
-    outputs = pipeline("subleq-execution", model=str(output_dir))(descriptions)
+    outputs = pipeline("subleq-execution", model=str(output_dir), trust_remote_code=True)(descriptions)
     for (_, sentiment), program, output in zip(sentences, programs, outputs):
         expected = run_subleq(program, config.memory_image)
         assert (output["memory"], output["steps"], output["halt_reason"]) == (
@@ -147,7 +147,7 @@ def test_soft_imperative_pipeline_halts_on_negative_and_runs_on_positive(soft_im
     sentences = training_sentences()
     descriptions = [f"As long as the input text is positive, run [PROG_0] [SEP] {text}" for text, _ in sentences]
     config, programs = predicted_programs(output_dir, descriptions)
-    outputs = pipeline("subleq-execution", model=str(output_dir))(descriptions, max_steps=500)
+    outputs = pipeline("subleq-execution", model=str(output_dir), trust_remote_code=True)(descriptions, max_steps=500)
     kinds = []
     for (_, sentiment), program, output in zip(sentences, programs, outputs):
         expected = run_subleq(program, config.memory_image, max_steps=500)

@@ -151,7 +151,7 @@ def text_classification_usage(sentences: list[str]) -> Callable[[str], str]:
             "",
             f'classify = pipeline("text-classification", model="{repo_id}")',
             f"for sentence in {list(sentences)!r}:",
-            "    print(sentence, classify(sentence))",
+            "    print(sentence, classify(sentence)[0])",
         ])
 
     return usage

@@ -1,36 +1,27 @@
 """SST-2 for Experiments 2 and 3 of the paper: loading the data, and the plumbing the three SST-2 example scripts
 share (`run_soft_instruction.py`, `run_soft_imperative.py`, `run_sequence_classification.py`).
 
-Not part of the remote code: it needs `datasets`.
 """
 
 import csv
 import json
 import logging
 import os
-import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import datasets
-import numpy as np
-import transformers
 from datasets import Dataset, DatasetDict
-from huggingface_hub import ModelCard, ModelCardData
-from transformers import AutoConfig, EvalPrediction, Trainer, TrainingArguments
+from transformers import AutoConfig, TrainingArguments
 
 from modeling_synthesizer.configuration_synthesizer import PAPER_BACKBONE, SynthesizerConfig
 from modeling_synthesizer.modeling_synthesizer import SynthesizerForSubleq
 
-from .model_card import build_model_card
+from .checkpoint import HubReadyTrainer, save_and_push
+from .metrics import argmax_operands, make_compute_metrics
+from .model_card import ModelCardSpec, subleq_usage, synthesizer_summary, text_classification_usage
 from .soft_programs import SST2_ID2LABEL
-from .training import (
-    argmax_operands,
-    check_can_push,
-    check_world_size,
-    find_checkpoint_to_resume,
-    make_compute_metrics,
-    tokenize_instructions,
-)
+from .training import find_checkpoint_to_resume, setup_run, tokenize_instructions
 
 
 logger = logging.getLogger(__name__)
@@ -105,8 +96,8 @@ def load_sst2(
 class SST2ModelArguments:
     tokenizer_name: str = field(
         default="bert-base-uncased",
-        metadata={"help": "The tokenizer (the authors': bert-base-uncased; offline, a local folder such as "
-                          "/work/shared/data/bert-base-uncased). Program tokens are added to it."},
+        metadata={"help": "The tokenizer (the authors': bert-base-uncased; offline, a local folder holding its "
+                          "vocab.txt). Program tokens are added to it."},
     )
     # The backbone of both the Synthesizer and the baseline: the authors' untrained BERT 4 x 256 by default.
     hidden_size: int = field(default=PAPER_BACKBONE["hidden_size"], metadata={"help": "Hidden size."})
@@ -136,7 +127,7 @@ class SST2DataArguments:
     dataset_config_name: str | None = field(default=GLUE_SST2[1], metadata={"help": "Its configuration."})
     train_file: str | None = field(
         default=None, metadata={"help": "A local .tsv (GLUE format), .csv or .json training file; overrides "
-                                        "--dataset_name (e.g. /work/shared/data/sst2/train.tsv)."}
+                                        "--dataset_name (e.g. the GLUE download's SST-2/train.tsv)."}
     )
     validation_file: str | None = field(default=None, metadata={"help": "The matching validation file (dev.tsv)."})
     max_seq_length: int = field(
@@ -196,15 +187,7 @@ class SST2ClassificationTrainingArguments(SST2TrainingArguments):
 
 def setup_sst2_run(training_args: TrainingArguments, script_logger: logging.Logger):
     """Logging, launch checks (world size, `--push_to_hub`) and the authors' total batch of 32."""
-    logging.basicConfig(handlers=[logging.StreamHandler(sys.stdout)], datefmt="%m/%d/%Y %H:%M:%S",
-                        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s")
-    log_level = training_args.get_process_log_level()
-    for library in (datasets.utils.logging, transformers.utils.logging):
-        library.set_verbosity(log_level)
-    for each in (script_logger, logger):
-        each.setLevel(log_level)
-    check_world_size(training_args)
-    check_can_push(training_args)
+    setup_run(training_args, script_logger)
     if training_args.per_device_train_batch_size == 0:
         if PAPER_BATCH_SIZE % training_args.world_size:
             logger.warning("a batch of %d does not split over %d processes", PAPER_BATCH_SIZE,
@@ -243,16 +226,6 @@ def build_sequence_classification_config(model_args: SST2ModelArguments, tokeniz
     return AutoConfig.for_model(settings.pop("model_type"), **settings)
 
 
-def argmax_labels(logits, labels):
-    """`preprocess_logits_for_metrics` of the baseline: the predicted class, not the logits."""
-    return logits.argmax(-1)
-
-
-def classification_accuracy(eval_pred: EvalPrediction) -> dict:
-    """`compute_metrics` of the baseline (numpy: `evaluate.load` needs the Hub)."""
-    return {"accuracy": float((np.asarray(eval_pred.predictions) == np.asarray(eval_pred.label_ids)).mean())}
-
-
 def eval_curve(log_history: list[dict], metric: str) -> list[list]:
     """`[[step, value], ...]` of the evaluations during training, in order. Only the first evaluation logged at a
     step counts: the one after training, at the last step again, may be of the best checkpoint reloaded."""
@@ -264,11 +237,11 @@ def eval_curve(log_history: list[dict], metric: str) -> list[list]:
     return curve
 
 
-def train_and_evaluate(trainer: Trainer, training_args: TrainingArguments) -> tuple[dict, dict]:
-    """Trains (resuming from the last checkpoint of `output_dir` if any), saves the model (the best one with
-    `--load_best_model_at_end`), evaluates it and saves `eval_results.json`. Returns (train metrics, eval metrics)."""
+def train_and_evaluate(trainer: HubReadyTrainer, training_args: TrainingArguments) -> tuple[dict, dict]:
+    """Trains (resuming from the last checkpoint of `output_dir` if any), evaluates the model it ends with (the best
+    one with `--load_best_model_at_end`) and saves `eval_results.json`. Returns (train metrics, eval metrics); the
+    model itself is saved by `finish_sst2_run`, once the card has its results."""
     train_result = trainer.train(resume_from_checkpoint=find_checkpoint_to_resume(training_args))
-    trainer.save_model()
     trainer.save_state()
     trainer.log_metrics("train", train_result.metrics)
     trainer.save_metrics("train", train_result.metrics)
@@ -278,7 +251,7 @@ def train_and_evaluate(trainer: Trainer, training_args: TrainingArguments) -> tu
     return train_result.metrics, metrics
 
 
-def summarize_run(trainer: Trainer, method: str, metric: str, train_metrics: dict, eval_metrics: dict,
+def summarize_run(trainer: HubReadyTrainer, method: str, metric: str, train_metrics: dict, eval_metrics: dict,
                   train_samples: int, eval_samples: int) -> dict:
     """The `sst2_results.json` of a run: the best validation accuracy, its step and the whole curve."""
     args = trainer.args
@@ -310,27 +283,23 @@ def write_json(path: str, payload):
 
 
 def sst2_trainer(model, training_args: TrainingArguments, splits: tuple[Dataset, Dataset], tokenizer,
-                 compute_metrics, preprocess_logits_for_metrics) -> Trainer:
+                 compute_metrics: Callable, preprocess_logits_for_metrics: Callable,
+                 card: ModelCardSpec) -> HubReadyTrainer:
     """The `Trainer` of the three SST-2 scripts: `splits` = (train, validation), tokenized."""
-    return Trainer(model=model, args=training_args, train_dataset=splits[0], eval_dataset=splits[1],
-                   processing_class=tokenizer, compute_metrics=compute_metrics,
-                   preprocess_logits_for_metrics=preprocess_logits_for_metrics)
+    return HubReadyTrainer(model=model, args=training_args, train_dataset=splits[0], eval_dataset=splits[1],
+                           processing_class=tokenizer, compute_metrics=compute_metrics,
+                           preprocess_logits_for_metrics=preprocess_logits_for_metrics, card=card)
 
 
-def repo_id_of(training_args: TrainingArguments) -> str:
-    """The model card's repository name: `--hub_model_id`, else the output folder's name."""
-    return training_args.hub_model_id or os.path.basename(os.path.abspath(training_args.output_dir))
-
-
-def finish_sst2_run(trainer: Trainer, results: dict, card: ModelCard, commit_message: str):
-    """Writes `sst2_results.json` and the model card (README.md) in `output_dir`, then pushes with
-    `--push_to_hub`."""
+def finish_sst2_run(trainer: HubReadyTrainer, results: dict, commit_message: str, extra_files: dict | None = None):
+    """Writes `sst2_results.json` (and `extra_files`, name -> JSON payload) in `output_dir`, then saves the model,
+    tokenizer, code and card there and pushes that folder with `--push_to_hub`."""
     if trainer.is_world_process_zero():
-        write_json(os.path.join(trainer.args.output_dir, RESULTS_FILE), results)
-        card.save(os.path.join(trainer.args.output_dir, "README.md"))
+        for name, payload in {RESULTS_FILE: results, **(extra_files or {})}.items():
+            write_json(os.path.join(trainer.args.output_dir, name), payload)
         logger.info("%s: best validation %s %.4f at step %s", results["method"], results["metric"],
                     results["best_accuracy"] or 0, results["best_step"])
-    push_output_dir(trainer, commit_message)
+    save_and_push(trainer, commit_message)
 
 
 def train_sst2_synthesizer(
@@ -341,19 +310,21 @@ def train_sst2_synthesizer(
     output_cell: int,
     method: str,
     task_description: str,
-    example_description: str,
+    example_descriptions: list[str],
+    extra_files: dict | None = None,
 ) -> dict:
     """
     Everything after the data of `run_soft_instruction.py` and `run_soft_imperative.py`: builds the Synthesizer
     (backbone from the size flags, heads from `SST2ProgramArguments`, the program's data memory and output cell, SST-2
     label names), tokenizes, trains with the instruction metrics (accuracy of A, B, C and instruction exact match),
-    evaluates, and writes `sst2_results.json` and the model card (README.md) in `output_dir`; pushes with
-    `--push_to_hub`.
+    evaluates, and writes `sst2_results.json`, `extra_files` and the checkpoint with its card in `output_dir`; pushes
+    with `--push_to_hub`.
 
     Args:
         args (`tuple`): the parsed `(SST2ModelArguments, SST2DataArguments, SST2ProgramArguments subclass,
             TrainingArguments)`.
-        splits (`tuple`): the (train, validation) datasets of a builder in `modeling_synthesizer.tasks`.
+        splits (`tuple`): the (train, validation) datasets of a builder in `soft_programs`.
+        example_descriptions (`list`): descriptions the card's code runs through the pipeline.
 
     Returns:
         The `sst2_results.json` payload.
@@ -367,24 +338,23 @@ def train_sst2_synthesizer(
     )
     with training_args.main_process_first(desc="tokenizing"):
         splits = tuple(tokenize_instructions(split, tokenizer, config, data_args.max_seq_length) for split in splits)
-    trainer = sst2_trainer(SynthesizerForSubleq(config), training_args, splits, tokenizer, make_compute_metrics(),
-                           argmax_operands)
-    train_metrics, eval_metrics = train_and_evaluate(trainer, training_args)
-    results = summarize_run(trainer, method, "a_accuracy", train_metrics, eval_metrics, *map(len, splits))
-    results["halt_curve"] = eval_curve(trainer.state.log_history, "halt_accuracy")
-    card = build_model_card(
-        trainer.model.config,
-        repo_id=repo_id_of(training_args),
-        script=f"examples/run_{method.replace('-', '_')}.py",
+    card = ModelCardSpec(
+        summary=synthesizer_summary(config),
         task_description=task_description,
-        example_description=example_description,
-        results={"best validation accuracy of A": results["best_accuracy"],
-                 "validation accuracy of A (saved model)": eval_metrics.get("eval_a_accuracy"),
-                 "validation instruction exact match (saved model)": eval_metrics.get("eval_exact_match")},
+        usage=subleq_usage(example_descriptions, max_steps=100),
+        script=f"examples/run_{method.replace('-', '_')}.py",
         training_settings=run_settings(model_args, data_args, training_args, vars(program_args)),
         dataset=data_args.dataset_name if data_args.train_file is None else None,
     )
-    finish_sst2_run(trainer, results, card, f"Synthesizer: {method} on SST-2")
+    trainer = sst2_trainer(SynthesizerForSubleq(config), training_args, splits, tokenizer, make_compute_metrics(),
+                           argmax_operands, card)
+    train_metrics, eval_metrics = train_and_evaluate(trainer, training_args)
+    results = summarize_run(trainer, method, "a_accuracy", train_metrics, eval_metrics, *map(len, splits))
+    results["halt_curve"] = eval_curve(trainer.state.log_history, "halt_accuracy")
+    card.results.update({"best validation accuracy of A": results["best_accuracy"],
+                         "validation accuracy of A (saved model)": eval_metrics.get("eval_a_accuracy"),
+                         "validation instruction exact match (saved model)": eval_metrics.get("eval_exact_match")})
+    finish_sst2_run(trainer, results, f"Synthesizer: {method} on SST-2", extra_files)
     return results
 
 
@@ -396,57 +366,21 @@ def run_settings(model_args, data_args, training_args, extra: dict | None = None
             "eval_steps": training_args.eval_steps, "seed": training_args.seed}
 
 
-BASELINE_CARD = """---
-{{ card_data }}
----
-
-# {{ model_name }}
-
-The baseline of Experiments 2 and 3 of "Rethinking Neural Computation": `{{ architecture }}` ({{ backbone }}),
-trained from scratch on SST-2 with the same settings as the Synthesizer runs.
-
-| metric | value |
-| --- | --- |
-{% for name, value in results.items() %}| {{ name }} | {{ value }} |
-{% endfor %}
-
-Trained with `{{ script }}`:
-
-```json
-{{ training_settings }}
-```
-"""
-
-
-def build_baseline_card(model, *, repo_id: str, script: str, results: dict, training_settings: dict,
-                        dataset: str | None) -> ModelCard:
-    """The baseline's model card (a plain text classifier, so not `build_model_card`)."""
-    card_data = ModelCardData(library_name="transformers", license="apache-2.0", pipeline_tag="text-classification",
-                              tags=["sst2", "synthesizer-baseline"], datasets=[dataset] if dataset else None)
+def baseline_card(model, model_args, data_args, training_args, sentences: list[str]) -> ModelCardSpec:
+    """The baseline's card: a plain text classifier, run with `pipeline("text-classification")`."""
     config = model.config
-    return ModelCard.from_template(
-        card_data, template_str=BASELINE_CARD, model_name=repo_id.split("/")[-1],
-        architecture=type(model).__name__,
-        backbone=f"{config.num_hidden_layers} layers, hidden {config.hidden_size}, untrained",
-        results={name: value for name, value in results.items() if value is not None}, script=script,
-        training_settings=json.dumps(training_settings, indent=2, sort_keys=True, default=str),
+    return ModelCardSpec(
+        summary=f'The baseline of Experiments 2 and 3 of "Rethinking Neural Computation": `{type(model).__name__}` '
+        f"({config.num_hidden_layers} layers, hidden {config.hidden_size}), trained from scratch on SST-2 with the "
+        "same settings as the Synthesizer runs.",
+        task_description="SST-2 sentiment classification (0 = negative, 1 = positive).",
+        usage=text_classification_usage(sentences),
+        script="examples/run_sequence_classification.py",
+        training_settings=run_settings(model_args, data_args, training_args),
+        dataset=data_args.dataset_name if data_args.train_file is None else None,
+        pipeline_tag="text-classification",
+        tags=["sst2", "synthesizer-baseline"],
     )
-
-
-def push_output_dir(trainer: Trainer, commit_message: str):
-    """
-    Uploads `output_dir` (model, tokenizer, results, our model card) with `--push_to_hub`. `Trainer.push_to_hub`
-    is not used: it would overwrite README.md with `Trainer.create_model_card`.
-    """
-    args = trainer.args
-    if not args.push_to_hub or not trainer.is_world_process_zero():
-        return
-    from huggingface_hub import HfApi
-
-    api = HfApi(token=args.hub_token)
-    api.create_repo(args.hub_model_id, private=args.hub_private_repo, exist_ok=True)
-    api.upload_folder(repo_id=args.hub_model_id, folder_path=args.output_dir, commit_message=commit_message,
-                      ignore_patterns=["_*", "checkpoint-*", "checkpoint-*/**"], revision=args.hub_revision)
 
 
 __all__ = [
@@ -457,22 +391,17 @@ __all__ = [
     "SST2ModelArguments",
     "SST2ProgramArguments",
     "SST2TrainingArguments",
-    "argmax_labels",
     "backbone_config",
-    "build_baseline_card",
+    "baseline_card",
     "build_sequence_classification_config",
-    "classification_accuracy",
     "eval_curve",
     "finish_sst2_run",
     "load_sst2",
     "load_sst2_splits",
-    "push_output_dir",
-    "repo_id_of",
     "run_settings",
     "setup_sst2_run",
     "sst2_trainer",
     "summarize_run",
     "train_and_evaluate",
     "train_sst2_synthesizer",
-    "write_json",
 ]
