@@ -6,10 +6,12 @@ Engines:
   2. decoded pipeline (default strategy): decode the L instructions once, then run the machine; decode included;
   3. reference machine: `run_subleq` on the true program, one input at a time;
   4. batched machine: `run_subleq_batch` on the true programs, all inputs in one call, default engine (on CPU
-     tensors the compiled kernel of `native_subleq.py`, built once into a fresh cache folder at the start, the
-     build timed and reported);
-  5. batched machine, tensor path: the same call with `engine="tensor"` (lock step on torch tensors, the engine
-     for GPU tensors or where no C compiler is available).
+     tensors the numba kernel of `fast_subleq.py` when numba is installed, compiled in memory once at the start:
+     the compile is timed and reported, and excluded from every timed run);
+  5. batched machine, tensor path: the same call with `engine="tensor"` (lock step on torch tensors: the engine
+     for GPU tensors, without numba, and in a checkpoint's remote code);
+  6. decoded pipeline, remote code: the decoded pipeline with the fast kernel unregistered, as a process that has
+     only a checkpoint's code runs it (few inputs on the reference machine, many on the tensor path).
 
 Workloads:
   (a) one long-running program: multiplication by repeated addition (`programs/multiply.asm`, 5 instructions over
@@ -22,13 +24,15 @@ Workloads:
       memorized these programs, so the pipelines are not timed here). (b x 10): the same with 10 memories per
       program, 10,000 rows, to show how the batched machine scales with rows.
   (c) the memorized multiply program on 1,000 random memories (a in [0, 20], b in [0, 200]) in one batch: all
-      four engines; the pipelines batch the 1,000 inputs (stepwise: one forward pass per step for all running).
+      engines; the pipelines batch the 1,000 inputs (stepwise: one forward pass per step for all running).
 
 Every engine's final memories, step counts and halt reasons are asserted equal before anything is reported. Times
 are `time.perf_counter`, best of `--repeats`. Writes `execution.json`, `execution.md` and `execution.png` to
 `bench/results/`, and with `--trace_png` a picture of the memorized multiply program's trace (a = 3, b = 4).
 
     OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 python bench/execution.py --trace_png docs/trace.png
+
+The default run takes a few minutes on a 2-core CPU (most of it the stepwise pipeline and the tensor path on (a)).
 """
 
 import argparse
@@ -39,6 +43,7 @@ import random
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -52,9 +57,14 @@ from transformers import pipeline  # noqa: E402
 
 import modeling_synthesizer.subleq as subleq_module  # noqa: E402
 from modeling_synthesizer import SubleqError, SynthesizerForSubleq, run_subleq, run_subleq_batch  # noqa: E402
-from modeling_synthesizer.native_subleq import native_unavailable_reason  # noqa: E402
 from modeling_synthesizer.program_library import load_program  # noqa: E402
-from modeling_synthesizer.tasks import build_memorization_dataset, make_random_programs  # noqa: E402
+
+
+try:
+    from modeling_synthesizer import fast_subleq  # noqa: E402
+except ImportError:  # numba is not installed: the batched machine runs its tensor path
+    fast_subleq = None
+from synthesizer_examples.memorization import build_memorization_dataset, make_random_programs  # noqa: E402
 
 
 DESCRIPTION = "[MULTIPLY]"
@@ -65,7 +75,7 @@ TARGETS = {
     "batched_over_reference": 10.0,  # (b): batched machine at least 10x the reference, per executed instruction
 }
 ENGINES = ("stepwise pipeline", "decoded pipeline", "reference machine", "batched machine",
-           "batched machine, tensor path")
+           "batched machine, tensor path", "decoded pipeline, remote code")
 
 
 def best_of(repeats, function):
@@ -134,6 +144,8 @@ def workload_a(assembled, program, pipe, args):
         raise RuntimeError("the multiply program computed a wrong product")
     steps = ref.steps
     t_dec, dec = best_of(args.repeats, lambda: pipe(DESCRIPTION, memory=memory, max_steps=BIG_BUDGET))
+    with without_fast_kernel():
+        t_remote, remote = best_of(args.repeats, lambda: pipe(DESCRIPTION, memory=memory, max_steps=BIG_BUDGET))
     programs, memories = torch.tensor([program]), torch.tensor([memory])
     t_bat, bat = best_of(args.repeats, lambda: run_subleq_batch(programs, memories, BIG_BUDGET))
     saved = subleq_module.BATCH_TAIL_ROWS
@@ -143,7 +155,8 @@ def workload_a(assembled, program, pipe, args):
     finally:
         subleq_module.BATCH_TAIL_ROWS = saved
     expected = as_runs([ref])
-    for name, result in (("decoded", [dec]), ("batched", bat), ("batched tensor path", tensor)):
+    for name, result in (("decoded", [dec]), ("batched", bat), ("batched tensor path", tensor),
+                         ("decoded, remote code", [remote])):
         if as_runs(result) != expected:
             raise AssertionError(f"(a): {name} differs from the reference machine")
     if dec["output"] != args.multiply_a * args.multiply_b:
@@ -163,8 +176,9 @@ def workload_a(assembled, program, pipe, args):
         entry(ENGINES[0], t_step, cap, f"first {cap:,} of the {steps:,} steps (max_steps={cap}); one run"),
         entry(ENGINES[1], t_dec, steps, "tokenize + one forward pass of L = 5 rows + batched machine"),
         entry(ENGINES[2], t_ref, steps),
-        entry(ENGINES[3], t_bat, steps, "one row"),
+        entry(ENGINES[3], t_bat, steps, f"one row; {batched_engine()}"),
         entry(ENGINES[4], t_tensor, steps, "BATCH_TAIL_ROWS = 0 (one row on tensors); one run; informational"),
+        entry(ENGINES[5], t_remote, steps, "decode + reference machine (one input, no fast kernel)"),
     ]
     return out
 
@@ -210,7 +224,7 @@ def workload_b(args, memories_per_program):
                        f"max_steps = {args.batch_max_steps:,}",
         "rows": len(programs), "executed_steps": steps, "halt_reasons": reasons,
         "engines": [entry(ENGINES[2], t_ref, steps, "a Python loop over the rows"),
-                    entry(ENGINES[3], t_bat, steps, "one call"),
+                    entry(ENGINES[3], t_bat, steps, f"one call; {batched_engine()}"),
                     entry(ENGINES[4], t_tensor, steps, "one call")],
     }
 
@@ -225,9 +239,12 @@ def workload_c(assembled, program, pipe, args):
     t_tensor, tensor = best_of(args.repeats, lambda: run_subleq_batch(programs_t, memories_t, BIG_BUDGET,
                                                                       engine="tensor"))
     t_dec, dec = best_of(args.repeats, lambda: pipe(inputs, max_steps=BIG_BUDGET))
+    with without_fast_kernel():
+        t_remote, remote = best_of(args.repeats, lambda: pipe(inputs, max_steps=BIG_BUDGET))
     t_step, stepwise = best_of(1, lambda: pipe(inputs, max_steps=BIG_BUDGET, strategy="stepwise"))
     expected = as_runs(ref)
-    for name, result in (("batched", bat), ("batched tensor path", tensor), ("decoded", dec), ("stepwise", stepwise)):
+    for name, result in (("batched", bat), ("batched tensor path", tensor), ("decoded", dec), ("stepwise", stepwise),
+                         ("decoded, remote code", remote)):
         if as_runs(result) != expected:
             raise AssertionError(f"(c): {name} differs from the reference machine")
     steps = sum(r.steps for r in ref)
@@ -239,19 +256,38 @@ def workload_c(assembled, program, pipe, args):
             entry(ENGINES[0], t_step, steps, "one forward pass per step for all running inputs; one run"),
             entry(ENGINES[1], t_dec, steps, "decode once + batched machine"),
             entry(ENGINES[2], t_ref, steps, "a Python loop over the inputs"),
-            entry(ENGINES[3], t_bat, steps, "one call"),
+            entry(ENGINES[3], t_bat, steps, f"one call; {batched_engine()}"),
             entry(ENGINES[4], t_tensor, steps, "one call"),
+            entry(ENGINES[5], t_remote, steps,
+                  f"decode once + tensor path ({len(memories):,} inputs, no fast kernel)"),
         ],
     }
 
 
-def build_kernel(cache: Path) -> dict:
-    """Build the batched machine's compiled kernel into an empty cache folder, as a first use on a new machine."""
-    os.environ["SYNTHESIZER_CACHE"] = str(cache)
-    started = time.perf_counter()
-    reason = native_unavailable_reason()
-    return {"available": not reason, "unavailable_because": reason or None,
-            "build_and_load_s": round(time.perf_counter() - started, 3)}
+def compile_fast_kernel() -> dict:
+    """Compile the numba kernel before anything is timed (numba compiles in memory on the first call of a process)."""
+    if fast_subleq is None:
+        return {"available": False, "unavailable_because": "numba is not installed (pip install synthesizer[fast])",
+                "compile_s": None}
+    import numba
+
+    return {"available": True, "numba": numba.__version__, "compile_s": round(fast_subleq.compile_kernel(), 3)}
+
+
+@contextmanager
+def without_fast_kernel():
+    """Run as a checkpoint's remote code does: no fast kernel registered with the batched machine."""
+    saved = subleq_module._cpu_kernel
+    subleq_module.register_cpu_kernel(None)
+    try:
+        yield
+    finally:
+        subleq_module.register_cpu_kernel(saved)
+
+
+def batched_engine() -> str:
+    """Which engine the default `run_subleq_batch` call ran on CPU tensors."""
+    return "numba kernel" if subleq_module.cpu_kernel_available() else "tensor path (numba not installed)"
 
 
 def rate(workload, engine):
@@ -304,14 +340,14 @@ def write_png(report, path):
             ("c", "(c) 1 program x 1,000")]
     fig = Figure(figsize=(10, 4.8), layout="constrained")
     ax = fig.add_subplot()
-    width = 0.16
-    colors = ("#d62728", "#2ca02c", "#1f77b4", "#ff7f0e", "#9467bd")
+    width = 0.14
+    colors = ("#d62728", "#2ca02c", "#1f77b4", "#ff7f0e", "#9467bd", "#8c564b")
     for j, engine in enumerate(ENGINES):
         xs, ys = [], []
         for i, (key, _) in enumerate(keys):
             found = [e for e in report["workloads"][key]["engines"] if e["engine"] == engine]
             if found:
-                xs.append(i + (j - 2) * width)
+                xs.append(i + (j - (len(ENGINES) - 1) / 2) * width)
                 ys.append(found[0]["instructions_per_s"])
         bars = ax.bar(xs, ys, width, label=engine, color=colors[j])
         ax.bar_label(bars, labels=[f"{y:.2g}" for y in ys], fontsize=7, rotation=90, padding=2)
@@ -323,6 +359,43 @@ def write_png(report, path):
     ax.legend(fontsize=8, loc="upper left")
     ax.set_ylim(top=ax.get_ylim()[1] * 20)
     fig.savefig(path, dpi=120)
+
+
+def make_notes(workloads, targets, kernel, machine_before) -> list[str]:
+    a, b, b10, c = (workloads[key] for key in ("a", "b", "b_x10", "c"))
+    ref_b = rate(b, ENGINES[2])
+    if kernel["available"]:
+        fast = (f"On CPU tensors it runs the numba kernel (`modeling_synthesizer/fast_subleq.py`, numba "
+                f"{kernel['numba']}: one compiled loop per row; compiled in memory on the first call of a process, "
+                f"here in {kernel['compile_s']} s, outside every timing; nothing is cached on disk)")
+    else:
+        fast = f"The fast kernel was UNAVAILABLE here ({kernel['unavailable_because']}): it ran the tensor path"
+    return [
+        "The machine is a shared 2-core VM on which other jobs ran at the same time (load averages before and "
+        f"after: {machine_before['load_average_1_5_15']} and {machine_info()['load_average_1_5_15']}); "
+        "all engines ran in one process, one after the other, so ratios are more trustworthy than absolute rates.",
+        f"(b): the batched machine reaches {targets['batched_over_reference']['measured']:.1f}x the reference machine "
+        f"({'met' if targets['batched_over_reference']['met'] else 'short of'} the 10x target). {fast}, against the "
+        f"reference machine's pure-Python loop (about {ref_b / 1e6:.1f} M instructions/s). The tensor path (lock "
+        f"step on torch tensors) reaches {rate(b, ENGINES[4]) / ref_b:.2f}x on (b) and "
+        f"{rate(b10, ENGINES[4]) / rate(b10, ENGINES[2]):.2f}x on (b x 10): each of its steps costs microseconds of "
+        "operator overhead whatever the number of rows, which 1,000 rows cannot amortize.",
+        "What a remote-code user gets (a process with only a checkpoint's code, `trust_remote_code=True`, or one "
+        "without numba): no fast kernel. `run_subleq_batch` runs the tensor path "
+        f"({rate(b, ENGINES[4]) / 1e6:.1f} M instructions/s on (b), {rate(c, ENGINES[4]) / 1e6:.1f} M on (c)); the "
+        "decoded pipeline runs up to 16 inputs on the reference machine (one input on (a): "
+        f"{rate(a, ENGINES[5]) / 1e6:.1f} M instructions/s with decoding, the bare reference machine "
+        f"{rate(a, ENGINES[2]) / 1e6:.1f} M) and more on the tensor path ({c['rows']:,} inputs on (c): "
+        f"{rate(c, ENGINES[5]) / 1e6:.1f} M instructions/s with decoding). Rows \"decoded pipeline, remote code\".",
+        "(a): with the kernel, the decoded pipeline runs even one input on the batched machine; its time, decode "
+        f"included, is {targets['decoded_time_over_reference']['measured']:.2f}x the bare reference machine's. The "
+        "tensor-path row keeps the single row on tensors (`BATCH_TAIL_ROWS = 0`; by default the tensor path hands "
+        "so few rows to the reference loop).",
+        "(a): the stepwise pipeline was timed on its first steps only; its rate is instructions/s over those steps "
+        "and each step is one forward pass of the 2-layer, 64-wide model (two tokens per input).",
+        "(b) times no pipeline: no model here memorized 1,000 random programs. (c) shows both pipelines batching "
+        "1,000 inputs of one memorized program.",
+    ]
 
 
 def main(argv=None):
@@ -343,8 +416,8 @@ def main(argv=None):
 
     machine_before = machine_info()
     with tempfile.TemporaryDirectory() as work_dir:
-        kernel = build_kernel(Path(work_dir) / "kernel-cache")
-        print(f"compiled kernel: {kernel}", flush=True)
+        kernel = compile_fast_kernel()
+        print(f"fast kernel: {kernel}", flush=True)
         assembled, program, pipe, training = memorize_multiply(Path(work_dir), args.seed)
         print(f"memorized the multiply program: {training}", flush=True)
         workloads = {"a": workload_a(assembled, program, pipe, args)}
@@ -381,32 +454,7 @@ def main(argv=None):
                                    "measured": batched_over_reference, "goal": ">= 10x",
                                    "met": batched_over_reference >= TARGETS["batched_over_reference"]},
     }
-    b10 = workloads["b_x10"]
-    notes = [
-        "The machine is a shared 2-core VM on which other jobs ran at the same time (load averages before and "
-        f"after: {machine_before['load_average_1_5_15']} and {machine_info()['load_average_1_5_15']}); "
-        "all engines ran in one process, one after the other, so ratios are more trustworthy than absolute rates.",
-        f"(b): the batched machine reaches {batched_over_reference:.1f}x the reference machine "
-        f"({'met' if targets['batched_over_reference']['met'] else 'short of'} the 10x target). On CPU tensors it "
-        "runs the compiled kernel (`modeling_synthesizer/native_subleq.py`: one C loop per row, built with the "
-        f"system's C compiler on first use; here the build and load took {kernel['build_and_load_s']} s, once per "
-        "machine, outside the timings) "
-        + ("" if kernel["available"] else f"(UNAVAILABLE here: {kernel['unavailable_because']}) ")
-        + f"against the reference machine's pure-Python loop (about "
-        f"{rate(workloads['b'], 'reference machine') / 1e6:.1f} M instructions/s). The tensor path (lock step on "
-        "torch tensors, for GPUs or machines without a compiler) reaches "
-        f"{rate(workloads['b'], ENGINES[4]) / rate(workloads['b'], 'reference machine'):.2f}x on (b) and "
-        f"{rate(b10, ENGINES[4]) / rate(b10, 'reference machine'):.2f}x on (b x 10): each of its steps costs "
-        "microseconds of operator overhead whatever the number of rows, which 1,000 rows cannot amortize.",
-        "(a): with the kernel, the decoded pipeline runs even one input on the batched machine; its time, decode "
-        f"included, is {decoded_time_over_reference:.2f}x the bare reference machine's. The tensor-path row keeps "
-        "the single row on tensors (`BATCH_TAIL_ROWS = 0`; by default the tensor path hands so few rows to the "
-        "reference loop).",
-        "(a): the stepwise pipeline was timed on its first steps only; its rate is instructions/s over those steps "
-        "and each step is one forward pass of the 2-layer, 64-wide model (two tokens per input).",
-        "(b) times no pipeline: no model here memorized 1,000 random programs. (c) shows both pipelines batching "
-        "1,000 inputs of one memorized program.",
-    ]
+    notes = make_notes(workloads, targets, kernel, machine_before)
     report = {
         "decoded_over_stepwise": decoded_over_stepwise,
         "decoded_time_over_reference": decoded_time_over_reference,
@@ -414,10 +462,10 @@ def main(argv=None):
         "targets": targets,
         "workloads": workloads,
         "training": training,
-        "compiled_kernel": kernel,
+        "fast_kernel": kernel,
         "settings": vars(args),
-        "command": "OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 python bench/execution.py "
-                   + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": " ".join(["OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 python bench/execution.py",
+                             *(argv if argv is not None else sys.argv[1:])]),
         "machine": machine_before,
         "notes": notes,
     }
