@@ -356,8 +356,8 @@ def write_png(report, path):
     ax.set_xticklabels([label for _, label in keys])
     ax.set_ylabel("executed instructions / s (log)")
     ax.set_title(f"subleq execution speed (decoded / stepwise on (a): {report['decoded_over_stepwise']:,.0f}x)")
-    ax.legend(fontsize=8, loc="upper left")
-    ax.set_ylim(top=ax.get_ylim()[1] * 20)
+    ax.legend(fontsize=8, loc="upper left", ncols=3)
+    ax.set_ylim(top=ax.get_ylim()[1] * 300)  # room for the legend above the tallest bars
     fig.savefig(path, dpi=120)
 
 
