@@ -1,7 +1,7 @@
 """The subleq machine of Algorithm 1: a reference interpreter and a batched interpreter (lock step on torch tensors,
 or a compiled CPU kernel when one is registered).
 
-Semantics (paper, Algorithm 1, as this project implements it; see docs/paper-notes.md):
+Semantics (paper, Algorithm 1, as this project implements it):
 
 - Instruction memory holds instructions numbered 1..L; instruction number 0 means HALT. Data memory holds k
   integers. C_t starts at 1.

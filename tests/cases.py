@@ -131,7 +131,7 @@ CASES = [
         expected_steps=2,
         expected_halt_reason="end_of_program",
     ),
-    # The paper's soft-instruction program (paper-notes.md): mem[0] = -1 (minus the positive class), mem[1] = 0
+    # The paper's soft-instruction program (Experiment 2): mem[0] = -1 (minus the positive class), mem[1] = 0
     # (minus the negative class), mem[2] = output. Positive runs (0, 2, 0): output 0 - (-1) = 1, halt.
     dict(
         name="soft_instruction_positive",

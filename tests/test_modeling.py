@@ -129,6 +129,27 @@ def test_pooling_modes_differ_and_last_ignores_padding():
     torch.testing.assert_close(model(**inputs).a_logits, before)
 
 
+@pytest.mark.parametrize("pooling", ["pooler", "first", "last", "mean"])
+def test_pooling_reads_the_documented_vector(pooling):
+    model = make_model(pooling=pooling)
+    inputs = make_inputs()
+    inputs.pop("labels")
+    mask = inputs["attention_mask"]  # row 0 is padded after position 4
+    with torch.no_grad():
+        backbone = model.backbone(input_ids=inputs["input_ids"], attention_mask=mask)
+        hidden = backbone.last_hidden_state  # [B, T, H]
+        expected = {
+            "pooler": backbone.pooler_output,
+            "first": hidden[:, 0],
+            "last": hidden[torch.arange(BATCH), mask.sum(1) - 1],  # the last position that is not padding
+            "mean": (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True),  # padding left out
+        }[pooling]
+        outputs = model(**inputs)
+        # Eval mode: the heads read the pooled vector through an inactive dropout.
+        torch.testing.assert_close(outputs.a_logits, model.a_head(expected))
+        torch.testing.assert_close(outputs.c_logits, model.c_head(expected))
+
+
 def test_pooler_on_a_backbone_without_one_raises():
     inputs = make_inputs()
     with pytest.raises(ValueError, match="returns no pooler_output"):
@@ -142,7 +163,8 @@ def test_predict_instructions_is_the_argmax():
     predicted = model.predict_instructions(**inputs)
     outputs = model(**inputs)
     assert predicted.shape == (BATCH, 3)
-    assert torch.equal(predicted[:, 2], outputs.c_logits.argmax(-1))
+    expected = torch.stack([outputs.a_logits.argmax(-1), outputs.b_logits.argmax(-1), outputs.c_logits.argmax(-1)], -1)
+    assert torch.equal(predicted, expected)
 
 
 @pytest.mark.parametrize("backbone", ["bert", "gpt2"])

@@ -120,6 +120,10 @@ def test_soft_instruction_pipeline_equals_heads(soft_instruction_run):
         assert output["label"] == ("positive" if program[0] == (0, 2, 0) else "negative")
     hits = [output["output"] == sentiment for (_, sentiment), output in zip(sentences, outputs)]
     assert sum(hits) >= 0.9 * len(hits)  # the training sentences were fitted
+    # Validation is these 32 sentences, and A alone carries the verdict: the saved model's logged accuracy of A is
+    # the pipeline's accuracy.
+    metrics = json.loads((output_dir / "eval_results.json").read_text())
+    assert metrics["eval_a_accuracy"] == pytest.approx(sum(hits) / len(hits))
 
 
 def test_soft_imperative_end_to_end(soft_imperative_run):
@@ -171,7 +175,13 @@ def test_sequence_classification_end_to_end(tokenizer_dir, tmp_path):
     model = AutoModelForSequenceClassification.from_pretrained(tmp_path)
     assert model.config.id2label == {0: "negative", 1: "positive"}
     classify = pipeline("text-classification", model=str(tmp_path))
-    assert classify("a gorgeous, witty film")[0]["label"] in ("positive", "negative")
+    sentences = training_sentences()
+    predicted = [prediction["label"] for prediction in classify([text for text, _ in sentences])]
+    hits = [label == model.config.id2label[sentiment] for label, (_, sentiment) in zip(predicted, sentences)]
+    # Validation is these 32 sentences: the logged accuracy of the saved (best) model is the pipeline's accuracy.
+    metrics = json.loads((tmp_path / "eval_results.json").read_text())
+    assert metrics["eval_accuracy"] == pytest.approx(sum(hits) / len(hits))
+    assert sum(hits) >= 0.9 * len(hits)  # the training sentences were fitted
 
 
 def free_port() -> int:
