@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 # /// script
-# dependencies = ["synthesizer", "transformers[torch]>=5.23,<6", "datasets>=5,<6", "accelerate>=1.1"]
+# dependencies = ["synthesizer[examples]", "transformers[torch]>=5.23,<6", "datasets>=5,<6", "accelerate>=1.1"]
 # ///
 """Thinking slow: a Synthesizer memorizes the program library under natural-language names and runs the programs
 exactly on inputs it has never seen; the same backbone trained end to end on input -> output does not.

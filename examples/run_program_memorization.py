@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 # /// script
-# dependencies = ["synthesizer", "transformers[torch]>=5.23,<6", "datasets>=5,<6", "accelerate>=1.1"]
+# dependencies = ["synthesizer[examples]", "transformers[torch]>=5.23,<6", "datasets>=5,<6", "accelerate>=1.1"]
 # ///
 """Experiment 1 of "Rethinking Neural Computation": a Synthesizer memorizes N random subleq programs.
 
@@ -40,8 +40,8 @@ from transformers import set_seed
 
 from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq
 from modeling_synthesizer.tokenizer import build_word_level_tokenizer, load_tokenizer_with_programs
-from synthesizer_examples.memorization import build_memorization_dataset, build_random_program_dataset
 from synthesizer_examples.checkpoint import HubReadyTrainer, save_and_push
+from synthesizer_examples.memorization import build_memorization_dataset, build_random_program_dataset
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
 from synthesizer_examples.model_card import ModelCardSpec, subleq_usage, synthesizer_summary
 from synthesizer_examples.training import (

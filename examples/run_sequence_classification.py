@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 # /// script
-# dependencies = ["synthesizer", "transformers[torch]>=5.23,<6", "datasets>=5,<6", "accelerate>=1.1"]
+# dependencies = ["synthesizer[examples]", "transformers[torch]>=5.23,<6", "datasets>=5,<6", "accelerate>=1.1"]
 # ///
 """The baseline of Experiments 2 and 3 of "Rethinking Neural Computation": `AutoModelForSequenceClassification` on
 SST-2 with the Synthesizer's backbone (an untrained BERT 4 x 256) and the same training.
@@ -29,6 +29,7 @@ from transformers import AutoModelForSequenceClassification, set_seed
 from modeling_synthesizer.tokenizer import load_tokenizer_with_programs
 from synthesizer_examples.metrics import argmax_labels, make_classification_accuracy
 from synthesizer_examples.sst2 import (
+    CARD_SENTENCES,
     SST2ClassificationTrainingArguments,
     SST2DataArguments,
     SST2ModelArguments,
@@ -45,9 +46,6 @@ from synthesizer_examples.training import parse_example_args
 
 
 logger = logging.getLogger(__name__)
-
-# What the model card's code classifies.
-EXAMPLE_SENTENCES = ["a gorgeous, witty film", "a dull, lifeless mess"]
 
 
 def main(argv=None):
@@ -69,7 +67,7 @@ def main(argv=None):
     with training_args.main_process_first(desc="tokenizing"):
         splits = tuple(split.map(tokenize, batched=True, desc="Tokenizing sentences") for split in (train_sst2,
                                                                                                      eval_sst2))
-    card = baseline_card(model, model_args, data_args, training_args, EXAMPLE_SENTENCES)
+    card = baseline_card(model, model_args, data_args, training_args, CARD_SENTENCES)
     trainer = sst2_trainer(model, training_args, splits, tokenizer, make_classification_accuracy(), argmax_labels,
                            card)
     train_metrics, eval_metrics = train_and_evaluate(trainer, training_args)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 # /// script
-# dependencies = ["synthesizer", "transformers[torch]>=5.23,<6", "datasets>=5,<6", "accelerate>=1.1"]
+# dependencies = ["synthesizer[examples]", "transformers[torch]>=5.23,<6", "datasets>=5,<6", "accelerate>=1.1"]
 # ///
 """Experiment 3 of "Rethinking Neural Computation" (soft-imperative): "as long as the input text is positive, run
 program i".
@@ -51,6 +51,7 @@ from synthesizer_examples.soft_programs import (
     soft_imperative_memory,
 )
 from synthesizer_examples.sst2 import (
+    CARD_SENTENCES,
     SST2DataArguments,
     SST2ModelArguments,
     SST2ProgramArguments,
@@ -63,9 +64,6 @@ from synthesizer_examples.training import parse_example_args
 
 
 logger = logging.getLogger(__name__)
-
-# What the model card's code runs.
-EXAMPLE_SENTENCES = ["a gorgeous, witty film", "a dull, lifeless mess"]
 
 
 @dataclass
@@ -119,7 +117,7 @@ def main(argv=None):
         "instruction programs (in `programs.json`) on positive text and halts at once on negative text. The data "
         "memory `[1, 0, 0, ...]` makes cell 0 the verdict: only HALT (0, 0, 0) clears it.",
         example_descriptions=[SOFT_IMPERATIVE_TEMPLATE.format(program=tokens[0], sentence=sentence)
-                              for sentence in EXAMPLE_SENTENCES],
+                              for sentence in CARD_SENTENCES],
         extra_files={"programs.json": programs_to_records(programs, tokens)},
     )
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 # /// script
-# dependencies = ["synthesizer", "transformers[torch]>=5.23,<6", "datasets>=5,<6", "accelerate>=1.1"]
+# dependencies = ["synthesizer[examples]", "transformers[torch]>=5.23,<6", "datasets>=5,<6", "accelerate>=1.1"]
 # ///
 """Experiment 2 of "Rethinking Neural Computation" (soft-instruction): SST-2 as a one-instruction subleq program.
 
@@ -8,7 +8,8 @@ The network reads `[CLS] 1 classify this input: <sentence> [SEP]` and predicts o
 (A, B, C) = (0, 2, 0), negative -> (1, 2, 0). On the data memory `[-1, 0, 0, ...]` (saved in the config) the
 machine writes 1 (positive) or leaves 0 (negative) in the output cell 2, then halts, so that
 
-    pipeline("subleq-execution", model=output_dir, trust_remote_code=True)("Classify this input: a gorgeous, witty film")
+    run = pipeline("subleq-execution", model=output_dir, trust_remote_code=True)
+    run("Classify this input: a gorgeous, witty film")
 
 returns `output` 1 and `label` "positive". The best checkpoint (by validation accuracy of A, the operand that
 carries the sentiment) is kept; `sst2_results.json` holds the best accuracy and the curve.
@@ -49,6 +50,7 @@ from synthesizer_examples.soft_programs import (
     soft_instruction_memory,
 )
 from synthesizer_examples.sst2 import (
+    CARD_SENTENCES,
     SST2DataArguments,
     SST2ModelArguments,
     SST2ProgramArguments,
@@ -61,9 +63,6 @@ from synthesizer_examples.training import parse_example_args
 
 
 logger = logging.getLogger(__name__)
-
-# What the model card's code runs.
-EXAMPLE_SENTENCES = ["a gorgeous, witty film", "a dull, lifeless mess"]
 
 
 @dataclass
@@ -97,7 +96,7 @@ def main(argv=None):
         "`Classify this input: <sentence>` is a one-instruction program, (0, 2, 0) for positive text and (1, 2, 0) "
         "for negative text, run on the data memory `[-1, 0, 0, ...]`; the output cell 2 holds the class "
         "(1 = positive), and `label` names it.",
-        example_descriptions=[SOFT_INSTRUCTION_TEMPLATE.format(sentence=sentence) for sentence in EXAMPLE_SENTENCES],
+        example_descriptions=[SOFT_INSTRUCTION_TEMPLATE.format(sentence=sentence) for sentence in CARD_SENTENCES],
     )
 
 

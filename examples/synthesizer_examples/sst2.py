@@ -30,6 +30,8 @@ GLUE_SST2 = ("nyu-mll/glue", "sst2")
 # The authors' batch: 32 examples per optimizer step, whatever the number of processes.
 PAPER_BATCH_SIZE = 32
 RESULTS_FILE = "sst2_results.json"
+# The sentences a model card's code runs, one of each sentiment.
+CARD_SENTENCES = ["a gorgeous, witty film", "a dull, lifeless mess"]
 
 
 def load_sst2(
@@ -384,6 +386,7 @@ def baseline_card(model, model_args, data_args, training_args, sentences: list[s
 
 
 __all__ = [
+    "CARD_SENTENCES",
     "GLUE_SST2",
     "RESULTS_FILE",
     "SST2ClassificationTrainingArguments",
