@@ -1,8 +1,11 @@
-"""`examples/run_program_library.py` end to end on a tiny model, and the helpers of `library_tasks.py`."""
+"""`examples/run_program_library.py` end to end on a tiny model, its report `bench/program_library.py`, and the
+helpers of `synthesizer_examples/library.py`."""
 
+import ast
+import importlib.util
 import json
 import random
-import sys
+import re
 from pathlib import Path
 
 import pytest
@@ -21,10 +24,17 @@ from synthesizer_examples.library import (
 )
 from synthesizer_examples.memorization import build_memorization_dataset
 
+import run_program_library  # examples/ is on sys.path (conftest.py)
+
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "examples"))
-import run_program_library  # noqa: E402
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench_program_library", ROOT / "bench" / "program_library.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # Two library programs (add: 4 cells, 3 instructions; absolute: 3 cells, 3 instructions) with k = 4 and L = 4, so
@@ -41,7 +51,7 @@ TINY_RUN = [
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("library")
-    results = run_program_library.main(TINY_RUN + ["--output_dir", str(out / "run"), "--results_dir", str(out / "res")])
+    results = run_program_library.main(TINY_RUN + ["--output_dir", str(out / "run")])
     return out, results
 
 
@@ -55,18 +65,33 @@ def test_tiny_synthesizer_memorizes_two_programs_and_runs_them_on_unseen_inputs(
             assert phrasing["decoded_exactly"] and phrasing["decodes_as"] == name, phrasing
             assert phrasing["correct_outputs"] == phrasing["inputs"] == 100, phrasing
         assert entry["stepwise_agrees"]
-    # The reports are written where asked.
-    assert json.loads((out / "res" / "program_library.json").read_text())["programs"] == json.loads(
-        json.dumps(results["programs"]))
-    assert "| add | 3 | 4/4 |" in (out / "res" / "program_library.md").read_text()
-    assert (out / "res" / "program_library.png").stat().st_size > 0
+    # The run's file is what main returned, with the command that reproduces it.
+    saved = json.loads((out / "run" / "library_results.json").read_text())
+    assert saved == json.loads(json.dumps(results))
+    assert saved["command"].startswith("python examples/run_program_library.py --programs add,absolute ")
+    assert not (out / "run" / "program_library.md").exists()  # reports are bench/program_library.py's
+
+
+def test_card_usage_runs_a_trained_phrasing_on_a_known_input(tiny_run):
+    out, results = tiny_run
+    card = (out / "run" / "README.md").read_text()
+    trained = [phrasing["description"] for phrasing in results["programs"]["add"]["trained"]]
+    assert "| trained phrasings decoded exactly | 8/8 |" in card
+    assert f"| steps to 100% exact match | {results['settings']['steps_to_100']} |" in card
+    usage = re.search(r"```python\n(.*?)```", card, re.S).group(1)
+    memory = ast.literal_eval(re.search(r"^memory = (.*?)  #", usage, re.M).group(1))
+    # The first of the inputs the run evaluated `add` on, written into its initial memory (a, b, then the sum cell).
+    values = load_program("add").random_inputs(random.Random("1234-add"))
+    assert memory == load_program("add").assemble(4, 4).with_inputs(**values)
+    assert f"for description in {trained[:2]!r}:" in usage
+    assert f"{load_program('add').reference(**values)}" in card  # the right answer is stated in the card
 
 
 def test_saved_checkpoint_runs_fresh_inputs_through_the_pipeline(tiny_run):
     # Independent of the script's own evaluation: load the folder, run inputs it never drew, compare with the
     # reference machine's outputs for the true program.
     out, _ = tiny_run
-    pipe = pipeline("subleq-execution", model=str(out / "run"))
+    pipe = pipeline("subleq-execution", model=str(out / "run"), trust_remote_code=True)
     library = json.loads((out / "run" / "library.json").read_text())
     rng = random.Random("fresh")
     for name in ("add", "absolute"):
@@ -82,6 +107,50 @@ def test_saved_checkpoint_runs_fresh_inputs_through_the_pipeline(tiny_run):
     # far outside the ranges the inputs were drawn from
     result = pipe(library["add"]["trained"][1], memory=load_program("add").assemble(4, 4).with_inputs(a=10**9, b=-7))
     assert result["memory"][2] == 10**9 - 7
+
+
+def test_an_input_that_overflows_is_none_and_the_others_still_run(tiny_run):
+    # The folder's pipeline (remote code) raises its own SubleqError class, which run_inputs must catch.
+    out, _ = tiny_run
+    pipe = pipeline("subleq-execution", model=str(out / "run"), trust_remote_code=True)
+    assembled = load_program("add").assemble(4, 4)
+    overflowing, fine = assembled.with_inputs(a=3 * 2**61, b=3 * 2**61), assembled.with_inputs(a=2, b=3)
+    with pytest.raises(run_program_library.subleq_error_of(pipe), match="overflow"):
+        pipe("add two numbers", memory=overflowing)
+    first, second = run_program_library.run_inputs(pipe, "add two numbers", [overflowing, fine], max_steps=100)
+    assert first is None and second["memory"][2] == 5
+
+
+def test_bench_report_of_the_tiny_run(tiny_run, tmp_path):
+    out, results = tiny_run
+    load_bench().main(["--run_dir", str(out / "run"), "--results_dir", str(tmp_path / "res")])
+    saved = json.loads((out / "run" / "library_results.json").read_text())
+    assert json.loads((tmp_path / "res" / "program_library.json").read_text()) == saved
+    markdown = (tmp_path / "res" / "program_library.md").read_text()
+    for name in ("add", "absolute"):
+        held = results["programs"][name]["held_out"]
+        decoded, right = sum(p["decoded_exactly"] for p in held), sum(p["correct_outputs"] for p in held)
+        assert f"| {name} | 3 | 4/4 | {decoded}/2 | 400/400 | {right}/200 |" in markdown
+        for phrasing in held:
+            assert f"| {name} | {phrasing['description']} | {'yes' if phrasing['decoded_exactly'] else 'no'} |" in markdown
+    assert "Trained phrasings: 8/8 decoded exactly, 800/800 right outputs." in markdown
+    assert "## Counting ones" not in markdown  # --no_baseline
+    assert f"    {saved['command']}\n    python bench/program_library.py --run_dir " in markdown
+    assert (tmp_path / "res" / "program_library.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bench_report_reproduces_the_committed_one(tmp_path):
+    # The committed markdown, redrawn from the committed results; only the line of the report command may differ.
+    committed = ROOT / "bench" / "results"
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "library_results.json").write_text((committed / "program_library.json").read_text())
+    load_bench().main(["--run_dir", str(tmp_path / "run"), "--results_dir", str(tmp_path / "res")])
+
+    def without_report_command(text):
+        return [line for line in text.splitlines() if not line.startswith("    python bench/program_library.py")]
+
+    assert without_report_command((tmp_path / "res" / "program_library.md").read_text()) == without_report_command(
+        (committed / "program_library.md").read_text())
 
 
 def test_description_tokenizer_lowercases_splits_punctuation_and_saves(tmp_path):
@@ -131,22 +200,40 @@ def test_count_ones_splits():
     assert splits == count_ones_splits(4, 0.25, (6, 8), num_long=10, seed=0)
 
 
-def test_baseline_comparison_runs_and_is_reported(tmp_path):
-    # Wiring only (nothing is trained to convergence): the baseline classifier and count_ones_32 on the same inputs.
+def test_baseline_comparison_reports_the_accuracies_each_model_has(tmp_path):
+    # Nothing is trained to convergence: the Synthesizer's count_ones_32 is wrong, and the classifier saw counts 0-3
+    # only. The reported accuracies must be the ones the models have, computed here another way.
     results = run_program_library.main([
         "--programs", "count_ones_32", "--data_memory_size", "34", "--max_program_length", "33",
         "--hidden_size", "16", "--num_hidden_layers", "1", "--num_attention_heads", "2", "--intermediate_size", "32",
         "--num_train_epochs", "1", "--save_strategy", "no", "--eval_strategy", "no", "--logging_strategy", "no",
         "--disable_tqdm", "true", "--log_level", "warning", "--num_inputs", "5", "--stepwise_check_inputs", "0",
-        "--baseline_epochs", "1", "--baseline_train_max_length", "3", "--baseline_num_long", "7",
-        "--output_dir", str(tmp_path / "run"), "--results_dir", str(tmp_path / "res"),
+        "--baseline_epochs", "80", "--baseline_train_max_length", "3", "--baseline_num_long", "7",
+        "--output_dir", str(tmp_path / "run"),
     ])
     rows = {row["inputs"]: row for row in results["baseline"]["rows"]}
     assert set(rows) == {"train", "held_out_3", "length_16", "length_32"}
     assert rows["train"]["sequences"] == 2 + 4 + 6 and rows["held_out_3"]["sequences"] == 2
     assert rows["length_32"]["sequences"] == 7 and rows["length_32"]["lengths"] == [32]
-    assert all(0 <= row["baseline_accuracy"] <= 1 and 0 <= row["synthesizer_accuracy"] <= 1 for row in rows.values())
+    # The Synthesizer's accuracy: the saved checkpoint runs the same sequences, zero-padded to 32 bits.
+    splits = count_ones_splits(3, 0.25, (16, 32), num_long=7, seed=1234)
+    pipe = pipeline("subleq-execution", model=str(tmp_path / "run"), trust_remote_code=True)
+    assembled = load_program("count_ones_32").assemble(34, 33)
+    description = results["baseline"]["synthesizer_description"]
+    for name, sequences in splits.items():
+        memories = [assembled.with_inputs(bits=bits + [0] * (32 - len(bits))) for bits in sequences]
+        runs = run_program_library.run_inputs(pipe, description, memories, max_steps=10_000)
+        right = [r is not None and assembled.read_outputs(r["memory"])["count"] == sum(bits)
+                 for r, bits in zip(runs, sequences)]
+        assert rows[name]["synthesizer_accuracy"] == sum(right) / len(sequences), name
+        assert rows[name]["true_counts_range"] == [min(map(sum, sequences)), max(map(sum, sequences))]
+    # The classifier never had a label above 3; every long sequence here has more ones, so it gets none right.
+    for name in ("length_16", "length_32"):
+        assert rows[name]["true_counts_range"][0] > 3
+        assert rows[name]["baseline_accuracy"] == 0.0, rows[name]
+    load_bench().main(["--run_dir", str(tmp_path / "run"), "--results_dir", str(tmp_path / "res")])
     markdown = (tmp_path / "res" / "program_library.md").read_text()
-    assert "| unseen, length 32 | 7 |" in markdown and "end-to-end BERT classifier" in markdown
+    assert f"| unseen, length 32 | 7 | 0.0% | {100 * rows['length_32']['synthesizer_accuracy']:.1f}% |" in markdown
+    assert "## Counting ones: running a program vs. learning the function" in markdown
     with pytest.raises(ValueError, match="count_ones_32"):
         run_program_library.main(["--programs", "add", "--output_dir", str(tmp_path / "x")])
