@@ -108,7 +108,9 @@ class ModelArguments:
                                       "[CLS]/[SEP] (34 tokens)."}
     )
     dropout: float = field(default=0.1, metadata={"help": "Backbone hidden and attention dropout (BERT's 0.1)."})
-    label_smoothing: float = field(default=0.05, metadata={"help": "Label smoothing of each head (the authors' 0.05)."})
+    label_smoothing: float = field(
+        default=0.05, metadata={"help": "Label smoothing of each head (the authors' 0.05)."}
+    )
     word_dropout: float = field(
         default=0.1, metadata={"help": "Probability of replacing each description word by [UNK] in training, so that "
                                        "a program is named by any of its words, not one exact phrasing."}
@@ -355,8 +357,9 @@ def evaluate_library(pipe, programs, phrasings, data_args: DataArguments) -> dic
     for program in programs:
         entry = evaluate_program(pipe, program, phrasings[program.name], library_padded, data_args)
         report[program.name] = entry
-        logger.info("%s: %s", program.name, {split: [(p["decoded_exactly"], p["correct_outputs"])
-                                                      for p in entry[split]] for split in ("trained", "held_out")})
+        decoded_and_right = {split: [(p["decoded_exactly"], p["correct_outputs"]) for p in entry[split]]
+                             for split in ("trained", "held_out")}
+        logger.info("%s: %s", program.name, decoded_and_right)
     return report
 
 

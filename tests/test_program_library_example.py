@@ -132,7 +132,8 @@ def test_bench_report_of_the_tiny_run(tiny_run, tmp_path):
         decoded, right = sum(p["decoded_exactly"] for p in held), sum(p["correct_outputs"] for p in held)
         assert f"| {name} | 3 | 4/4 | {decoded}/2 | 400/400 | {right}/200 |" in markdown
         for phrasing in held:
-            assert f"| {name} | {phrasing['description']} | {'yes' if phrasing['decoded_exactly'] else 'no'} |" in markdown
+            decoded_exactly = "yes" if phrasing["decoded_exactly"] else "no"
+            assert f"| {name} | {phrasing['description']} | {decoded_exactly} |" in markdown
     assert "Trained phrasings: 8/8 decoded exactly, 800/800 right outputs." in markdown
     assert "## Counting ones" not in markdown  # --no_baseline
     assert f"    {saved['command']}\n    python bench/program_library.py --run_dir " in markdown
