@@ -56,9 +56,29 @@ def memorized(tmp_path_factory):
     return output_dir, programs
 
 
+def local_pipeline(checkpoint, **kwargs):
+    """The installed package's pipeline on a checkpoint. A model instance makes `pipeline()` use the registered task:
+    given a folder, it reads `custom_pipelines` from config.json and runs the checkpoint's own copy of the code."""
+    return pipeline("subleq-execution", model=SynthesizerForSubleq.from_pretrained(checkpoint),
+                    tokenizer=str(checkpoint), **kwargs)
+
+
 @pytest.fixture(scope="module")
 def pipe(memorized):
-    return pipeline("subleq-execution", model=str(memorized[0]))
+    return local_pipeline(memorized[0])
+
+
+def test_a_checkpoint_folder_runs_its_own_pipeline_code(pipe, memorized):
+    checkpoint, programs = memorized
+    # The folder names its pipeline in config.json: transformers asks before running that code, package or not.
+    with pytest.raises(ValueError, match="trust_remote_code=True"):
+        pipeline("subleq-execution", model=str(checkpoint))
+    remote = pipeline("subleq-execution", model=str(checkpoint), trust_remote_code=True)
+    assert type(remote).__module__.startswith("transformers_modules.")
+    assert type(pipe).__module__ == "modeling_synthesizer.pipeline_synthesizer"
+    memories = random_memories(23, 4)
+    inputs = [{"description": description, "memory": memory} for description in programs for memory in memories]
+    assert remote(inputs, max_steps=MAX_STEPS) == pipe(inputs, max_steps=MAX_STEPS)
 
 
 def random_memories(seed, count, low=-20, high=20):
@@ -221,7 +241,7 @@ def test_init_time_defaults(memorized):
     checkpoint, programs = memorized
     description, program = next(iter(programs.items()))
     memory = random_memories(19, 1)[0]
-    stepwise = pipeline("subleq-execution", model=str(checkpoint), strategy="stepwise", max_steps=9, memory=memory)
+    stepwise = local_pipeline(checkpoint, strategy="stepwise", max_steps=9, memory=memory)
     assert same_run(stepwise(description), run_subleq(program, memory, 9))
     assert same_run(stepwise(description, max_steps=3), run_subleq(program, memory, 3))
 
