@@ -9,9 +9,12 @@ import re
 from pathlib import Path
 
 import pytest
+import run_program_library  # examples/ is on sys.path (conftest.py)
 import torch
+from test_model_cards import card_memory, check_hub_repository, run_card
 from transformers import AutoTokenizer, pipeline
 
+from modeling_synthesizer import run_subleq
 from modeling_synthesizer.program_library import load_program
 from synthesizer_examples.library import (
     PADDING_INSTRUCTION,
@@ -23,8 +26,6 @@ from synthesizer_examples.library import (
     split_phrasings,
 )
 from synthesizer_examples.memorization import build_memorization_dataset
-
-import run_program_library  # examples/ is on sys.path (conftest.py)
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,6 +86,21 @@ def test_card_usage_runs_a_trained_phrasing_on_a_known_input(tiny_run):
     assert memory == load_program("add").assemble(4, 4).with_inputs(**values)
     assert f"for description in {trained[:2]!r}:" in usage
     assert f"{load_program('add').reference(**values)}" in card  # the right answer is stated in the card
+
+
+def test_card_runs_as_written_without_the_package(tiny_run, tmp_path):
+    out, _ = tiny_run
+    folder = out / "run"
+    check_hub_repository(folder)
+    printed = run_card(folder, tmp_path)  # the card names the folder as given, so its code runs verbatim
+    program = load_program("add")
+    assembled = program.assemble(4, 4)
+    values = program.random_inputs(random.Random("1234-add"))
+    expected = run_subleq(assembled.program, card_memory(folder))  # the true program on the card's memory
+    assert len(printed) == 2
+    for _, result in printed:
+        assert (result["memory"], result["steps"], result["halt_reason"]) == (expected.memory, expected.steps, "halt")
+        assert assembled.read_outputs(result["memory"]) == program.reference(**values)
 
 
 def test_saved_checkpoint_runs_fresh_inputs_through_the_pipeline(tiny_run):
