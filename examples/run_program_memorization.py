@@ -47,6 +47,7 @@ from synthesizer_examples.model_card import ModelCardSpec, subleq_usage, synthes
 from synthesizer_examples.training import (
     MemorizationTrainingArguments,
     StopAtExactMatchCallback,
+    eval_curve,
     find_checkpoint_to_resume,
     first_step_reaching,
     parse_example_args,
@@ -64,8 +65,9 @@ class ModelArguments:
     num_hidden_layers: int = field(default=4, metadata={"help": "Backbone layers (the paper: 4)."})
     num_attention_heads: int = field(default=4, metadata={"help": "Attention heads (the paper: 4)."})
     intermediate_size: int = field(default=1024, metadata={"help": "Feed-forward size (the paper: 1024)."})
-    backbone_type: str = field(default="bert", metadata={"help": "Any AutoConfig model_type with BERT-style size "
-                                                                  "names, e.g. bert, roberta."})
+    backbone_type: str = field(
+        default="bert", metadata={"help": "Any AutoConfig model_type with BERT-style size names, e.g. bert, roberta."}
+    )
     dropout: float = field(
         default=0.1, metadata={"help": "Backbone hidden and attention dropout (BERT's default 0.1, as the authors)."}
     )
@@ -226,8 +228,7 @@ def summarize(trainer, data_args, metrics: dict, train_runtime: float | None, pr
         "final_program_exact_match": metrics["eval_program_exact_match"],
         "train_runtime_s": train_runtime,
         # Every evaluation during training, (step, instruction exact match): how close a run that stopped short came.
-        "exact_match_curve": [[entry["step"], entry["eval_exact_match"]] for entry in trainer.state.log_history
-                              if "eval_exact_match" in entry],
+        "exact_match_curve": eval_curve(trainer.state.log_history, "exact_match"),
     }
 
 

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import run_program_memorization  # examples/ is on sys.path (conftest.py)
 import transformers
 from conftest import run_without_package
 from huggingface_hub import constants
@@ -162,10 +163,9 @@ def test_push_to_hub_uploads_a_repository_whose_card_runs(tmp_path, monkeypatch)
     hub = FakeHub(tmp_path / "hub")
     monkeypatch.setattr(transformers.trainer, "hf_api", lambda: hub)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # the script refuses to push offline
-    script = load_script("run_program_memorization")
     output_dir = tmp_path / "run"
-    script.main(TINY_MEMORIZATION + ["--output_dir", str(output_dir), "--push_to_hub", "true",
-                                     "--hub_model_id", "org/synthesizer-tiny"])
+    push = ["--push_to_hub", "true", "--hub_model_id", "org/synthesizer-tiny"]
+    run_program_memorization.main(TINY_MEMORIZATION + ["--output_dir", str(output_dir), *push])
     assert hub.uploads and {upload["repo_id"] for upload in hub.uploads} == {"org/synthesizer-tiny"}
     # Each save pushed a complete repository, not only the weights and config.
     for upload in hub.uploads:

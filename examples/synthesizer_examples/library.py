@@ -207,7 +207,8 @@ def count_ones_splits(
     rng.shuffle(longest)
     cut = round(len(longest) * held_out_fraction)
     held_out, kept = longest[:cut], longest[cut:]
-    shorter = [list(bits) for length in range(1, train_max_length) for bits in itertools.product((0, 1), repeat=length)]
+    shorter = [list(bits) for length in range(1, train_max_length)
+               for bits in itertools.product((0, 1), repeat=length)]
     splits = {"train": shorter + kept, f"held_out_{train_max_length}": held_out}
     for length in long_lengths:
         splits[f"length_{length}"] = [[rng.randint(0, 1) for _ in range(length)] for _ in range(num_long)]

@@ -21,7 +21,7 @@ from .checkpoint import HubReadyTrainer, save_and_push
 from .metrics import argmax_operands, make_compute_metrics
 from .model_card import ModelCardSpec, subleq_usage, synthesizer_summary, text_classification_usage
 from .soft_programs import SST2_ID2LABEL
-from .training import find_checkpoint_to_resume, setup_run, tokenize_instructions
+from .training import eval_curve, find_checkpoint_to_resume, setup_run, tokenize_instructions
 
 
 logger = logging.getLogger(__name__)
@@ -228,17 +228,6 @@ def build_sequence_classification_config(model_args: SST2ModelArguments, tokeniz
     return AutoConfig.for_model(settings.pop("model_type"), **settings)
 
 
-def eval_curve(log_history: list[dict], metric: str) -> list[list]:
-    """`[[step, value], ...]` of the evaluations during training, in order. Only the first evaluation logged at a
-    step counts: the one after training, at the last step again, may be of the best checkpoint reloaded."""
-    curve, seen = [], set()
-    for entry in log_history:
-        if f"eval_{metric}" in entry and entry["step"] not in seen:
-            seen.add(entry["step"])
-            curve.append([int(entry["step"]), float(entry[f"eval_{metric}"])])
-    return curve
-
-
 def train_and_evaluate(trainer: HubReadyTrainer, training_args: TrainingArguments) -> tuple[dict, dict]:
     """Trains (resuming from the last checkpoint of `output_dir` if any), evaluates the model it ends with (the best
     one with `--load_best_model_at_end`) and saves `eval_results.json`. Returns (train metrics, eval metrics); the
@@ -397,7 +386,6 @@ __all__ = [
     "backbone_config",
     "baseline_card",
     "build_sequence_classification_config",
-    "eval_curve",
     "finish_sst2_run",
     "load_sst2",
     "load_sst2_splits",

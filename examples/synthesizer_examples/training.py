@@ -101,6 +101,17 @@ def first_step_reaching(log_history: list[dict], metric: str = "eval_exact_match
     return None
 
 
+def eval_curve(log_history: list[dict], metric: str) -> list[list]:
+    """`[[step, value], ...]` of the evaluations during training, in order. Only the first evaluation logged at a
+    step counts: the one after training, at the last step again, may be of the best checkpoint reloaded."""
+    curve, seen = [], set()
+    for entry in log_history:
+        if f"eval_{metric}" in entry and entry["step"] not in seen:
+            seen.add(entry["step"])
+            curve.append([int(entry["step"]), float(entry[f"eval_{metric}"])])
+    return curve
+
+
 def check_world_size(training_args: TrainingArguments):
     """
     Raises `RuntimeError` if the launcher started more processes than the Trainer joined, e.g. `accelerate launch
@@ -147,6 +158,7 @@ __all__ = [
     "StopAtExactMatchCallback",
     "check_can_push",
     "check_world_size",
+    "eval_curve",
     "find_checkpoint_to_resume",
     "first_step_reaching",
     "parse_example_args",
