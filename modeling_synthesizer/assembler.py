@@ -252,6 +252,7 @@ _SIGNATURES = {
     "JLE": "rrt",
     "JGT": "rrt",
 }
+_CONDITIONAL_JUMPS = ("JLEZ", "JGZ", "JGEZ", "JLZ", "JZ", "JNZ", "JLE", "JGT")
 
 
 class _Assembler:
@@ -421,99 +422,106 @@ class _Assembler:
         name = mnemonic.text.upper()
         if name.startswith(".") and name.lower() in (".word", ".zero"):
             raise _error(mnemonic, f"'{mnemonic.text}' outside the .data section")
-        start = len(self.instructions) + 1  # number of this statement's first instruction
-
         if name == "SUBLEQ":
-            if len(operands) not in (2, 3):
-                raise _error(mnemonic, f"'{mnemonic.text}' takes 2 or 3 operands, got {len(operands)}")
-            a = self.data_operand(operands[0], written=False)
-            b = self.data_operand(operands[1], written=True, read_from_zero=a.name == _ZERO)
-            c = self.target(operands[2], conditional=False) if len(operands) == 3 else _Target("next")
-            self.emit(mnemonic, [(a, b, c)], text, is_halt=a.name == b.name == _ZERO and c.kind == "halt")
+            self.subleq_statement(mnemonic, operands, text)
             return
+        args = self.macro_arguments(name, mnemonic, operands)
+        if name == "HALT":
+            z = self.zero_cell(mnemonic)
+            self.emit(mnemonic, [(z, z, _Target("halt"))], text, is_halt=True)
+        elif name == "JMP":
+            z, goto = self.zero_cell(mnemonic), self.target(args[0], conditional=False)
+            self.emit(mnemonic, [(z, z, goto)], text, is_halt=goto.kind == "halt")
+        elif name in _CONDITIONAL_JUMPS:
+            self.emit(mnemonic, self.expand_conditional_jump(name, mnemonic, args), text)
+        else:
+            self.emit(mnemonic, self.expand_data_macro(name, mnemonic, args), text)
 
+    def subleq_statement(self, mnemonic: _Token, operands: list[_Token], text: str) -> None:
+        if len(operands) not in (2, 3):
+            raise _error(mnemonic, f"'{mnemonic.text}' takes 2 or 3 operands, got {len(operands)}")
+        a = self.data_operand(operands[0], written=False)
+        b = self.data_operand(operands[1], written=True, read_from_zero=a.name == _ZERO)
+        c = self.target(operands[2], conditional=False) if len(operands) == 3 else _Target("next")
+        self.emit(mnemonic, [(a, b, c)], text, is_halt=a.name == b.name == _ZERO and c.kind == "halt")
+
+    def macro_arguments(self, name: str, mnemonic: _Token, operands: list[_Token]) -> list:
+        """The macro's operands checked against its signature: data operands as cells, targets as tokens."""
         if name not in _SIGNATURES:
             raise _error(mnemonic, f"unknown mnemonic {mnemonic.text!r}")
         signature = _SIGNATURES[name]
         if len(operands) != len(signature):
             raise _error(mnemonic, f"'{mnemonic.text}' takes {len(signature)} operand(s), got {len(operands)}")
-        args = []
-        for kind, operand in zip(signature, operands):
-            if kind == "t":
-                args.append(operand)
-            else:
-                args.append(self.data_operand(operand, written=kind == "w"))
+        # targets stay tokens: a conditional jump resolves its target twice (`halt` differs on the two paths)
+        return [
+            operand if kind == "t" else self.data_operand(operand, written=kind == "w")
+            for kind, operand in zip(signature, operands)
+        ]
 
-        def zero() -> _Cell:
-            return self.use(_constant_cell(0, mnemonic))
+    # The helpers below allocate the assembler's cells on first use, which fixes their addresses: expansions call
+    # them in a fixed order.
 
-        def temp() -> _Cell:
-            return self.use(_Cell(_TEMP, token=mnemonic, internal=True))
+    def zero_cell(self, mnemonic: _Token) -> _Cell:
+        return self.use(_constant_cell(0, mnemonic))
+
+    def temp_cell(self, mnemonic: _Token) -> _Cell:
+        return self.use(_Cell(_TEMP, token=mnemonic, internal=True))
+
+    def expand_data_macro(self, name: str, mnemonic: _Token, args: list) -> list:
+        """The triples of CLR, INC, DEC, SUB, ADD, MOV and NEG."""
+        nxt = _Target("next")
+        if name == "CLR":
+            return [(args[0], args[0], nxt)]
+        if name == "SUB":
+            return [(args[0], args[1], nxt)]
+        if name in ("INC", "DEC"):
+            one = self.use(_constant_cell(-1 if name == "INC" else 1, mnemonic))
+            return [(one, args[0], nxt)]
+        a, b = args
+        same = (a.name, a.offset) == (b.name, b.offset)
+        if name == "ADD":
+            z = self.zero_cell(mnemonic)
+            return [(a, z, nxt), (z, b, nxt), (z, z, nxt)]
+        if name == "MOV":
+            if same:
+                return []
+            z = self.zero_cell(mnemonic)
+            return [(b, b, nxt), (a, z, nxt), (z, b, nxt), (z, z, nxt)]
+        if same:  # NEG a, a: Z = -a, a = 0, T = -Z, a -= T
+            z, t = self.zero_cell(mnemonic), self.temp_cell(mnemonic)
+            return [(t, t, nxt), (a, z, nxt), (a, a, nxt), (z, t, nxt), (t, a, nxt), (z, z, nxt)]
+        return [(b, b, nxt), (a, b, nxt)]
+
+    def expand_conditional_jump(self, name: str, mnemonic: _Token, args: list) -> list:
+        """The triples of JLEZ, JGZ, JGEZ, JLZ, JZ, JNZ, JLE and JGT."""
+        start = len(self.instructions) + 1  # number of this statement's first instruction
 
         def at(offset: int) -> _Target:  # an instruction of this expansion, or the one after it
             return _Target("number", number=start + offset)
 
         nxt = _Target("next")
-        if name == "HALT":
-            z = zero()
-            self.emit(mnemonic, [(z, z, _Target("halt"))], text, is_halt=True)
-            return
-        if name == "JMP":
-            z, goto = zero(), self.target(args[0], conditional=False)
-            self.emit(mnemonic, [(z, z, goto)], text, is_halt=goto.kind == "halt")
-            return
-        if name in ("CLR", "INC", "DEC", "SUB"):
-            if name == "CLR":
-                triples = [(args[0], args[0], nxt)]
-            elif name == "SUB":
-                triples = [(args[0], args[1], nxt)]
-            else:
-                one = self.use(_constant_cell(-1 if name == "INC" else 1, mnemonic))
-                triples = [(one, args[0], nxt)]
-        elif name == "ADD":
-            a, b, z = args[0], args[1], zero()
-            triples = [(a, z, nxt), (z, b, nxt), (z, z, nxt)]
-        elif name == "MOV":
-            a, b = args
-            if (a.name, a.offset) == (b.name, b.offset):
-                triples = []
-            else:
-                z = zero()
-                triples = [(b, b, nxt), (a, z, nxt), (z, b, nxt), (z, z, nxt)]
-        elif name == "NEG":
-            a, b = args
-            if (a.name, a.offset) == (b.name, b.offset):  # Z = -a, a = 0, T = -Z, a -= T
-                z, t = zero(), temp()
-                triples = [(t, t, nxt), (a, z, nxt), (a, a, nxt), (z, t, nxt), (t, a, nxt), (z, z, nxt)]
-            else:
-                triples = [(b, b, nxt), (a, b, nxt)]
-        else:  # conditional jumps
-            x = args[0]
-            goto = self.target(args[-1], conditional=True)
-            jump = self.target(args[-1], conditional=False)
-            z = zero() if name != "JGEZ" else None
-            if name == "JLEZ":
-                triples = [(z, x, goto)]
-            elif name == "JGZ":
-                triples = [(z, x, at(2)), (z, z, jump)]
-            else:
-                t = temp()
-                if name == "JGEZ":  # T = -x <= 0
-                    triples = [(t, t, nxt), (x, t, goto)]
-                elif name == "JLZ":
-                    triples = [(t, t, nxt), (x, t, at(3)), (z, z, jump)]
-                elif name == "JZ":  # x >= 0 and x <= 0
-                    triples = [(t, t, nxt), (x, t, at(3)), (z, z, at(4)), (z, x, goto)]
-                elif name == "JNZ":
-                    triples = [(t, t, nxt), (x, t, at(3)), (z, z, jump), (z, x, at(5)), (z, z, jump)]
-                else:  # JLE / JGT: T = a - b <= 0
-                    b = args[1]
-                    triples = [(t, t, nxt), (x, z, nxt), (z, t, nxt), (z, z, nxt)]
-                    if name == "JLE":
-                        triples.append((b, t, goto))
-                    else:
-                        triples += [(b, t, at(6)), (z, z, jump)]
-        self.emit(mnemonic, triples, text)
+        x = args[0]
+        goto = self.target(args[-1], conditional=True)
+        jump = self.target(args[-1], conditional=False)
+        z = self.zero_cell(mnemonic) if name != "JGEZ" else None
+        if name == "JLEZ":
+            return [(z, x, goto)]
+        if name == "JGZ":
+            return [(z, x, at(2)), (z, z, jump)]
+        t = self.temp_cell(mnemonic)
+        if name == "JGEZ":  # T = -x <= 0
+            return [(t, t, nxt), (x, t, goto)]
+        if name == "JLZ":
+            return [(t, t, nxt), (x, t, at(3)), (z, z, jump)]
+        if name == "JZ":  # x >= 0 and x <= 0
+            return [(t, t, nxt), (x, t, at(3)), (z, z, at(4)), (z, x, goto)]
+        if name == "JNZ":
+            return [(t, t, nxt), (x, t, at(3)), (z, z, jump), (z, x, at(5)), (z, z, jump)]
+        # JLE / JGT: T = a - b <= 0
+        triples = [(t, t, nxt), (x, z, nxt), (z, t, nxt), (z, z, nxt)]
+        if name == "JLE":
+            return triples + [(args[1], t, goto)]
+        return triples + [(args[1], t, at(6)), (z, z, jump)]
 
     def emit(self, mnemonic: _Token, triples: list, text: str, is_halt: bool = False) -> None:
         if not triples:
@@ -534,23 +542,33 @@ class _Assembler:
 
     def finish(self) -> AssembledProgram:
         self.check_no_pending_data()
-        n = len(self.instructions)
-        for label in self.pending_code:
-            self.code_labels[label.text] = (n + 1, label)
+        for label in self.pending_code:  # labels after the last instruction: "the end"
+            self.code_labels[label.text] = (len(self.instructions) + 1, label)
         self.pending_code.clear()
+        halt_number = self.append_halt_if_needed()
+        lengths = self.label_lengths()
+        addresses, memory = self.lay_out_memory()
+        program, source_lines, line_numbers = self.resolve_instructions(addresses, lengths, halt_number)
+        io = self.resolve_io(addresses, lengths)
+        return AssembledProgram(
+            program=program,
+            memory=memory,
+            data_symbols=addresses,
+            code_symbols={name: number for name, (number, _) in self.code_labels.items()},
+            inputs=io["input"],
+            outputs=io["output"],
+            source_lines=source_lines,
+            line_numbers=line_numbers,
+        )
 
-        # Jumps past the last instruction (to an end label, or out of a final macro) need a HALT to land on, and
-        # so do conditional jumps to `halt` when the program has no HALT of its own.
-        end_user: _Token | None = None
-        halt_user: _Token | None = None
-        for instruction in self.instructions:
-            target = instruction.c
-            if target.kind == "label" and self.code_labels.get(target.name, (0,))[0] == n + 1:
-                end_user = end_user or target.token
-            elif target.kind == "number" and target.number == n + 1:
-                end_user = end_user or _Token("", instruction.line, 1)
-            elif target.kind == "halt_instruction":
-                halt_user = halt_user or target.token
+    def append_halt_if_needed(self) -> int:
+        """Append a HALT where a jump needs one to land on; return the number of the HALT that `halt` jumps to.
+
+        Jumps past the last instruction (to an end label, or out of a final macro) need a HALT to land on, and so do
+        conditional jumps to `halt` when the program has no HALT of its own.
+        """
+        n = len(self.instructions)
+        end_user, halt_user = self.first_jumps_needing_halt()
         halts = [number for number, ins in enumerate(self.instructions, start=1) if ins.is_halt]
         appended = end_user or (halt_user if not halts else None)
         if appended is not None:
@@ -564,12 +582,26 @@ class _Assembler:
             self.instructions.append(
                 _Instruction(z, z, _Target("halt"), appended.line, "HALT  ; appended by the assembler", True)
             )
-        halt_number = halts[0] if halts else n + 1
-        length = len(self.instructions)
+        return halts[0] if halts else n + 1
 
-        # the assembler's cells go after the declared ones
+    def first_jumps_needing_halt(self) -> tuple[_Token | None, _Token | None]:
+        """The first jump past the last instruction and the first conditional jump to `halt` (None: there is none)."""
+        n = len(self.instructions)
+        end_user: _Token | None = None
+        halt_user: _Token | None = None
+        for instruction in self.instructions:
+            target = instruction.c
+            if target.kind == "label" and self.code_labels.get(target.name, (0,))[0] == n + 1:
+                end_user = end_user or target.token
+            elif target.kind == "number" and target.number == n + 1:
+                end_user = end_user or _Token("", instruction.line, 1)
+            elif target.kind == "halt_instruction":
+                halt_user = halt_user or target.token
+        return end_user, halt_user
+
+    def lay_out_memory(self) -> tuple[dict[str, int], list[int]]:
+        """Data label -> address and the initial memory: the declared cells, then the assembler's cells."""
         addresses = {name: address for name, (address, _) in self.data_labels.items()}
-        lengths = self.label_lengths()
         memory = [0] * self.k
         memory[: len(self.cells)] = self.cells
         next_free = len(self.cells)
@@ -583,43 +615,52 @@ class _Assembler:
             addresses[name] = next_free
             memory[next_free] = cell.value
             next_free += 1
+        return addresses, memory
 
-        def address(cell: _Cell) -> int:
-            if cell.internal:
-                return addresses[cell.name]
-            token = cell.token
-            if cell.name not in self.data_labels:
-                if cell.name in self.code_labels:
-                    raise _error(token, f"{cell.name!r} is an instruction label, not a data label")
-                raise _error(token, f"unknown label {cell.name!r}")
-            if cell.offset >= lengths[cell.name]:
-                raise _error(
-                    token, f"offset {cell.offset} is outside {cell.name!r} ({lengths[cell.name]} cell(s))"
-                )
-            return addresses[cell.name] + cell.offset
-
-        def number(target: _Target, own: int) -> int:
-            if target.kind == "next":
-                return own + 1 if own + 1 <= length else 0
-            if target.kind == "halt":
-                return 0
-            if target.kind == "halt_instruction":
-                return halt_number
-            if target.kind == "number":
-                return target.number
-            if target.name not in self.code_labels:
-                if target.name in self.data_labels:
-                    raise _error(target.token, f"{target.name!r} is a data label, not an instruction label")
-                raise _error(target.token, f"unknown label {target.name!r}")
-            return self.code_labels[target.name][0]
-
+    def resolve_instructions(self, addresses: dict[str, int], lengths: dict[str, int], halt_number: int):
+        """The `(A, B, C)` triples, and each instruction's source text and line number."""
         program = []
         source_lines, line_numbers = {}, {}
         for own, ins in enumerate(self.instructions, start=1):
-            program.append((address(ins.a), address(ins.b), number(ins.c, own)))
+            program.append((
+                self.cell_address(ins.a, addresses, lengths),
+                self.cell_address(ins.b, addresses, lengths),
+                self.instruction_number(ins.c, own, halt_number),
+            ))
             source_lines[own] = ins.text
             line_numbers[own] = ins.line
+        return program, source_lines, line_numbers
 
+    def cell_address(self, cell: _Cell, addresses: dict[str, int], lengths: dict[str, int]) -> int:
+        if cell.internal:
+            return addresses[cell.name]
+        token = cell.token
+        if cell.name not in self.data_labels:
+            if cell.name in self.code_labels:
+                raise _error(token, f"{cell.name!r} is an instruction label, not a data label")
+            raise _error(token, f"unknown label {cell.name!r}")
+        if cell.offset >= lengths[cell.name]:
+            raise _error(token, f"offset {cell.offset} is outside {cell.name!r} ({lengths[cell.name]} cell(s))")
+        return addresses[cell.name] + cell.offset
+
+    def instruction_number(self, target: _Target, own: int, halt_number: int) -> int:
+        """The C of instruction number `own` jumping to `target`."""
+        if target.kind == "next":
+            return own + 1 if own + 1 <= len(self.instructions) else 0
+        if target.kind == "halt":
+            return 0
+        if target.kind == "halt_instruction":
+            return halt_number
+        if target.kind == "number":
+            return target.number
+        if target.name not in self.code_labels:
+            if target.name in self.data_labels:
+                raise _error(target.token, f"{target.name!r} is a data label, not an instruction label")
+            raise _error(target.token, f"unknown label {target.name!r}")
+        return self.code_labels[target.name][0]
+
+    def resolve_io(self, addresses: dict[str, int], lengths: dict[str, int]) -> dict[str, dict[str, tuple[int, int]]]:
+        """"input" and "output" -> name -> (address, length)."""
         io: dict[str, dict[str, tuple[int, int]]] = {"input": {}, "output": {}}
         for kind, tokens in self.io.items():
             for token in tokens:
@@ -630,17 +671,7 @@ class _Assembler:
                         raise _error(token, f"{token.text!r} is an instruction label, not a data label")
                     raise _error(token, f"unknown label {token.text!r}")
                 io[kind][token.text] = (addresses[token.text], lengths[token.text])
-
-        return AssembledProgram(
-            program=program,
-            memory=memory,
-            data_symbols=addresses,
-            code_symbols={name: number for name, (number, _) in self.code_labels.items()},
-            inputs=io["input"],
-            outputs=io["output"],
-            source_lines=source_lines,
-            line_numbers=line_numbers,
-        )
+        return io
 
     def label_lengths(self) -> dict[str, int]:
         starts = sorted({address for address, _ in self.data_labels.values()} | {len(self.cells)})
@@ -679,11 +710,28 @@ def disassemble(
     """
     triples = [tuple(int(x) for x in triple) for triple in program]
     memory = list(memory) if memory is not None else []
+    spans = _symbol_spans(symbols or {})
+    names, blocks = _data_blocks(triples, memory, spans)
+    prefix = "L"  # instruction labels must not collide with a declared name
+    while any(re.fullmatch(rf"{prefix}[0-9]+", name) for name, _ in blocks):
+        prefix += "_"
+    return "\n".join(_data_section(blocks) + _code_section(triples, names, prefix)) + "\n"
+
+
+def _symbol_spans(symbols: Mapping[str, int | tuple[int, int]]) -> dict[int, tuple[str, int | None]]:
+    """Start address -> (name, length or None: up to the next name); the first name of an address wins."""
     spans: dict[int, tuple[str, int | None]] = {}
-    for name, value in (symbols or {}).items():
+    for name, value in symbols.items():
         start, size = (value, None) if isinstance(value, int) else (int(value[0]), int(value[1]))
         spans.setdefault(start, (name, size))
+    return spans
 
+
+def _data_blocks(triples: list, memory: list, spans: dict[int, tuple[str, int | None]]):
+    """The operand text of each address, and the declared names with their cells' values.
+
+    Cells are declared up to the last one that an instruction uses, `memory` sets or a symbol names.
+    """
     used = [a for a, b, _ in triples] + [b for _, b, _ in triples]
     used += [address for address, value in enumerate(memory) if value != 0]
     used += [start + (size or 1) - 1 for start, (_, size) in spans.items()]
@@ -712,15 +760,19 @@ def disassemble(
         else:
             blocks[-1][1].append(value)
             names[address] = f"{name}+{address - start}"
+    return names, blocks
 
-    prefix = "L"
-    while any(re.fullmatch(rf"{prefix}[0-9]+", name) for name, _ in blocks):
-        prefix += "_"
+
+def _data_section(blocks: list[tuple[str, list[int]]]) -> list[str]:
     lines = [".data"] if blocks else []
     width = max((len(name) for name, _ in blocks), default=0) + 1
     for name, values in blocks:
         lines.append(f"{name + ':':<{width}} .word {' '.join(str(v) for v in values)}")
-    lines.append(".code")
+    return lines
+
+
+def _code_section(triples: list, names: dict[int, str], prefix: str) -> list[str]:
+    lines = [".code"]
     width = len(f"{prefix}{len(triples)}:")
     for number, (a, b, c) in enumerate(triples, start=1):
         text = f"subleq {names[a]}, {names[b]}"
@@ -729,7 +781,7 @@ def disassemble(
         elif c != number + 1:
             text += f", {prefix}{c}"
         lines.append(f"{prefix + str(number) + ':':<{width}} {text}")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 __all__ = ["AssembledProgram", "AssemblyError", "assemble", "disassemble"]

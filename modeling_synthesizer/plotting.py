@@ -69,9 +69,7 @@ def plot_trace(result, initial_memory, path: str | os.PathLike | None = None, ti
     Figure = _require_matplotlib()
     steps = _trace_steps(result)
     k = len(initial_memory)
-    for number, step in enumerate(steps, 1):
-        if not 0 <= step["b"] < k:
-            raise ValueError(f"step {number} writes cell {step['b']}, outside the {k} cells of initial_memory")
+    _check_writes_inside(steps, k)
     total = len(steps)
     steps = steps[:max_steps_shown]
     rows = memory_over_time(initial_memory, steps)  # [shown + 1, k]
@@ -82,7 +80,27 @@ def plot_trace(result, initial_memory, path: str | os.PathLike | None = None, ti
     grid = fig.add_gridspec(1, 2, width_ratios=[1, max(k, 4)])
     ax_pc = fig.add_subplot(grid[0, 0])
     ax_mem = fig.add_subplot(grid[0, 1], sharey=ax_pc)
+    _draw_memory(fig, ax_mem, rows, steps, cell_names or {})
+    _draw_instructions(ax_pc, steps, len(rows))
 
+    shown = f" (first {len(steps)} of {total} steps)" if total > len(steps) else f" ({total} steps)"
+    fig.suptitle((title or "subleq execution trace") + shown)
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig
+
+
+def _check_writes_inside(steps: list[dict], k: int) -> None:
+    for number, step in enumerate(steps, 1):
+        if not 0 <= step["b"] < k:
+            raise ValueError(f"step {number} writes cell {step['b']}, outside the {k} cells of initial_memory")
+
+
+def _draw_memory(fig, ax_mem, rows: list[list[int]], steps: list[dict], names: dict[int, str]) -> None:
+    """The memory heatmap (one row per step), values written in when they fit, and the written cells outlined."""
+    from matplotlib.patches import Rectangle
+
+    k = len(rows[0])
     peak = max((abs(value) for row in rows for value in row), default=0) or 1
     image = ax_mem.imshow(rows, aspect="auto", cmap="RdBu_r", vmin=-peak, vmax=peak, interpolation="nearest")
     fig.colorbar(image, ax=ax_mem, label="cell value", shrink=0.8)
@@ -91,34 +109,27 @@ def plot_trace(result, initial_memory, path: str | os.PathLike | None = None, ti
             for cell, value in enumerate(row):
                 ax_mem.text(cell, t, str(value), ha="center", va="center", fontsize=7,
                             color="white" if abs(value) > 0.6 * peak else "black")
-    from matplotlib.patches import Rectangle
-
     for t, step in enumerate(steps, 1):  # outline the cell each step wrote
         ax_mem.add_patch(Rectangle((step["b"] - 0.5, t - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=1.2))
     ax_mem.set_xticks(range(k))
-    names = cell_names or {}
     ax_mem.set_xticklabels([names.get(cell, str(cell)) for cell in range(k)], rotation=90 if names else 0)
     ax_mem.set_xlabel("data-memory cell (outlined: the cell written at that step)")
     ax_mem.tick_params(axis="y", labelleft=False)
 
-    # C_t of the step that produced each row (row 0 is the initial memory).
+
+def _draw_instructions(ax_pc, steps: list[dict], num_rows: int) -> None:
+    """The C_t column: the instruction of the step that produced each row (row 0 is the initial memory)."""
     instructions = [None] + [step["instruction"] for step in steps]
     top = max((c for c in instructions if c is not None), default=1)
     ax_pc.imshow([[c or 0] for c in instructions], aspect="auto", cmap="viridis", vmin=0, vmax=top,
                  interpolation="nearest")
-    if len(rows) <= 80:
+    if num_rows <= 80:
         for t, c in enumerate(instructions):
             ax_pc.text(0, t, "start" if c is None else str(c), ha="center", va="center", fontsize=7,
                        color="white" if c is None or c < 0.6 * top else "black")
     ax_pc.set_xticks([0])
     ax_pc.set_xticklabels(["C_t"])
     ax_pc.set_ylabel("step")
-
-    shown = f" (first {len(steps)} of {total} steps)" if total > len(steps) else f" ({total} steps)"
-    fig.suptitle((title or "subleq execution trace") + shown)
-    if path is not None:
-        fig.savefig(path, dpi=120)
-    return fig
 
 
 __all__ = ["memory_over_time", "plot_trace"]

@@ -599,13 +599,10 @@ def _run_tensor_path(programs, memories, lengths, budgets) -> SubleqBatchResult:
     k, device = memories.shape[1], memories.device
     steps_out = torch.zeros(n, dtype=torch.int64, device=device)  # [N]
     codes = torch.full((n,), _CODE_MAX_STEPS, dtype=torch.int64, device=device)  # [N], indexes HALT_REASONS
-    S, K = length + 2, k + 2
-    table_a, table_b, table_taken, table_fall = _build_tables(programs, lengths, k)  # [N*S] each
-    mem2d = torch.empty((n, K), dtype=torch.int64, device=device)  # [N, K]
-    mem2d[:, :k] = memories
-    mem2d[:, k] = 1
-    mem2d[:, k + 1] = 0
-    mem = mem2d.view(-1)  # [N*K]
+    S = length + 2
+    mem2d = _flat_memories(memories)  # [N, K]
+    tensor_step = _tensor_stepper(*_build_tables(programs, lengths, k), mem2d.view(-1))
+    counters = mem2d[:, k + 1]  # [N], a view: the counter cells as the steps update them
 
     rows = (budgets > 0).nonzero().squeeze(1)  # [n_active]; rows with budget 0 end at once with "max_steps"
     base = rows * S  # [n_active], slot 0 of each active row
@@ -615,17 +612,6 @@ def _run_tensor_path(programs, memories, lengths, budgets) -> SubleqBatchResult:
     # |values| < 2**bits at the start and at most double per step, so the first 63 - bits steps cannot overflow.
     # Counting again later would cost a reduction over all memory per chunk, more than the checks it saves.
     unchecked_until = 63 - _bit_length(mem2d)
-
-    def tensor_step(g: torch.Tensor, overflow: Optional[torch.Tensor]) -> torch.Tensor:
-        a = table_a.index_select(0, g)
-        b = table_b.index_select(0, g)
-        mem_a, mem_b = mem.index_select(0, a), mem.index_select(0, b)
-        v = mem_b - mem_a  # wraps on overflow
-        if overflow is not None:
-            # Negative iff the operands differ in sign and the wrapped result's sign differs from mem_b's.
-            overflow |= (mem_b ^ mem_a) & (mem_b ^ v)
-        mem.scatter_(0, b, v)
-        return torch.where(v <= 0, table_taken.index_select(0, g), table_fall.index_select(0, g))
 
     while g.numel():
         if g.numel() <= BATCH_TAIL_ROWS:
@@ -645,23 +631,68 @@ def _run_tensor_path(programs, memories, lengths, budgets) -> SubleqBatchResult:
                 _raise_overflow(programs, lengths, memories, budgets, min(bad_rows))
         t += m
 
-        slot = g - base  # [n_active]
-        done = (slot == 0) | (slot == length + 1) | (budget == t)
-        if bool(done.any()):
-            finished = done.nonzero().squeeze(1)
-            finished_rows = rows.index_select(0, finished)
-            finished_slot = slot.index_select(0, finished)
-            counter = mem2d[:, k + 1].index_select(0, finished_rows)
-            steps_out.index_copy_(0, finished_rows, t + counter)
-            code = torch.where(
-                finished_slot == 0, _CODE_HALT, torch.where(finished_slot == length + 1, _CODE_END, _CODE_MAX_STEPS)
-            )
-            codes.index_copy_(0, finished_rows, code)
+        done = _record_finished(g - base, budget == t, rows, t, counters, length, steps_out, codes)
+        if done is not None:
             keep = (~done).nonzero().squeeze(1)
             rows, base, g, budget = (x.index_select(0, keep) for x in (rows, base, g, budget))
 
     reasons = [HALT_REASONS[c] for c in codes.tolist()]
     return SubleqBatchResult(mem2d[:, :k].clone(), steps_out, reasons)
+
+
+def _flat_memories(memories: torch.Tensor) -> torch.Tensor:
+    """Memory [N, K] for the flat tables: each row's k cells, a cell holding 1 and a counter cell holding 0.
+
+    K = k + 2, as ``_build_tables`` lays it out.
+    """
+    n, k = memories.shape
+    mem2d = torch.empty((n, k + 2), dtype=torch.int64, device=memories.device)  # [N, K]
+    mem2d[:, :k] = memories
+    mem2d[:, k] = 1
+    mem2d[:, k + 1] = 0
+    return mem2d
+
+
+def _tensor_stepper(table_a, table_b, table_taken, table_fall, mem):
+    """The lock step of all running rows, closed over the flat tables [N*S] each and memory [N*K] (written in place).
+
+    ``tensor_step(g, overflow)`` takes the global slots [n_active] and returns the next ones; given an ``overflow``
+    tensor [n_active], it also ORs into it a value that is negative where a row's write overflowed int64.
+    """
+
+    def tensor_step(g: torch.Tensor, overflow: Optional[torch.Tensor]) -> torch.Tensor:
+        a = table_a.index_select(0, g)
+        b = table_b.index_select(0, g)
+        mem_a, mem_b = mem.index_select(0, a), mem.index_select(0, b)
+        v = mem_b - mem_a  # wraps on overflow
+        if overflow is not None:
+            # Negative iff the operands differ in sign and the wrapped result's sign differs from mem_b's.
+            overflow |= (mem_b ^ mem_a) & (mem_b ^ v)
+        mem.scatter_(0, b, v)
+        return torch.where(v <= 0, table_taken.index_select(0, g), table_fall.index_select(0, g))
+
+    return tensor_step
+
+
+def _record_finished(slot, out_of_budget, rows, t, counters, length, steps_out, codes) -> Optional[torch.Tensor]:
+    """Write the steps and halt codes of the running rows that finished; return which did ([n_active] bool), or
+    None when none did.
+
+    ``slot`` [n_active] is each row's own instruction slot (0: HALT, L + 1: end of program), ``counters`` [N] the
+    counter cells, which hold minus the no-op steps a finished row took since it finished.
+    """
+    done = (slot == 0) | (slot == length + 1) | out_of_budget  # [n_active]
+    if not bool(done.any()):
+        return None
+    finished = done.nonzero().squeeze(1)
+    finished_rows = rows.index_select(0, finished)
+    finished_slot = slot.index_select(0, finished)
+    steps_out.index_copy_(0, finished_rows, t + counters.index_select(0, finished_rows))
+    code = torch.where(
+        finished_slot == 0, _CODE_HALT, torch.where(finished_slot == length + 1, _CODE_END, _CODE_MAX_STEPS)
+    )
+    codes.index_copy_(0, finished_rows, code)
+    return done
 
 
 def register_cpu_kernel(kernel) -> None:

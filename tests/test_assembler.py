@@ -358,6 +358,16 @@ def test_limits_are_reachable():
     assert len(assembled.program) == 4 and assembled.data_symbols["__cm1"] == 255
 
 
+def test_a_final_macros_own_skip_lands_on_an_appended_halt():
+    # JGZ skips over its own JMP; as the last statement that skip goes past the end, to a HALT the assembler appends
+    assembled = assemble(".data\nx: .word 0\n.input x\n.code\nJGZ x, halt", data_memory_size=4)
+    z = assembled.data_symbols["__z"]
+    assert assembled.program == [(z, 0, 3), (z, z, 0), (z, z, 0)]
+    assert assembled.source_lines[3] == "HALT  ; appended by the assembler"
+    for x in (-1, 0, 1):
+        assert run_subleq(assembled.program, assembled.with_inputs(x=x)).halt_reason == "halt"
+
+
 # errors
 
 ERRORS = [
@@ -375,6 +385,8 @@ ERRORS = [
     ("HALT\nHALT\n HALT", 3, 2, "too many instructions: 3, instruction memory has 2"),
     (".data\nx: .word 0\n.code\nHALT\n ADD x, x", 5, 2, "too many instructions: 4, instruction memory has 2"),
     (".data\nx: .word 0\n.code\nJLEZ x, end\nHALT\nend:", 4, 9,
+     "too many instructions: 3 with the HALT appended for this jump, instruction memory has 2"),
+    (".data\nx: .word 0\n.code\nJGZ x, halt", 4, 1,  # JGZ's skip over its own JMP goes past the end
      "too many instructions: 3 with the HALT appended for this jump, instruction memory has 2"),
     (".data\nx: .word 0\n.code\n  ADD x", 4, 3, "'ADD' takes 2 operand(s), got 1"),
     (".code\n  HALT now", 2, 3, "'HALT' takes 0 operand(s), got 1"),
@@ -398,6 +410,7 @@ ERRORS = [
     (".data\nx: .word 0\n.code\n  subleq x, #0", 4, 13, "cannot write to the constant '#0'"),
     (".data\nx: .word 0\n.code\n  JMP x", 4, 7, "'x' is a data label, not an instruction label"),
     (".data\nx: .word 0\n.code\nl: CLR l", 4, 8, "'l' is an instruction label, not a data label"),
+    (".data\nx: .word 0\n.input l\n.code\nl: HALT", 3, 8, "'l' is an instruction label, not a data label"),
     (".data\nx: .word 0\n.code\nnext: HALT", 4, 1, "'next' is a keyword and cannot be a label"),
     (".data\nx: .word 0\n.code\n  subleq x,, x", 4, 12, "empty operand"),
     (".data\nx:\n.code\nHALT", 2, 1, "data label 'x' declares no cells"),

@@ -429,6 +429,16 @@ def test_plot_trace_writes_a_png(pipe, memorized, tmp_path):
         plot_trace(pipe(description, memory=memory, max_steps=30), memory)
 
 
+def test_plot_trace_rejects_a_write_outside_initial_memory():
+    pytest.importorskip("matplotlib")
+    from modeling_synthesizer.plotting import plot_trace
+
+    result = run_subleq([(0, 0, 2), (0, 2, 0)], [1, 0, 5], return_trace=True)  # the second step writes cell 2
+    assert plot_trace(result, [1, 0, 5]).get_suptitle() == "subleq execution trace (2 steps)"
+    with pytest.raises(ValueError, match=r"^step 2 writes cell 2, outside the 2 cells of initial_memory$"):
+        plot_trace(result, [1, 0])
+
+
 def test_plot_needs_the_plot_extra(monkeypatch):
     from modeling_synthesizer import plotting
 
