@@ -13,8 +13,9 @@ same `--threads`):
       memories, as that benchmark's workload (c).
 Every strategy that `modeling_synthesizer.pipeline_synthesizer.STRATEGIES` lists is timed ("lazy", the new default,
 when it exists; "decoded", the old default; "stepwise", the paper's loop), and every output of (a), (b) and (d)
-is asserted equal to the stepwise output on the same inputs (memory, steps, halt reason, output). Strategies too
-slow for the whole dev set on (b) are timed on its first `--slow_subset` inputs (stated in the results).
+is asserted equal to the stepwise output on the same inputs (memory, steps, halt reason, output). On (b),
+"decoded" (all L = 256 instructions of each description) is timed on the first `--decoded_subset` inputs only, and
+"stepwise" on the first `--stepwise_subset` (default all); the results state it.
 
 Peak memory: a fresh subprocess loads the soft-instruction checkpoint and streams `--rss_inputs` short
 descriptions (the first `--rss_words` words of the dev sentences, repeated) from a generator through the pipeline,
@@ -55,7 +56,6 @@ from transformers import pipeline  # noqa: E402
 from modeling_synthesizer import SynthesizerForSubleq  # noqa: E402
 from modeling_synthesizer import pipeline_synthesizer  # noqa: E402
 from synthesizer_examples.soft_programs import (  # noqa: E402
-    SOFT_IMPERATIVE_TEMPLATE,
     SOFT_INSTRUCTION_TEMPLATE,
     build_soft_imperative_dataset,
 )
@@ -180,15 +180,15 @@ def row(pipeline_name, strategy, seconds, inputs, note="", **extra) -> dict:
             "inputs_per_s": inputs / seconds, "note": note, **extra}
 
 
-def time_synthesizer(pipe, name, descriptions, labels, args, slow=()) -> dict:
-    """Time every strategy on `descriptions` (the ones in `slow` on the first --slow_subset only), check each one's
-    outputs equal the stepwise outputs on the same inputs, and score the outputs against `labels`."""
+def time_synthesizer(pipe, name, descriptions, labels, args, subsets=None) -> dict:
+    """Time every strategy on `descriptions` (strategy s on the first `subsets[s]` only, when given and > 0), check
+    each one's outputs equal the stepwise outputs on the same inputs, and score the outputs against `labels`."""
     pipe(descriptions[:4], max_steps=args.max_steps)  # warm-up: first-call costs (kernel compile, allocations)
     rows, outputs = [], {}
     for strategy in strategies():
-        subset = descriptions[: args.slow_subset] if strategy in slow else descriptions
-        seconds, outputs[strategy] = timed(args.repeats, lambda: pipe(subset, max_steps=args.max_steps,
-                                                                       strategy=strategy))
+        subset = descriptions[: (subsets or {}).get(strategy) or len(descriptions)]
+        seconds, outputs[strategy] = timed(
+            args.repeats, lambda: pipe(subset, max_steps=args.max_steps, strategy=strategy))
         note = f"first {len(subset)} of {len(descriptions)} inputs" if len(subset) < len(descriptions) else ""
         runs = outputs[strategy]
         rows.append(row(name, strategy, seconds, len(subset), note, executed_steps=sum(r["steps"] for r in runs),
@@ -232,9 +232,9 @@ def time_multiply(args, work_dir: Path) -> dict:
     pipe = pipeline("subleq-execution", model=pipe.model, tokenizer=pipe.tokenizer, batch_size=args.batch_size,
                     device=-1)
     rng = random.Random(args.seed + 2)
-    inputs = [{"description": execution.DESCRIPTION, "memory": assembled.with_inputs(a=rng.randint(0, 20),
-                                                                                     b=rng.randint(0, 200))}
-              for _ in range(args.multiply_inputs)]
+    memories = [assembled.with_inputs(a=rng.randint(0, 20), b=rng.randint(0, 200))
+                for _ in range(args.multiply_inputs)]
+    inputs = [{"description": execution.DESCRIPTION, "memory": m} for m in memories]
     expected = [execution.run_subleq(program, item["memory"], execution.BIG_BUDGET) for item in inputs]
     pipe(inputs[:4], max_steps=execution.BIG_BUDGET)
     rows = []
@@ -258,7 +258,8 @@ def measure_rss(folder, sentences, args) -> dict:
         json.dump(sentences, f)
     command = [sys.executable, __file__, "--rss_child", str(folder), "--rss_sentences", f.name,
                "--rss_inputs", str(args.rss_inputs), "--rss_words", str(args.rss_words),
-               "--batch_size", str(args.batch_size), "--threads", str(args.threads), "--max_steps", str(args.max_steps)]
+               "--batch_size", str(args.batch_size), "--threads", str(args.threads),
+               "--max_steps", str(args.max_steps)]
     try:
         done = subprocess.run(command, check=True, capture_output=True, text=True, timeout=args.rss_timeout)
     finally:
@@ -293,7 +294,8 @@ def rss_child(args):
 
 def default_rate(section) -> float:
     """Inputs/s of the pipeline's default strategy (the first that exists) in a section's rows."""
-    return next(r["inputs_per_s"] for r in section["rows"] if r["strategy"] in (strategies()[0], "text-classification"))
+    default = (strategies()[0], "text-classification")
+    return next(r["inputs_per_s"] for r in section["rows"] if r["strategy"] in default)
 
 
 def measure_targets(sections) -> dict:
@@ -409,8 +411,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch_size", type=int, default=32, help="inputs per batch, for every pipeline")
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads for the timed pipelines")
     p.add_argument("--max_steps", type=int, default=1000, help="step budget per input of the Synthesizer pipelines")
-    p.add_argument("--slow_subset", type=int, default=64,
-                   help="(b): inputs on which the decoded and stepwise strategies are timed")
+    p.add_argument("--decoded_subset", type=int, default=8,
+                   help="(b): inputs on which 'decoded' is timed (it decodes all L = 256 instructions of each)")
+    p.add_argument("--stepwise_subset", type=int, default=0,
+                   help="(b): inputs on which 'stepwise' runs (0 = all: every output is checked against it)")
     p.add_argument("--multiply_inputs", type=int, default=1000, help="(d): memories")
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--rss_inputs", type=int, default=100_000)
@@ -430,14 +434,14 @@ def run_sections(args, work_dir: Path) -> tuple[dict, dict, dict]:
     torch.set_num_threads(args.threads)
     sentences, labels = read_sst2_tsv(args.validation_file)
     execution.compile_fast_kernel()
-    slow = ("decoded", "stepwise")
+    subsets = {"decoded": args.decoded_subset, "stepwise": args.stepwise_subset}
     sections = {
         "a": time_synthesizer(synthesizer_pipe(work_dir / "soft-instruction", args.batch_size),
                               "(a) soft-instruction", soft_instruction_descriptions(sentences), labels, args),
         "b": time_synthesizer(synthesizer_pipe(work_dir / "soft-imperative", args.batch_size),
                               "(b) soft-imperative", soft_imperative_descriptions(sentences, labels,
                                                                                   work_dir / "soft-imperative"),
-                              labels, args, slow=slow),
+                              labels, args, subsets),
         "c": time_baseline(work_dir / "baseline", sentences, labels, args),
         "d": time_multiply(args, work_dir),
     }

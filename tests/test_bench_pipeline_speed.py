@@ -45,7 +45,7 @@ def soft_imperative(tmp_path_factory):
 
 def tiny_args(**overrides):
     args = bench.parse_args(["--train_file", str(TRAIN_TSV), "--validation_file", str(DEV_TSV),
-                             "--tokenizer_name", "tok", "--max_steps", "20", "--slow_subset", "3"])
+                             "--tokenizer_name", "tok", "--max_steps", "20"])
     return Namespace(**{**vars(args), **overrides})
 
 
@@ -72,7 +72,7 @@ def test_every_strategy_is_timed_and_checked_against_stepwise(soft_imperative):
     descriptions = bench.soft_imperative_descriptions(sentences, labels, soft_imperative)
     assert all(d.startswith("As long as the input text is positive, run [PROG_") for d in descriptions)
     pipe = bench.synthesizer_pipe(soft_imperative, 4)
-    section = bench.time_synthesizer(pipe, "(b)", descriptions, labels, tiny_args(), slow=("stepwise",))
+    section = bench.time_synthesizer(pipe, "(b)", descriptions, labels, tiny_args(), {"stepwise": 3})
     assert [r["strategy"] for r in section["rows"]] == bench.strategies()
     assert section["checked_against_stepwise"] == {**dict.fromkeys(bench.strategies(), 3), "stepwise": 3}
     stepwise = next(r for r in section["rows"] if r["strategy"] == "stepwise")
