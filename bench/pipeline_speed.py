@@ -138,7 +138,7 @@ def train_checkpoints(args, work_dir: Path) -> dict:
                 subprocess.run(command, check=True, env=env, stdout=log, stderr=subprocess.STDOUT)
             record = {"wall_s": round(time.perf_counter() - started, 1), "seed": args.seed,
                       "threads": args.train_threads,
-                      "command": " ".join(Path(c).name if c == sys.executable else c for c in command[1:])}
+                      "command": " ".join(["python", os.path.relpath(command[1], ROOT), *command[2:]])}
             record_path.write_text(json.dumps(record, indent=2) + "\n")
         records[name] = checkpoint_record(folder)
     return records

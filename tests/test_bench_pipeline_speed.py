@@ -62,7 +62,7 @@ def test_training_command_trains_without_evaluation_and_saves_the_final_model(tm
     command = bench.training_command("soft-imperative", tmp_path, args)
     pairs = dict(zip(command[2::2], command[3::2]))
     assert pairs["--eval_strategy"] == "no" and pairs["--load_best_model_at_end"] == "false"
-    assert pairs["--pooling"] == "first" and pairs["--max_train_samples"] == "2000"
+    assert pairs["--pooling"] == "first" and pairs["--max_train_samples"] == "4000"
     assert "--pooling" not in bench.training_command("baseline", tmp_path, args)
 
 
