@@ -290,12 +290,13 @@ def subleq_error_of(pipe) -> type:
     return getattr(sys.modules[type(pipe).__module__], "SubleqError", SubleqError)
 
 
-def run_inputs(pipe, description: str, memories: list[list[int]], max_steps: int, strategy: str = "decoded"):
-    """The pipeline's results for `description` on each memory; a run that overflows int64 is None."""
+def run_inputs(pipe, description: str, memories: list[list[int]], max_steps: int, strategy: str = "lazy"):
+    """The pipeline's results for `description` on each memory, all in one batch; a run that overflows int64 is
+    None."""
     items = [{"description": description, "memory": memory} for memory in memories]
     error = subleq_error_of(pipe)
     try:
-        return pipe(items, max_steps=max_steps, strategy=strategy)
+        return pipe(items, max_steps=max_steps, strategy=strategy, batch_size=len(items))
     except error:
         # One overflowing input fails the whole batch (only a wrongly decoded program can overflow): run one by one.
         results = []

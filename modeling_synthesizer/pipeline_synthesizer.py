@@ -2,23 +2,35 @@
 """The `"subleq-execution"` pipeline: runs the programs a Synthesizer memorized on data memories.
 
     >>> from transformers import pipeline
-    >>> pipe = pipeline("subleq-execution", model="runs/tiny")       # or model=..., trust_remote_code=True
+    >>> pipe = pipeline("subleq-execution", model="runs/tiny", trust_remote_code=True)
     >>> pipe("[PROG_0]", memory=[3, 0, 0, 0, 0, 0, 0, 0], max_steps=200)
     {'memory': [...], 'steps': 17, 'halted': True, 'halt_reason': 'halt', 'output': None}
 
-Two strategies give identical results:
+The network's output depends only on (C_t, description), never on data memory. Three strategies use that
+differently and give identical results:
 
-- `"stepwise"`: Algorithm 1 of the paper. At every step, one forward pass for all programs still running maps
-  (C_t, description) to the operands (A, B, C), and the machine executes that one instruction.
-- `"decoded"` (default): the network's output depends only on (C_t, description), never on data memory, so the L
-  instructions of each distinct description are decoded once, in one batched forward pass, and the decoded
+- `"lazy"` (default): decodes only the (description, C_t) pairs a run reaches. Every input runs on the reference
+  machine through the instructions decoded so far, until it halts, leaves the program, spends its budget or reaches
+  an instruction not decoded yet; the instructions all waiting inputs need are then tokenized and decoded together
+  in one forward pass, and the inputs run on. A soft-instruction run costs one row, a soft-imperative run one row per
+  distinct instruction it executes. A description that at least L inputs of a batch share (a memorized program run
+  on many memories) is decoded whole instead, at most one row per input, and its inputs run together on the batched
+  machine.
+- `"decoded"`: the L instructions of each distinct description are decoded in one batched forward pass, and the
   programs run at machine speed on the batched machine (`run_subleq_batch`, its numba kernel on CPU when numba is
   installed); without that kernel (as in a checkpoint's remote code), a few inputs run on the reference machine
-  (`run_subleq`) instead. Traced runs always use the reference machine.
+  (`run_subleq`) instead.
+- `"stepwise"`: Algorithm 1 of the paper. At every step, one forward pass for all inputs still running maps
+  (C_t, description) to the operands (A, B, C), and the machine executes that one instruction.
+
+Inputs are batched as in every transformers pipeline: `batch_size` inputs at a time (default 1) go through
+`preprocess`, one `_forward` (the network and the machine for all of them) and `postprocess`; lists come back as
+lists, generators and datasets (`KeyDataset`) stream. Decoded instructions are kept only while their batch runs.
 
 Glossary of shapes:
-    N: inputs in a call (one description and one data memory each)
+    N: inputs in a batch (one description and one data memory each)
     D: distinct descriptions among them
+    P: (description, C_t) pairs decoded in one forward pass
     L: `config.max_program_length`, instructions 1..L of each program
     k: `config.data_memory_size`, data-memory cells
     T: tokens of the longest input
@@ -27,6 +39,7 @@ This file is remote code: it imports only the standard library, torch, transform
 """
 
 import collections.abc
+import types
 
 import torch
 from transformers import Pipeline
@@ -37,6 +50,8 @@ from .subleq import (
     SubleqError,
     SubleqResult,
     TraceStep,
+    _entry,
+    _execute,
     _reason,
     cpu_kernel_available,
     run_subleq,
@@ -50,7 +65,7 @@ from .subleq import (
 # The task name of `pipeline(...)`; a saved checkpoint lists it under `custom_pipelines` in config.json.
 SUBLEQ_TASK = "subleq-execution"
 
-STRATEGIES = ("decoded", "stepwise")
+STRATEGIES = ("lazy", "decoded", "stepwise")
 
 # Where the batched machine has no fast CPU kernel (numba missing, or a checkpoint's remote code), up to this many
 # inputs run one by one on the pure-Python reference machine (about 0.1 us per step); more run together on the
@@ -59,8 +74,7 @@ STRATEGIES = ("decoded", "stepwise")
 # choice never changes a result.
 REFERENCE_MACHINE_MAX_ROWS = 16
 
-# Rows per forward pass when decoding (the `batch_size` argument overrides it): one pass for up to 16 programs of
-# the paper's L = 256 instructions.
+# The most (description, C_t) rows in one forward pass: a whole-program decode of a batch is chunked to this.
 DEFAULT_FORWARD_ROWS = 4096
 
 # Tokenizers without a real limit report a huge `model_max_length` (int(1e30)); ignore anything above this.
@@ -69,12 +83,12 @@ _NO_LIMIT = 1_000_000
 
 class SubleqPipeline(Pipeline):
     """
-    Runs memorized subleq programs: `pipe(description, memory=None, max_steps=100_000, strategy="decoded",
-    return_trace=False)`.
+    Runs memorized subleq programs: `pipe(inputs, memory=None, max_steps=100_000, strategy="lazy",
+    return_trace=False, batch_size=1)`.
 
     The network never sees data memory: it maps (instruction number C_t, program description) to the operands
     (A, B, C) of that instruction, and the subleq machine of `subleq.py` executes them (Algorithm 1; see the
-    module docstring for the two strategies, which always agree).
+    module docstring for the three strategies, which always agree).
 
     Not supported: programs longer than `config.max_program_length`, per-input step budgets, and running the
     machine on an accelerator (the network runs on the pipeline's device; the machine always runs on the CPU).
@@ -91,7 +105,7 @@ class SubleqPipeline(Pipeline):
             raise TypeError(f"SubleqPipeline got unexpected arguments: {sorted(kwargs)}")
         preprocess_params, forward_params = {}, {}
         if memory is not None:
-            preprocess_params["memory"] = memory
+            preprocess_params["memory"] = self._check_memory(memory)
         if max_steps is not None:
             forward_params["max_steps"] = validate_max_steps(max_steps)
         if strategy is not None:
@@ -102,15 +116,16 @@ class SubleqPipeline(Pipeline):
             forward_params["return_trace"] = bool(return_trace)
         return preprocess_params, forward_params, {}
 
-    def __call__(self, inputs, memory=None, max_steps=None, strategy=None, return_trace=None, batch_size=None):
+    def __call__(self, inputs, **kwargs):
         """
         Run one or many memorized programs.
 
         Args:
-            inputs (`str`, `dict` or a list of them):
+            inputs (`str`, `dict`, or a list, generator or dataset of them):
                 A program description: a program token such as `"[PROG_3]"`, or text for soft programs. A dict
-                `{"description": ..., "memory": ...}` gives an input its own data memory. A list (or any other
-                iterable that is neither a string nor a dict) of descriptions or dicts is a batch, run together.
+                `{"description": ..., "memory": ...}` gives an input its own data memory. A list returns a list;
+                a generator, a `torch.utils.data.Dataset` (e.g. `KeyDataset` over a `datasets.Dataset`) or any
+                other iterable streams its results as they are ready.
             memory (`list[int]` or 1-D integer tensor, *optional*):
                 The initial data memory (k integers) of every input that does not give its own. Defaults to the
                 checkpoint's `config.memory_image`, or k zeros when it has none. Never mutated.
@@ -118,17 +133,19 @@ class SubleqPipeline(Pipeline):
                 The step budget of each input: a run stops with `halt_reason="max_steps"` after this many executed
                 instructions (0 executes nothing). 100,000 is `subleq.DEFAULT_MAX_STEPS`, the reference machine's
                 default; with `strategy="stepwise"` it is also a bound of 100,000 forward passes.
-            strategy (`str`, *optional*, defaults to `"decoded"`):
-                `"decoded"` (decode each distinct description once, then run the machine) or `"stepwise"` (one
-                forward pass per executed step, all running inputs together). The results are identical.
+            strategy (`str`, *optional*, defaults to `"lazy"`):
+                `"lazy"` (decode only the instructions a run reaches), `"decoded"` (decode each distinct
+                description whole, then run the machine) or `"stepwise"` (one forward pass per executed step).
+                The results are identical.
             return_trace (`bool`, *optional*, defaults to `False`):
                 Also return `trace`: one dict `{instruction, a, b, c, value}` per executed instruction (`value` is
                 what was written to `mem[b]`). Runs each input on the reference machine.
-            batch_size (`int`, *optional*):
-                The most rows (one row per (C_t, description) pair) in one forward pass; default 4096.
+            batch_size (`int`, *optional*, defaults to 1):
+                Inputs run together: one `_forward` decodes what all of them need and runs their machines. As in
+                every transformers pipeline, only one batch's inputs and decoded rows are held at a time.
 
         Returns:
-            One dict per input (a dict for a single input, a list of dicts for a batch):
+            One dict per input (a dict for a single input, a list for a list, an iterator otherwise):
             - `memory` (`list[int]`): the final data memory.
             - `steps` (`int`): instructions executed, the halting one included.
             - `halted` (`bool`): False only when the step budget ran out.
@@ -141,71 +158,59 @@ class SubleqPipeline(Pipeline):
         Raises:
             ValueError: for an empty or non-string description, a description whose input is longer than the
                 backbone accepts, a memory of the wrong length or with non-integer cells, a negative or
-                non-integer `max_steps`, an unknown strategy, or an int64 overflow while running (`SubleqError`,
-                a `ValueError`, naming the input and the instruction).
+                non-integer `max_steps`, an unknown strategy, a `batch_size` that is not a positive int, or an
+                int64 overflow while running (`SubleqError`, a `ValueError`, with the input's position among the
+                call's inputs in `index` and the instruction in `instruction`).
+            TypeError: for an unknown keyword argument.
         """
-        is_batch = not isinstance(inputs, (str, dict)) and isinstance(inputs, collections.abc.Iterable)
-        items = list(inputs) if is_batch else [inputs]
-        preprocess_params, forward_params, postprocess_params = self._sanitize_parameters(
-            memory=memory, max_steps=max_steps, strategy=strategy, return_trace=return_trace
-        )
-        preprocess_params = {**self._preprocess_params, **preprocess_params}
-        forward_params = {**self._forward_params, **forward_params}
-        batch_size = batch_size if batch_size is not None else self._batch_size
-        if batch_size is not None:
-            if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-                raise ValueError(f"batch_size must be an int >= 1 (rows per forward pass), got {batch_size!r}")
-            forward_params["batch_size"] = batch_size
-        postprocess_params = {**self._postprocess_params, **postprocess_params}
-        if not items:
+        batch_size = kwargs.get("batch_size")
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                       or batch_size < 1):
+            raise ValueError(f"batch_size must be an int >= 1 (inputs run together), got {batch_size!r}")
+        if isinstance(inputs, tuple):
+            inputs = list(inputs)
+        elif not isinstance(inputs, (str, dict, list, types.GeneratorType, torch.utils.data.Dataset)) and isinstance(
+            inputs, collections.abc.Iterable
+        ):
+            inputs = (item for item in inputs)  # e.g. a `datasets` column: streamed, never copied whole
+        # Errors name an input by its position among the call's inputs; a single input needs no name.
+        self._name_inputs = not isinstance(inputs, (str, dict))
+        self._next_position = 0
+        if isinstance(inputs, list) and not inputs:
             return []
-        # The whole batch is one "input" of the Pipeline contract: preprocess validates and tokenizes it, one
-        # _forward runs the network and the machine for all of it, postprocess makes one dict per input.
-        outputs = self.run_single(items, preprocess_params, forward_params, postprocess_params)
-        return outputs if is_batch else outputs[0]
+        return super().__call__(inputs, **kwargs)
 
     def get_inference_context(self):
         return torch.inference_mode
 
-    # preprocess: validate, pick each input's memory, tokenize every (C_t, description) pair once
+    # preprocess: one input, validated, with its memory and its position in the call
 
-    def preprocess(self, items, memory=None):
-        config = self.model.config
-        k = config.data_memory_size
-        if memory is None:
-            default_memory = list(config.memory_image) if config.memory_image is not None else [0] * k
+    def preprocess(self, item, memory=None):
+        position = self._next_position if getattr(self, "_name_inputs", False) else None
+        self._next_position = getattr(self, "_next_position", 0) + 1
+        where = "" if position is None else f"input {position}: "
+        cells = memory
+        if isinstance(item, dict):
+            unknown = set(item) - {"description", "memory"}
+            if unknown:
+                raise ValueError(f"{where}unknown keys {sorted(unknown)}; an input dict has 'description' and "
+                                 "optionally 'memory'")
+            if "description" not in item:
+                raise ValueError(f"{where}an input dict needs a 'description'")
+            description = item["description"]
+            if item.get("memory") is not None:
+                cells = self._check_memory(item["memory"], where)
         else:
-            default_memory = self._check_memory(memory)
+            description = item
+        self._check_description(description, where)
+        if cells is None:
+            cells = self.default_memory()
+        return {"description": description, "memory": list(cells), "position": position}
 
-        descriptions, row_description, memories = [], [], []
-        index_of = {}
-        for position, item in enumerate(items):
-            where = f"input {position}: " if len(items) > 1 else ""
-            if isinstance(item, dict):
-                unknown = set(item) - {"description", "memory"}
-                if unknown:
-                    raise ValueError(f"{where}unknown keys {sorted(unknown)}; an input dict has 'description' and "
-                                     "optionally 'memory'")
-                if "description" not in item:
-                    raise ValueError(f"{where}an input dict needs a 'description'")
-                description = item["description"]
-                cells = default_memory
-                if item.get("memory") is not None:
-                    cells = self._check_memory(item["memory"], where)
-            else:
-                description, cells = item, default_memory
-            self._check_description(description, where)
-            if description not in index_of:
-                index_of[description] = len(descriptions)
-                descriptions.append(description)
-            row_description.append(index_of[description])
-            memories.append(list(cells))
-        return {
-            "descriptions": descriptions,
-            "row_description": row_description,
-            "memories": memories,
-            "encodings": self._tokenize(descriptions),
-        }
+    def default_memory(self) -> list[int]:
+        """The memory of an input that gives none: `config.memory_image`, or k zeros."""
+        config = self.model.config
+        return list(config.memory_image) if config.memory_image is not None else [0] * config.data_memory_size
 
     def _check_memory(self, memory, where=""):
         k = self.model.config.data_memory_size
@@ -237,135 +242,42 @@ class SubleqPipeline(Pipeline):
         limits = [limit for limit in limits if isinstance(limit, int) and 0 < limit < _NO_LIMIT]
         return min(limits) if limits else None
 
-    def _tokenize(self, descriptions: list[str]) -> dict[str, torch.Tensor]:
-        """Inputs of all L instructions of every description, padded together: row d * L + (C_t - 1), `[D*L, T]`."""
+    # decoding: (description, C_t) pairs -> operands (A, B, C)
+
+    def _encode(self, pairs: list[tuple[str, int]]) -> dict[str, torch.Tensor]:
+        """The model inputs of `pairs` (description, C_t), padded together, `[P, T]` on the pipeline's device.
+
+        Raises:
+            ValueError: naming the first description whose input is longer than the backbone accepts.
+        """
         config = self.model.config
-        length = config.max_program_length
-        texts = [config.format_input(c, description) for description in descriptions for c in range(1, length + 1)]
+        texts = [config.format_input(pc, description) for description, pc in pairs]
         encodings = self.tokenizer(
             texts, add_special_tokens=config.add_special_tokens, padding=True, return_tensors="pt", verbose=False
         )
-        tokens = encodings["attention_mask"].sum(-1).view(len(descriptions), length).amax(-1)  # [D]
+        tokens = encodings["attention_mask"].sum(-1)  # [P]
         limit = self.max_input_length()
         if limit is not None and int(tokens.max()) > limit:
-            d = int((tokens > limit).nonzero()[0, 0])
-            shown = descriptions[d] if len(descriptions[d]) <= 80 else descriptions[d][:77] + "..."
+            description = pairs[int((tokens > limit).nonzero()[0, 0])][0]
+            shown = description if len(description) <= 80 else description[:77] + "..."
             raise ValueError(
-                f"description {shown!r} is too long: with an instruction number, its input has {int(tokens[d])} "
-                f"tokens, but the backbone accepts at most {limit} (the smaller of its position limit and the "
-                "tokenizer's model_max_length)"
+                f"description {shown!r} is too long: with an instruction number, its input has "
+                f"{int(tokens.max())} tokens, but the backbone accepts at most {limit} (the smaller of its position "
+                "limit and the tokenizer's model_max_length)"
             )
         names = ("input_ids", "attention_mask", "token_type_ids")  # what the model takes; not all tokenizers make all
-        return {name: encodings[name] for name in names if name in encodings}
+        return {name: encodings[name].to(self.device) for name in names if name in encodings}
 
-    # _forward: the network, then the machine
+    def _decode(self, pairs: list[tuple[str, int]]) -> list[tuple[int, int, int]]:
+        """The arg-max operands (A, B, C) of each pair (description, C_t), `DEFAULT_FORWARD_ROWS` rows a pass."""
+        operands = []
+        for start in range(0, len(pairs), DEFAULT_FORWARD_ROWS):
+            outputs = self.model(**self._encode(pairs[start : start + DEFAULT_FORWARD_ROWS]))
+            heads = (outputs.a_logits, outputs.b_logits, outputs.c_logits)
+            operands.append(torch.stack([logits.argmax(-1) for logits in heads], dim=-1).cpu())  # [P, 3]
+        return [tuple(row) for row in torch.cat(operands).tolist()]
 
-    def _predict(self, encodings: dict[str, torch.Tensor], rows: torch.Tensor | None, batch_size: int) -> torch.Tensor:
-        """Arg-max operands (A, B, C) of the given rows of `encodings` (all rows when None): `[rows, 3]` on the CPU."""
-        total = encodings["input_ids"].shape[0] if rows is None else rows.numel()
-        out = []
-        for start in range(0, total, batch_size):
-            if rows is None:
-                chunk = {name: t[start : start + batch_size] for name, t in encodings.items()}  # [<=batch, T]
-            else:
-                index = rows[start : start + batch_size]
-                chunk = {name: t.index_select(0, index) for name, t in encodings.items()}  # [<=batch, T]
-            outputs = self.model(**chunk)
-            out.append(
-                torch.stack(
-                    [outputs.a_logits.argmax(-1), outputs.b_logits.argmax(-1), outputs.c_logits.argmax(-1)], dim=-1
-                )  # [<=batch, 3]
-            )
-        return torch.cat(out).cpu()
-
-    def _forward(self, model_inputs, max_steps=DEFAULT_MAX_STEPS, strategy="decoded", return_trace=False,
-                 batch_size=DEFAULT_FORWARD_ROWS):
-        encodings, memories = model_inputs["encodings"], model_inputs["memories"]
-        row_description = model_inputs["row_description"]
-        if strategy == "stepwise":
-            results = self._run_stepwise(encodings, row_description, memories, max_steps, return_trace, batch_size)
-        else:
-            num_descriptions, length = len(model_inputs["descriptions"]), self.model.config.max_program_length
-            programs = self._predict(encodings, None, batch_size).view(num_descriptions, length, 3)  # [D, L, 3]
-            results = self._run_decoded(programs, row_description, memories, max_steps, return_trace)
-        return {"results": results}
-
-    @staticmethod
-    def _run_decoded(programs, row_description, memories, max_steps, return_trace) -> list[SubleqResult]:
-        n = len(memories)
-        if return_trace or (n <= REFERENCE_MACHINE_MAX_ROWS and not cpu_kernel_available()):
-            decoded = [[tuple(instruction) for instruction in program] for program in programs.tolist()]
-            results = []
-            for i, (d, cells) in enumerate(zip(row_description, memories)):
-                try:
-                    results.append(run_subleq(decoded[d], cells, max_steps, return_trace=return_trace))
-                except SubleqError as error:
-                    raise _name_input(error, i, n) from None
-            return results
-        index = torch.tensor(row_description, dtype=torch.long)
-        try:
-            batch = run_subleq_batch(programs.index_select(0, index), torch.tensor(memories, dtype=torch.int64),
-                                     max_steps)  # programs [N, L, 3], memories [N, k]
-        except SubleqError as error:  # batch row i is input i
-            raise _name_input(error, error.index, n) from None
-        return batch.to_results()
-
-    def _run_stepwise(self, encodings, row_description, memories, max_steps, return_trace, batch_size):
-        """Algorithm 1: each step, one forward pass (chunked by `batch_size`) for every input still running, then
-        the reference machine's own `step` on each of their memories."""
-        n, length = len(memories), self.model.config.max_program_length
-        mems = [list(cells) for cells in memories]
-        pcs, steps = [1] * n, [0] * n
-        reasons = [MAX_STEPS] * n  # what a run still going when its budget is spent ends with
-        traces = [[] for _ in range(n)] if return_trace else None
-        running = list(range(n)) if max_steps > 0 else []
-        device = encodings["input_ids"].device
-        while running:
-            rows = torch.tensor([row_description[i] * length + pcs[i] - 1 for i in running], device=device)  # [n_run]
-            operands = self._predict(encodings, rows, batch_size).tolist()  # [n_run, 3]
-            still_running = []
-            for i, instruction in zip(running, operands):
-                try:
-                    pc = step(mems[i], pcs[i], instruction, length)
-                except SubleqError as error:
-                    raise _name_input(error, i, n) from None
-                if return_trace:
-                    a, b, c = instruction
-                    traces[i].append(TraceStep(pcs[i], a, b, c, mems[i][b]))
-                pcs[i], steps[i] = pc, steps[i] + 1
-                reasons[i] = _reason(pc, length)
-                if reasons[i] == MAX_STEPS and steps[i] < max_steps:
-                    still_running.append(i)
-            running = still_running
-        return [
-            SubleqResult(mems[i], steps[i], reasons[i], traces[i] if return_trace else None) for i in range(n)
-        ]
-
-    # postprocess: plain Python per input
-
-    def postprocess(self, model_outputs):
-        config = self.model.config
-        output_cell = config.output_cell
-        id2label = config.id2label or {}
-        out = []
-        for result in model_outputs["results"]:
-            record = {
-                "memory": list(result.memory),
-                "steps": int(result.steps),
-                "halted": result.halted,
-                "halt_reason": result.halt_reason,
-                "output": None if output_cell is None else result.memory[output_cell],
-            }
-            if id2label:
-                record["label"] = id2label.get(record["output"], id2label.get(str(record["output"])))
-            if result.trace is not None:
-                record["trace"] = [step.to_dict() for step in result.trace]
-            out.append(record)
-        return out
-
-    # inspection
-
-    def decode_program(self, description: str, batch_size: int | None = None) -> list[tuple[int, int, int]]:
+    def decode_program(self, description: str) -> list[tuple[int, int, int]]:
         """
         The program the network holds for `description`: its L instructions (A, B, C), for C_t = 1..L.
 
@@ -374,16 +286,167 @@ class SubleqPipeline(Pipeline):
                 accepts.
         """
         self._check_description(description)
-        batch_size = batch_size or self._batch_size or DEFAULT_FORWARD_ROWS
+        length = self.model.config.max_program_length
         with self.device_placement(), torch.inference_mode():
-            encodings = {name: t.to(self.device) for name, t in self._tokenize([description]).items()}
-            operands = self._predict(encodings, None, batch_size)  # [L, 3]
-        return [tuple(instruction) for instruction in operands.tolist()]
+            return self._decode([(description, pc) for pc in range(1, length + 1)])
+
+    # _forward: the network and the machine for one batch
+
+    def _forward(self, model_inputs, max_steps=DEFAULT_MAX_STEPS, strategy="lazy", return_trace=False):
+        batched = isinstance(model_inputs["description"], list)  # batch_size > 1: every field is a list
+        inputs = [model_inputs[name] if batched else [model_inputs[name]]
+                  for name in ("description", "memory", "position")]
+        descriptions, memories, positions = inputs
+        run = {"lazy": self._run_lazy, "decoded": self._run_decoded, "stepwise": self._run_stepwise}[strategy]
+        results = run(descriptions, [list(cells) for cells in memories], positions, max_steps, return_trace)
+        return {"result": results if batched else results[0]}
+
+    def _run_lazy(self, descriptions, memories, positions, max_steps, return_trace) -> list[SubleqResult]:
+        """Decodes only the instructions the runs reach (a description that at least L inputs share, whole)."""
+        length = self.model.config.max_program_length
+        counts = collections.Counter(descriptions)
+        whole = [i for i, description in enumerate(descriptions) if counts[description] >= length]
+        results = [None] * len(descriptions)
+        if whole:
+            decoded = self._run_decoded([descriptions[i] for i in whole], [memories[i] for i in whole],
+                                        [positions[i] for i in whole], max_steps, return_trace)
+            for i, result in zip(whole, decoded):
+                results[i] = result
+        rest = [i for i in range(len(descriptions)) if results[i] is None]
+        if rest:
+            runs = _LazyRuns([descriptions[i] for i in rest], [memories[i] for i in rest],
+                             [positions[i] for i in rest], length, max_steps, return_trace)
+            while runs.waiting():
+                runs.learn(self._decode(runs.wanted()))
+            for i, result in zip(rest, runs.results()):
+                results[i] = result
+        return results
+
+    def _run_decoded(self, descriptions, memories, positions, max_steps, return_trace) -> list[SubleqResult]:
+        """Decodes every instruction of each distinct description, then runs the programs on the machine."""
+        length = self.model.config.max_program_length
+        distinct = list(dict.fromkeys(descriptions))
+        decoded = self._decode([(description, pc) for description in distinct for pc in range(1, length + 1)])
+        programs = {description: decoded[d * length : (d + 1) * length] for d, description in enumerate(distinct)}
+        n = len(memories)
+        if return_trace or (n <= REFERENCE_MACHINE_MAX_ROWS and not cpu_kernel_available()):
+            results = []
+            for description, cells, position in zip(descriptions, memories, positions):
+                try:
+                    results.append(run_subleq(programs[description], cells, max_steps, return_trace=return_trace))
+                except SubleqError as error:
+                    raise error.with_index(position, name="input") from None
+            return results
+        batch = [programs[description] for description in descriptions]
+        try:
+            ran = run_subleq_batch(torch.tensor(batch, dtype=torch.int64).view(n, length, 3),
+                                   torch.tensor(memories, dtype=torch.int64), max_steps)  # [N, L, 3], [N, k]
+        except SubleqError as error:  # batch row i is the batch's input i
+            raise error.with_index(positions[error.index], name="input") from None
+        return ran.to_results()
+
+    def _run_stepwise(self, descriptions, memories, positions, max_steps, return_trace) -> list[SubleqResult]:
+        """Algorithm 1: each step, one forward pass for every input still running, then the reference machine's own
+        `step` on each of their memories."""
+        n, length = len(memories), self.model.config.max_program_length
+        pcs, steps = [1] * n, [0] * n
+        reasons = [MAX_STEPS] * n  # what a run still going when its budget is spent ends with
+        traces = [[] for _ in range(n)] if return_trace else [None] * n
+        running = list(range(n)) if max_steps > 0 else []
+        while running:
+            operands = self._decode([(descriptions[i], pcs[i]) for i in running])
+            still_running = []
+            for i, instruction in zip(running, operands):
+                try:
+                    pc = step(memories[i], pcs[i], instruction, length)
+                except SubleqError as error:
+                    raise error.with_index(positions[i], name="input") from None
+                if return_trace:
+                    a, b, c = instruction
+                    traces[i].append(TraceStep(pcs[i], a, b, c, memories[i][b]))
+                pcs[i], steps[i] = pc, steps[i] + 1
+                reasons[i] = _reason(pc, length)
+                if reasons[i] == MAX_STEPS and steps[i] < max_steps:
+                    still_running.append(i)
+            running = still_running
+        return [SubleqResult(memories[i], steps[i], reasons[i], traces[i]) for i in range(n)]
+
+    # postprocess: plain Python per input
+
+    def postprocess(self, model_outputs):
+        result = model_outputs["result"]
+        config = self.model.config
+        output_cell = config.output_cell
+        record = {
+            "memory": list(result.memory),
+            "steps": int(result.steps),
+            "halted": result.halted,
+            "halt_reason": result.halt_reason,
+            "output": None if output_cell is None else result.memory[output_cell],
+        }
+        if config.id2label:
+            record["label"] = config.id2label.get(record["output"], config.id2label.get(str(record["output"])))
+        if result.trace is not None:
+            record["trace"] = [executed.to_dict() for executed in result.trace]
+        return record
 
 
-def _name_input(error: SubleqError, i, n: int) -> SubleqError:
-    """A machine error relabelled for the caller: "input i: ..." in a batch of n > 1 inputs, no index for one."""
-    return error.with_index(i if n > 1 else None, name="input")
+class _LazyRuns:
+    """
+    The runs of the lazy strategy: each input advances on the reference machine through the instructions decoded
+    so far (`_execute` on a per-description table), and stops to wait at an instruction not decoded yet.
+
+    Use: `while runs.waiting(): runs.learn(decode(runs.wanted()))`, then `runs.results()`.
+    """
+
+    def __init__(self, descriptions, memories, positions, length, max_steps, return_trace):
+        self.descriptions, self.memories, self.positions = descriptions, memories, positions
+        self.length, self.max_steps = length, max_steps
+        self.tables = {description: {} for description in descriptions}  # C_t -> _entry, what is decoded
+        self.operands = {description: {} for description in descriptions}  # C_t -> (A, B, C), for traces
+        self.pcs, self.steps = [1] * len(descriptions), [0] * len(descriptions)
+        self.traces = [[] for _ in descriptions] if return_trace else None
+        self._waiting = [i for i in range(len(descriptions)) if max_steps > 0]
+
+    def waiting(self) -> bool:
+        return bool(self._waiting)
+
+    def wanted(self) -> list[tuple[str, int]]:
+        """The distinct (description, C_t) pairs the waiting inputs need next."""
+        return list(dict.fromkeys((self.descriptions[i], self.pcs[i]) for i in self._waiting))
+
+    def learn(self, operands: list[tuple[int, int, int]]) -> None:
+        """Record the decoded operands of `wanted()`, then run every waiting input as far as they take it."""
+        for (description, pc), (a, b, c) in zip(self.wanted(), operands):
+            self.tables[description][pc] = _entry(pc, a, b, c, self.length)
+            self.operands[description][pc] = (a, b, c)
+        still_waiting = []
+        for i in self._waiting:
+            try:
+                self._advance(i)
+            except SubleqError as error:
+                raise error.with_index(self.positions[i], name="input") from None
+            pc = self.pcs[i]
+            if self.steps[i] < self.max_steps and 1 <= pc <= self.length:
+                still_waiting.append(i)  # stopped at an instruction not decoded yet
+        self._waiting = still_waiting
+
+    def _advance(self, i: int) -> None:
+        description, mem = self.descriptions[i], self.memories[i]
+        if self.traces is None:
+            self.steps[i], self.pcs[i] = _execute(self.tables[description], mem, self.pcs[i], self.steps[i],
+                                                  self.max_steps)
+            return
+        known = self.operands[description]
+        while self.steps[i] < self.max_steps and self.pcs[i] in known:  # one step at a time, recording each write
+            pc, (a, b, c) = self.pcs[i], known[self.pcs[i]]
+            self.pcs[i], self.steps[i] = step(mem, pc, (a, b, c), self.length), self.steps[i] + 1
+            self.traces[i].append(TraceStep(pc, a, b, c, mem[b]))
+
+    def results(self) -> list[SubleqResult]:
+        traces = self.traces or [None] * len(self.memories)
+        return [SubleqResult(mem, steps, _reason(pc, self.length), trace)
+                for mem, steps, pc, trace in zip(self.memories, self.steps, self.pcs, traces)]
 
 
 __all__ = ["DEFAULT_FORWARD_ROWS", "REFERENCE_MACHINE_MAX_ROWS", "STRATEGIES", "SUBLEQ_TASK", "SubleqPipeline"]

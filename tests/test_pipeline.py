@@ -16,7 +16,7 @@ from transformers.pipelines import PIPELINE_REGISTRY
 
 import modeling_synthesizer.subleq as subleq_module
 from modeling_synthesizer import SubleqError, SynthesizerConfig, SynthesizerForSubleq, run_subleq
-from modeling_synthesizer.pipeline_synthesizer import SubleqPipeline
+from modeling_synthesizer.pipeline_synthesizer import STRATEGIES, SubleqPipeline
 from modeling_synthesizer.tokenizer import build_word_level_tokenizer
 
 
@@ -33,7 +33,7 @@ import run_program_memorization  # noqa: E402
 
 K, L, N_PROGRAMS = 8, 12, 3
 MAX_STEPS = 200  # small, so that random programs on random memories end in all three ways
-STRATEGIES = ("decoded", "stepwise")
+BATCH = 64  # inputs per batch in most tests: batch_size=1, the transformers default, runs one forward per input
 param = pytest.mark.parametrize
 
 
@@ -65,7 +65,7 @@ def local_pipeline(checkpoint, **kwargs):
 
 @pytest.fixture(scope="module")
 def pipe(memorized):
-    return local_pipeline(memorized[0])
+    return local_pipeline(memorized[0], batch_size=BATCH)
 
 
 def test_a_checkpoint_folder_runs_its_own_pipeline_code(pipe, memorized):
@@ -145,7 +145,7 @@ def test_strategies_agree_at_every_budget_and_chunk_size(pipe, memorized):
     for max_steps in (0, 1, 5, 37):
         outputs = [
             pipe(inputs, max_steps=max_steps, strategy=strategy, batch_size=batch_size)
-            for strategy in STRATEGIES for batch_size in (None, 7)
+            for strategy in STRATEGIES for batch_size in (None, 1, 7)
         ]
         assert all(out == outputs[0] for out in outputs[1:]), max_steps
 
@@ -157,6 +157,52 @@ def test_tensor_path_of_the_batched_machine(pipe, memorized, monkeypatch):
     monkeypatch.setattr(subleq_module, "BATCH_TAIL_ROWS", 0)
     records = pipe(inputs, max_steps=MAX_STEPS)
     assert all(same_run(r, reference(programs[x["description"]], x["memory"])) for r, x in zip(records, inputs))
+
+
+def test_lazy_decodes_only_the_instructions_a_run_reaches(pipe, memorized, monkeypatch):
+    _, programs = memorized
+    description, program = next(iter(programs.items()))
+    memory = next(m for m in random_memories(29, 50) if not isinstance(reference(program, m), SubleqError))
+    decoded = []
+    real_decode = SubleqPipeline._decode
+    monkeypatch.setattr(SubleqPipeline, "_decode",
+                        lambda self, pairs: decoded.append(pairs) or real_decode(self, pairs))
+    record = pipe(description, memory=memory, max_steps=MAX_STEPS, return_trace=True)
+    reached = {step["instruction"] for step in record["trace"]}
+    rows = [pc for pairs in decoded for _, pc in pairs]
+    # One row per instruction it executed (the one it halted or ended on included), each decoded once.
+    assert sorted(rows) == sorted(reached) and len(rows) == len(set(rows))
+    assert len(decoded) <= len(reached)  # one forward pass per round of new instructions
+    # A description that at least L inputs of a batch share is decoded whole, once: one forward pass.
+    decoded.clear()
+    pipe([{"description": description, "memory": m} for m in random_memories(31, L)], max_steps=MAX_STEPS,
+         batch_size=L)
+    assert [sorted(pc for _, pc in pairs) for pairs in decoded] == [list(range(1, L + 1))]
+
+
+def test_streams_a_generator_and_a_key_dataset(pipe, memorized):
+    datasets = pytest.importorskip("datasets")
+    from transformers.pipelines.pt_utils import KeyDataset
+
+    _, programs = memorized
+    descriptions = [d for d in programs for _ in range(5)]
+    expected = pipe(descriptions, max_steps=MAX_STEPS)
+    dataset = datasets.Dataset.from_dict({"description": descriptions})
+    streamed = pipe(KeyDataset(dataset, "description"), max_steps=MAX_STEPS, batch_size=4)
+    assert not isinstance(streamed, list)  # an iterator, as every transformers pipeline returns for a dataset
+    assert list(streamed) == expected
+    assert list(pipe(dataset["description"], max_steps=MAX_STEPS)) == expected  # a `datasets` column streams too
+    # A generator is consumed as results are asked for, not read whole first.
+    consumed = []
+
+    def inputs():
+        for description in descriptions:
+            consumed.append(description)
+            yield description
+
+    results = pipe(inputs(), max_steps=MAX_STEPS, batch_size=2)
+    assert next(iter(results)) == expected[0] and len(consumed) < len(descriptions)
+    assert [expected[0], *results] == expected
 
 
 def test_decode_program_returns_the_memorized_program(pipe, memorized):
@@ -177,13 +223,13 @@ def test_call_forms(pipe, memorized):
     assert set(single) == {"memory", "steps", "halted", "halt_reason", "output"}
     assert single["output"] is None  # this checkpoint names no output cell
     assert pipe({"description": description, "memory": memory}, max_steps=50) == single
-    # A list, a tuple and a generator are batches; `memory=` fills in for inputs that give none.
+    # A list, a tuple and a generator are many inputs; `memory=` fills in for inputs that give none.
     other = random_memories(12, 1)[0]
     batch = [description, {"description": description, "memory": other}, {"description": description}]
     expected = [single, pipe(description, memory=other, max_steps=50), single]
     assert pipe(batch, memory=memory, max_steps=50) == expected
     assert pipe(tuple(batch), memory=memory, max_steps=50) == expected
-    assert pipe((x for x in batch), memory=memory, max_steps=50) == expected
+    assert list(pipe((x for x in batch), memory=memory, max_steps=50)) == expected  # streamed
     assert pipe([], max_steps=50) == []
     # Memory may be a tensor; it is never mutated.
     tensor = torch.tensor(memory)
@@ -268,7 +314,7 @@ def test_init_time_defaults(memorized):
         ([{"description": "[PROG_0]", "memory": [1] * 3}], {}, r"memory has 3 cells"),
         ([{"description": "[PROG_0]"}, {"memory": [0] * K}], {}, r"input 1: an input dict needs a 'description'"),
         ({"description": "[PROG_0]", "program": []}, {}, r"unknown keys \['program'\]"),
-        ("[PROG_0]", dict(strategy="fast"), r"strategy must be one of \('decoded', 'stepwise'\), got 'fast'"),
+        ("[PROG_0]", dict(strategy="fast"), r"strategy must be one of \('lazy', 'decoded', 'stepwise'\), got 'fast'"),
         ("[PROG_0]", dict(max_steps=-1), r"max_steps = -1 is out of range"),
         ("[PROG_0]", dict(max_steps=1.5), r"max_steps = 1.5 is not an integer"),
         ("[PROG_0]", dict(batch_size=0), r"batch_size must be an int >= 1"),
@@ -299,9 +345,8 @@ class OraclePipeline(SubleqPipeline):
 
     program = None
 
-    def _predict(self, encodings, rows, batch_size):
-        table = torch.tensor(self.program)  # [L, 3]: one description per call in these tests
-        return table if rows is None else table.index_select(0, rows.cpu())
+    def _decode(self, pairs):
+        return [tuple(self.program[pc - 1]) for _, pc in pairs]  # one description per call in these tests
 
 
 def oracle_pipeline(program, memory):
@@ -318,9 +363,9 @@ def oracle_pipeline(program, memory):
 @param("strategy", STRATEGIES)
 def test_cases_table(case, strategy):
     oracle = oracle_pipeline(case["program"], case["memory"])
-    for batch in (1, 20):  # the reference machine alone, and the batched one
+    for batch in (1, 20):  # the reference machine alone, and (decoded) the batched one
         records = oracle([{"description": "[PROG_0]", "memory": case["memory"]}] * batch, max_steps=case["max_steps"],
-                         strategy=strategy)
+                         strategy=strategy, batch_size=batch)
         for record in records:
             assert (record["memory"], record["steps"], record["halt_reason"]) == (
                 case["expected_memory"], case["expected_steps"], case["expected_halt_reason"]
@@ -335,7 +380,8 @@ def test_overflow_cases(case, strategy):
         oracle("[PROG_0]", memory=case["memory"], max_steps=case["max_steps"], strategy=strategy)
     assert single.value.index is None and single.value.address is not None
     with pytest.raises(SubleqError, match=r"^input \d+: instruction") as batch:
-        oracle(["[PROG_0]"] * 20, memory=case["memory"], max_steps=case["max_steps"], strategy=strategy)
+        oracle(["[PROG_0]"] * 20, memory=case["memory"], max_steps=case["max_steps"], strategy=strategy,
+               batch_size=20)
     # The same error, relabelled through its fields: every input overflows, the first one is named.
     assert (batch.value.index, batch.value.index_name) == (0, "input")
     assert (batch.value.detail, batch.value.instruction) == (single.value.detail, single.value.instruction)
@@ -394,8 +440,9 @@ def test_saved_pipeline_loads_as_remote_code_without_the_package(pipe, memorized
         print(json.dumps({{
             "pipeline_module": type(pipe).__module__,
             "model_module": type(pipe.model).__module__,
-            "decoded": pipe(inputs, max_steps={MAX_STEPS}),
-            "stepwise": pipe(inputs, max_steps={MAX_STEPS}, strategy="stepwise"),
+            "lazy": pipe(inputs, max_steps={MAX_STEPS}, batch_size=8),
+            "decoded": pipe(inputs, max_steps={MAX_STEPS}, strategy="decoded", batch_size=8),
+            "stepwise": pipe(inputs, max_steps={MAX_STEPS}, strategy="stepwise", batch_size=8),
             "program": pipe.decode_program({inputs[0]["description"]!r}),
         }}))
         """,
@@ -404,6 +451,7 @@ def test_saved_pipeline_loads_as_remote_code_without_the_package(pipe, memorized
     loaded = json.loads(stdout.strip().splitlines()[-1])
     assert loaded["pipeline_module"].startswith("transformers_modules.")
     assert loaded["model_module"].startswith("transformers_modules.")
+    assert loaded["lazy"] == expected
     assert loaded["decoded"] == expected
     assert loaded["stepwise"] == expected
     assert [tuple(x) for x in loaded["program"]] == programs[inputs[0]["description"]]
