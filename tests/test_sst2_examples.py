@@ -108,7 +108,10 @@ def test_soft_instruction_pipeline_equals_heads(soft_instruction_run):
     sentences = training_sentences()
     descriptions = [f"Classify this input: {sentence}" for sentence, _ in sentences]
     config, programs = predicted_programs(output_dir, descriptions)
-    outputs = pipeline("subleq-execution", model=str(output_dir), trust_remote_code=True)(descriptions)
+    run = pipeline("subleq-execution", model=str(output_dir), trust_remote_code=True, batch_size=8)
+    outputs = run(descriptions)  # the default strategy, "lazy"
+    for strategy in ("decoded", "stepwise"):
+        assert run(descriptions, strategy=strategy) == outputs, strategy
     for (_, sentiment), program, output in zip(sentences, programs, outputs):
         expected = run_subleq(program, config.memory_image)
         assert (output["memory"], output["steps"], output["halt_reason"]) == (
@@ -151,7 +154,10 @@ def test_soft_imperative_pipeline_halts_on_negative_and_runs_on_positive(soft_im
     sentences = training_sentences()
     descriptions = [f"As long as the input text is positive, run [PROG_0] [SEP] {text}" for text, _ in sentences]
     config, programs = predicted_programs(output_dir, descriptions)
-    outputs = pipeline("subleq-execution", model=str(output_dir), trust_remote_code=True)(descriptions, max_steps=500)
+    run = pipeline("subleq-execution", model=str(output_dir), trust_remote_code=True, batch_size=8)
+    outputs = run(descriptions, max_steps=500)  # the default strategy, "lazy"
+    for strategy in ("decoded", "stepwise"):
+        assert run(descriptions, max_steps=500, strategy=strategy) == outputs, strategy
     kinds = []
     for (_, sentiment), program, output in zip(sentences, programs, outputs):
         expected = run_subleq(program, config.memory_image, max_steps=500)
