@@ -380,7 +380,7 @@ def write_png(report, path: Path):
                   color=[colors.get(r["strategy"], "#9467bd") for r in rows])
     ax.bar_label(bars, labels=[f"{r['inputs_per_s']:.3g}" for r in rows], fontsize=8, padding=2)
     ax.set_xticks(range(len(rows)))
-    ax.set_xticklabels([f"{r['pipeline']}\n{r['strategy']}" for r in rows], fontsize=7)
+    ax.set_xticklabels([f"{r['pipeline'].replace(') ', ')' + chr(10))}\n{r['strategy']}" for r in rows], fontsize=7)
     ax.set_yscale("log")
     ax.set_ylabel("inputs / s (log)")
     ax.set_title(f"pipelines on SST-2 dev, batch_size {report['settings']['batch_size']}, "
@@ -398,6 +398,9 @@ def make_notes(report) -> list[str]:
         "dataset builder draws for each validation row (`build_soft_imperative_dataset`, program seed + 1).",
         "Accuracy of the pipelines' outputs on the dev set (output cell or label against the SST-2 label): "
         + ", ".join(f"({k}) {sections[k]['pipeline_accuracy']:.4f}" for k in "abc") + ".",
+        f"(b) halt reasons under `{default}`: {sections['b']['rows'][0]['halt_reasons']}: a soft-imperative model "
+        "that halts every input measures one decoded instruction per input; one that runs the programs on positive "
+        "text costs a decoded row per distinct instruction executed.",
         "Outputs checked equal to stepwise (inputs per strategy): "
         + "; ".join(f"({k}) {sections[k]['checked_against_stepwise']}" for k in "ab") + "; (d) all strategies "
         "equal the reference machine on every input.",
