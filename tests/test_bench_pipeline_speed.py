@@ -88,7 +88,7 @@ def test_rss_child_streams_every_input(soft_imperative):
 
 def test_report_writers(tmp_path):
     def section(*rates, strategies=("lazy", "decoded", "stepwise")):
-        return {"rows": [bench.row("p", s, 1.0, r) for s, r in zip(strategies, rates)],
+        return {"rows": [bench.row("p", s, 1.0, r, halt_reasons={"halt": 1}) for s, r in zip(strategies, rates)],
                 "checked_against_stepwise": {}, "pipeline_accuracy": 0.5, "training": {}}
 
     strategies = bench.strategies()
