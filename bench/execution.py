@@ -492,7 +492,8 @@ def main(argv=None):
         "workloads": workloads,
         "training": training,
         "fast_kernel": kernel,
-        "settings": vars(args),
+        # Paths as given, not absolute: the report names no machine's folders.
+        "settings": {**vars(args), "output_dir": os.path.relpath(args.output_dir, ROOT)},
         "command": " ".join(["OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 python bench/execution.py",
                              *(argv if argv is not None else sys.argv[1:])]),
         "machine": machine_before,
