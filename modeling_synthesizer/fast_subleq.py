@@ -27,7 +27,7 @@ import numba
 import numpy as np
 import torch
 
-from .subleq import SubleqError, register_cpu_kernel
+from .subleq import SubleqError, check_integer_dtype, register_cpu_kernel
 
 
 # Instructions per kernel call, over all rows. At 0.2-1 G instructions/s this is 5-20 ms between two returns to
@@ -82,8 +82,7 @@ def _run_slice(programs, lengths, budgets, memories, pcs, steps, codes, row, quo
 def _own_int64(x, name: str, ndim: int) -> np.ndarray:
     """A private C-contiguous int64 copy of an integer tensor or array with ``ndim`` dimensions."""
     if isinstance(x, torch.Tensor):
-        if x.dtype == torch.bool or x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.uint64:
-            raise SubleqError(f"{name} must be an integer tensor (int64 preferred), got dtype {x.dtype}")
+        check_integer_dtype(x, name)
         x = x.detach().cpu().numpy()
     x = np.asarray(x)
     if x.dtype.kind not in "iu" or x.dtype == np.uint64:

@@ -100,6 +100,10 @@ class SubleqPipeline(Pipeline):
     _load_feature_extractor = False
     _load_video_processor = False
 
+    # Set by each `__call__`: whether errors name an input by its position, and the position `preprocess` gives next.
+    _name_inputs = False
+    _next_position = 0
+
     def _sanitize_parameters(self, memory=None, max_steps=None, strategy=None, return_trace=None, **kwargs):
         if kwargs:
             raise TypeError(f"SubleqPipeline got unexpected arguments: {sorted(kwargs)}")
@@ -186,8 +190,8 @@ class SubleqPipeline(Pipeline):
     # preprocess: one input, validated, with its memory and its position in the call
 
     def preprocess(self, item, memory=None):
-        position = self._next_position if getattr(self, "_name_inputs", False) else None
-        self._next_position = getattr(self, "_next_position", 0) + 1
+        position = self._next_position if self._name_inputs else None
+        self._next_position += 1
         where = "" if position is None else f"input {position}: "
         cells = memory
         if isinstance(item, dict):

@@ -214,6 +214,13 @@ def _operand_range_error(instruction: int, name: str, value: int, k: int, length
     return SubleqError(f"operand {name} = {value} is out of range {allowed}", instruction=instruction, operand=name)
 
 
+def _raise_first_bad_operand(instruction: int, a: int, b: int, c: int, k: int, length: int) -> None:
+    """Raise the range error of the first of A, B, C that is out of range (the caller found one is)."""
+    for name, value in (("A", a), ("B", b), ("C", c)):
+        if not (0 <= value <= length if name == "C" else 0 <= value < k):
+            raise _operand_range_error(instruction, name, value, k, length)
+
+
 def _overflow_error(instruction: int, a: int, b: int, mem_b: int, mem_a: int) -> SubleqError:
     shown_a = f"({mem_a})" if mem_a < 0 else f"{mem_a}"
     return SubleqError(
@@ -278,9 +285,7 @@ def validate_program(program, data_memory_size: int) -> list[tuple[int, int, int
         else:
             a, b, c = _instruction_operands(j, instruction)
         if not (0 <= a < k and 0 <= b < k and 0 <= c <= length):
-            for name, value in (("A", a), ("B", b), ("C", c)):
-                if not (0 <= value <= length if name == "C" else 0 <= value < k):
-                    raise _operand_range_error(j, name, value, k, length)
+            _raise_first_bad_operand(j, a, b, c, k, length)
         out.append((a, b, c))
     return out
 
@@ -395,9 +400,8 @@ def step(mem: list, pc: int, instruction, length: int) -> int:
     k = len(mem)
     if not 1 <= pc <= length:
         raise SubleqError(f"instruction number {pc} is out of range [1, {length}] for a program of length {length}")
-    for name, value in (("A", a), ("B", b), ("C", c)):
-        if not (0 <= value <= length if name == "C" else 0 <= value < k):
-            raise _operand_range_error(pc, name, value, k, length)
+    if not (0 <= a < k and 0 <= b < k and 0 <= c <= length):
+        _raise_first_bad_operand(pc, a, b, c, k, length)
     return _execute({pc: _entry(pc, a, b, c, length)}, mem, pc, 0, 1)[1]
 
 
@@ -436,11 +440,16 @@ def run_subleq(
 # batched machine
 
 
+def check_integer_dtype(x: torch.Tensor, name: str) -> None:
+    """Raise unless tensor ``x`` holds integers that fit int64 (no bool, float, complex or uint64)."""
+    if x.dtype == torch.bool or x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.uint64:
+        raise SubleqError(f"{name} must be an integer tensor (int64 preferred), got dtype {x.dtype}")
+
+
 def _check_int_tensor(x, name: str, dim: int, shape_doc: str) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         raise SubleqError(f"{name} must be a torch tensor of shape {shape_doc}, got {type(x).__name__}")
-    if x.dtype == torch.bool or x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.uint64:
-        raise SubleqError(f"{name} must be an integer tensor (int64 preferred), got dtype {x.dtype}")
+    check_integer_dtype(x, name)
     if x.dim() != dim:
         raise SubleqError(f"{name} must have shape {shape_doc}, got {tuple(x.shape)}")
     return x.to(torch.int64)
@@ -763,6 +772,7 @@ __all__ = [
     "SubleqError",
     "SubleqResult",
     "TraceStep",
+    "check_integer_dtype",
     "cpu_kernel_available",
     "register_cpu_kernel",
     "run_subleq",
