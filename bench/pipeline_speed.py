@@ -162,11 +162,6 @@ def strategies() -> list[str]:
     return [s for s in STRATEGY_ORDER if s in pipeline_synthesizer.STRATEGIES]
 
 
-def timed(repeats, function):
-    """(best wall time in seconds, last result)."""
-    return execution.best_of(repeats, function)
-
-
 def as_runs(outputs) -> list[tuple]:
     return [(r["memory"], r["steps"], r["halt_reason"], r["output"]) for r in outputs]
 
@@ -188,7 +183,7 @@ def time_synthesizer(pipe, name, descriptions, labels, args, subsets=None) -> di
     rows, outputs = [], {}
     for strategy in strategies():
         subset = descriptions[: (subsets or {}).get(strategy) or len(descriptions)]
-        seconds, outputs[strategy] = timed(
+        seconds, outputs[strategy] = execution.best_of(
             args.repeats, lambda: pipe(subset, max_steps=args.max_steps, strategy=strategy))
         note = f"first {len(subset)} of {len(descriptions)} inputs" if len(subset) < len(descriptions) else ""
         runs = outputs[strategy]
@@ -217,7 +212,7 @@ def count(values) -> dict:
 def time_baseline(folder, sentences, labels, args) -> dict:
     pipe = pipeline("text-classification", model=str(folder), batch_size=args.batch_size, device=-1)
     pipe(sentences[:4])
-    seconds, outputs = timed(args.repeats, lambda: pipe(sentences))
+    seconds, outputs = execution.best_of(args.repeats, lambda: pipe(sentences))
     label2id = pipe.model.config.label2id
     accuracy = sum(label2id[o["label"]] == label for o, label in zip(outputs, labels)) / len(labels)
     print(f"baseline: {len(sentences) / seconds:,.1f} sentences/s ({seconds:.2f} s)", flush=True)
@@ -242,8 +237,9 @@ def time_multiply(args, work_dir: Path) -> dict:
     for strategy in strategies():
         n = args.multiply_stepwise_inputs if strategy == "stepwise" else len(inputs)
         repeats = args.repeats if strategy == "stepwise" else max(args.repeats, args.multiply_repeats)
-        seconds, result = timed(repeats, lambda: pipe(inputs[:n], max_steps=execution.BIG_BUDGET, strategy=strategy))
-        if [(r["memory"], r["steps"], r["halt_reason"]) for r in result] != execution.as_runs(expected[:n]):
+        seconds, result = execution.best_of(
+            repeats, lambda: pipe(inputs[:n], max_steps=execution.BIG_BUDGET, strategy=strategy))
+        if execution.as_runs(result) != execution.as_runs(expected[:n]):
             raise AssertionError(f"(d): strategy {strategy!r} differs from the reference machine")
         note = (f"first {n} of {len(inputs)} inputs; " if n < len(inputs) else "") + f"best of {repeats}"
         rows.append(row("(d) multiply", strategy, seconds, n, note, executed_steps=sum(r.steps for r in expected[:n])))
