@@ -33,7 +33,6 @@ Writes `pipeline_speed.json`, `pipeline_speed.md` and `pipeline_speed.png` to `b
 """
 
 import argparse
-import csv
 import json
 import os
 import resource
@@ -59,6 +58,7 @@ from synthesizer_examples.soft_programs import (  # noqa: E402
     SOFT_INSTRUCTION_TEMPLATE,
     build_soft_imperative_dataset,
 )
+from synthesizer_examples.sst2 import load_sst2  # noqa: E402
 
 
 SCRIPTS = {
@@ -74,13 +74,10 @@ TARGETS = {"a_over_c": 0.8, "b_over_c": 0.5, "d_default_over_decoded": 1.0}
 
 
 def read_sst2_tsv(path) -> tuple[list[str], list[int]]:
-    """Sentences (stripped of the GLUE files' trailing space) and labels of a GLUE SST-2 `.tsv` file."""
-    sentences, labels = [], []
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
-            sentences.append(row["sentence"].strip())
-            labels.append(int(row["label"]))
-    return sentences, labels
+    """Sentences (stripped of the GLUE files' trailing space) and labels of a GLUE SST-2 `.tsv` file, read as the
+    SST-2 scripts read it (`load_sst2`; the one file serves as both of its splits)."""
+    split = load_sst2(None, None, str(path), str(path))["validation"]
+    return list(split["sentence"]), list(split["label"])
 
 
 def soft_instruction_descriptions(sentences) -> list[str]:

@@ -1,6 +1,5 @@
 """SST-2 for Experiments 2 and 3 of the paper: loading the data, and the plumbing the three SST-2 example scripts
 share (`run_soft_instruction.py`, `run_soft_imperative.py`, `run_sequence_classification.py`).
-
 """
 
 import csv
