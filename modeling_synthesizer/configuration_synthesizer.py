@@ -48,6 +48,15 @@ class SynthesizerConfig(PreTrainedConfig):
         add_special_tokens (`bool`, *optional*, defaults to `True`):
             Whether the tokenizer adds its special tokens ([CLS]/[SEP]) around the input. Experiment 1 of the paper
             feeds just `[C_t token, program token]`, without them.
+        known_programs (`list[dict]`, *optional*):
+            The programs the network was trained on, so that the pipeline refuses descriptions it does not know.
+            One dict per program: `name` (str), `descriptions` (the trained descriptions, the first one canonical)
+            and optionally `instructions` (its `[A, B, C]` for C_t = 1, 2, ...; needed to match an unseen phrasing
+            by likelihood). `None` (soft-instruction and soft-imperative checkpoints) means any text is a program.
+        min_margin (`float`, *optional*):
+            When set, a description that is not one of `known_programs`' is matched to the known program with the
+            highest log-likelihood under the network, and runs only when that program leads the next by at least
+            this many nats; when `None`, only known descriptions run.
 
     `id2label` (from `PreTrainedConfig`) names output values: `{0: "negative", 1: "positive"}` makes the
     pipeline report `label`. Unlike other configs, it is empty unless set, because most programs' outputs are
@@ -77,6 +86,8 @@ class SynthesizerConfig(PreTrainedConfig):
     output_cell: int | None = None
     input_template: str = "{instruction} {description}"
     add_special_tokens: bool = True
+    known_programs: list[dict] | None = None
+    min_margin: float | int | None = None
 
     def __post_init__(self, **kwargs):
         # PreTrainedConfig invents two labels (LABEL_0, LABEL_1) when none are given; a Synthesizer has no
@@ -100,6 +111,46 @@ class SynthesizerConfig(PreTrainedConfig):
             )
         if self.output_cell is not None and not 0 <= self.output_cell < self.data_memory_size:
             raise ValueError(f"output_cell = {self.output_cell} is out of range [0, {self.data_memory_size})")
+
+    def validate_known_programs(self):
+        if self.min_margin is not None and not self.min_margin >= 0:
+            raise ValueError(f"min_margin must be >= 0 nats, got {self.min_margin}")
+        if self.known_programs is None:
+            return
+        if not isinstance(self.known_programs, list):
+            raise TypeError(f"known_programs must be a list of dicts, got {type(self.known_programs).__name__}")
+        names, descriptions = set(), set()
+        for index, program in enumerate(self.known_programs):
+            where = f"known_programs[{index}]"
+            if not isinstance(program, dict):
+                raise TypeError(f"{where} must be a dict, got {type(program).__name__}")
+            name = program.get("name")
+            if not isinstance(name, str) or not name or name in names:
+                raise ValueError(f"{where}['name'] must be a non-empty string not used before, got {name!r}")
+            names.add(name)
+            texts = program.get("descriptions")
+            if not isinstance(texts, list) or not texts:
+                raise ValueError(f"{where}['descriptions'] must be a non-empty list of strings, got {texts!r}")
+            for text in texts:
+                if not isinstance(text, str) or not text.strip() or text in descriptions:
+                    raise ValueError(f"{where}['descriptions'] has an empty, non-string or repeated description: "
+                                     f"{text!r}")
+                descriptions.add(text)
+            if program.get("instructions") is not None:
+                self._check_instructions(program["instructions"], where)
+
+    def _check_instructions(self, instructions, where):
+        if not isinstance(instructions, list) or not 1 <= len(instructions) <= self.max_program_length:
+            raise ValueError(f"{where}['instructions'] must be a list of 1 to L = {self.max_program_length} "
+                             "[A, B, C] triples")
+        limits = (self.data_memory_size, self.data_memory_size, self.max_program_length + 1)
+        for number, instruction in enumerate(instructions, start=1):
+            if (not isinstance(instruction, (list, tuple)) or len(instruction) != 3
+                    or not all(type(operand) is int and 0 <= operand < limit
+                               for operand, limit in zip(instruction, limits))):
+                raise ValueError(f"{where}['instructions'] instruction {number} must be [A, B, C] with A, B in "
+                                 f"[0, {self.data_memory_size}) and C in [0, {self.max_program_length}], got "
+                                 f"{instruction!r}")
 
     def validate_training_settings(self):
         if not 0 <= self.label_smoothing < 1:
