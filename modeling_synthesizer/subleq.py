@@ -28,6 +28,7 @@ numba kernel is therefore never imported here: `import modeling_synthesizer` reg
 the batched machine on its tensor path.
 """
 
+import collections.abc
 import operator
 from dataclasses import dataclass
 from typing import Optional, Sequence, Union
@@ -46,6 +47,14 @@ DEFAULT_MAX_STEPS = 100_000
 
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
+
+# The largest data memory (k) and program length (L) the package supports, so that a size written in a config or
+# passed to the assembler is refused before anything of that size is allocated. k and L + 1 are the numbers of
+# classes of the network's heads: at 2**16 classes a head over a 768-wide backbone already holds 50 M parameters,
+# more than the backbone's encoder layers, and the paper's machines use k = L = 256. The machines themselves take
+# memories and programs of any length (their work is bounded by the input's size).
+MAX_DATA_MEMORY_SIZE = 1 << 16
+MAX_PROGRAM_LENGTH = 1 << 16
 
 # On its tensor path, the batched machine hands its rows to the reference loop once this few are still running. A
 # tensor step costs roughly 25-50 us of operator overhead on a CPU whatever the number of rows, and the reference
@@ -103,6 +112,11 @@ class SubleqError(ValueError):
 
     def __reduce__(self):  # keyword fields survive pickling (multiprocessing, DataLoader workers)
         return _rebuild_error, (type(self), self.detail, self.fields())
+
+
+class SubleqTypeError(SubleqError, TypeError):
+    """A ``SubleqError`` about an input of the wrong type (not a sequence, an unordered collection, a bool or a
+    non-integer, a tensor of the wrong dtype or without data to read): also a ``TypeError``."""
 
 
 def _rebuild_error(cls, detail: str, fields: dict) -> SubleqError:
@@ -188,22 +202,38 @@ def _as_int(value, what: str, **fields) -> int:
 
     ``fields`` are the ``SubleqError`` fields of the error raised for a bad value.
     """
+    if isinstance(value, torch.Tensor):
+        _check_readable(value, what, **fields)
     if isinstance(value, bool) or (isinstance(value, torch.Tensor) and value.dtype == torch.bool):
-        raise SubleqError(f"{what} = {value!r} is a bool, not an integer", **fields)
+        raise SubleqTypeError(f"{what} = {value!r} is a bool, not an integer", **fields)
     try:
         return operator.index(value)
     except TypeError:
-        raise SubleqError(f"{what} = {value!r} is not an integer (got {type(value).__name__})", **fields) from None
+        raise SubleqTypeError(f"{what} = {value!r} is not an integer (got {type(value).__name__})",
+                              **fields) from None
 
 
 def _as_list(seq, what: str) -> list:
     if isinstance(seq, torch.Tensor):
+        _check_readable(seq, what)
         if seq.dtype == torch.bool or seq.dtype.is_floating_point or seq.dtype.is_complex:
-            raise SubleqError(f"{what} must hold integers, got a tensor of dtype {seq.dtype}")
+            raise SubleqTypeError(f"{what} must hold integers, got a tensor of dtype {seq.dtype}")
+        if seq.dim() == 0:
+            raise SubleqTypeError(f"{what} must be a sequence, got a 0-dimensional tensor")
         return seq.tolist()
     if isinstance(seq, (str, bytes)) or not hasattr(seq, "__iter__"):
-        raise SubleqError(f"{what} must be a sequence, got {type(seq).__name__}")
+        raise SubleqTypeError(f"{what} must be a sequence, got {type(seq).__name__}")
+    # A set runs in hash order and a dict iterates its keys: neither says which element comes first.
+    if isinstance(seq, (collections.abc.Set, collections.abc.Mapping)):
+        raise SubleqTypeError(f"{what} must be an ordered sequence (a list or tuple), got a {type(seq).__name__}")
     return list(seq)
+
+
+def _check_readable(x: torch.Tensor, name: str, **fields) -> None:
+    """Raise unless tensor ``x`` has data to read: dense (strided) and not on the meta device."""
+    if x.device.type == "meta" or x.layout != torch.strided:
+        raise SubleqTypeError(f"{name} must be a dense tensor with data (strided, on a real device), got a tensor "
+                              f"with layout {x.layout} on {x.device}", **fields)
 
 
 def _operand_range_error(instruction: int, name: str, value: int, k: int, length: int) -> SubleqError:
@@ -235,12 +265,13 @@ def validate_memory(memory, name: str = "memory") -> list[int]:
     """Check a data memory and return it as a new list of Python ints.
 
     Args:
-        memory: a sequence (or 1-D integer tensor) of k >= 1 integers, each within int64. Bools are rejected;
-            numpy/torch integer scalars are accepted.
+        memory: an ordered sequence (or 1-D integer tensor) of k >= 1 integers, each within int64. Bools are
+            rejected; numpy/torch integer scalars are accepted.
         name: how errors call it (``memory[3] = 1.5 is not an integer``).
 
     Raises:
-        SubleqError: naming the cell index (also its ``address``) and the bad value.
+        SubleqError: naming the cell index (also its ``address``) and the bad value (``SubleqTypeError`` for a value
+            or container of the wrong type).
     """
     cells = _as_list(memory, name)
     if not cells:
@@ -260,7 +291,8 @@ def validate_program(program, data_memory_size: int) -> list[tuple[int, int, int
     """Check a program and return it as a list of (A, B, C) tuples of Python ints.
 
     Args:
-        program: a sequence of L >= 1 triples (A, B, C) for instructions 1..L (or an integer tensor [L, 3]).
+        program: an ordered sequence of L >= 1 triples (A, B, C) for instructions 1..L (or an integer tensor
+            [L, 3]); a set or a mapping is refused.
             An empty program is rejected: C_t starts at 1, so there is no first instruction to run.
         data_memory_size: k >= 1.
 
@@ -292,8 +324,11 @@ def validate_program(program, data_memory_size: int) -> list[tuple[int, int, int
 
 def _instruction_operands(j: int, instruction) -> tuple[int, int, int]:
     """The slow path of ``validate_program``: whatever is not a triple of plain ints, with its error message."""
-    if isinstance(instruction, (str, bytes)) or not hasattr(instruction, "__len__") or isinstance(instruction, set):
-        raise SubleqError(f"expected a triple (A, B, C), got {instruction!r}", instruction=j)
+    if isinstance(instruction, torch.Tensor):
+        _check_readable(instruction, "the instruction", instruction=j)
+    unordered = isinstance(instruction, (collections.abc.Set, collections.abc.Mapping))
+    if isinstance(instruction, (str, bytes)) or not hasattr(instruction, "__len__") or unordered:
+        raise SubleqTypeError(f"expected a triple (A, B, C), got {instruction!r}", instruction=j)
     if len(instruction) != 3:
         got = f"{len(instruction)}: {instruction!r}"
         raise SubleqError(f"expected 3 operands (A, B, C), got {got}", instruction=j)
@@ -427,7 +462,9 @@ def run_subleq(
 
     Raises:
         SubleqError: on an invalid program, memory or budget, or when a write leaves the int64 range (naming the
-            instruction and the address, also set as the error's ``instruction`` and ``address``).
+            instruction and the address, also set as the error's ``instruction`` and ``address``). An input of the
+            wrong type (not an ordered sequence, e.g. a set; a bool or non-integer; a tensor on the meta device or
+            sparse) raises its subclass ``SubleqTypeError``, also a ``TypeError``.
     """
     mem = validate_memory(memory)
     instructions = validate_program(program, len(mem))
@@ -441,14 +478,16 @@ def run_subleq(
 
 
 def check_integer_dtype(x: torch.Tensor, name: str) -> None:
-    """Raise unless tensor ``x`` holds integers that fit int64 (no bool, float, complex or uint64)."""
+    """Raise ``SubleqTypeError`` unless tensor ``x`` holds integers that fit int64 (no bool, float, complex or uint64)
+    and has data to read (dense, not on the meta device)."""
+    _check_readable(x, name)
     if x.dtype == torch.bool or x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.uint64:
-        raise SubleqError(f"{name} must be an integer tensor (int64 preferred), got dtype {x.dtype}")
+        raise SubleqTypeError(f"{name} must be an integer tensor (int64 preferred), got dtype {x.dtype}")
 
 
 def _check_int_tensor(x, name: str, dim: int, shape_doc: str) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
-        raise SubleqError(f"{name} must be a torch tensor of shape {shape_doc}, got {type(x).__name__}")
+        raise SubleqTypeError(f"{name} must be a torch tensor of shape {shape_doc}, got {type(x).__name__}")
     check_integer_dtype(x, name)
     if x.dim() != dim:
         raise SubleqError(f"{name} must have shape {shape_doc}, got {tuple(x.shape)}")
@@ -565,10 +604,11 @@ def run_subleq_batch(
         A ``SubleqBatchResult`` with final memories [N, k], steps [N] and one halt reason per row.
 
     Raises:
-        SubleqError: on invalid inputs (naming the row, instruction, operand, value and allowed range), or when a
-            write leaves the int64 range: the reference machine's error for that row with its ``index`` set to the
-            row (the message prefixed with ``row i: ``). If several rows overflow, which one is named is
-            unspecified; nothing is returned.
+        SubleqError: on invalid inputs (naming the row, instruction, operand, value and allowed range; inputs of
+            the wrong type, such as a float, meta-device or sparse tensor, raise its subclass ``SubleqTypeError``,
+            also a ``TypeError``), or when a write leaves the int64 range: the reference machine's error for that
+            row with its ``index`` set to the row (the message prefixed with ``row i: ``). If several rows
+            overflow, which one is named is unspecified; nothing is returned.
         ValueError: on an unknown ``engine``, or ``engine="fast"`` with tensors off the CPU or without numba (the
             message says to ``pip install synthesizer[fast]``).
         KeyboardInterrupt: Ctrl-C stops every engine within a fraction of a second; nothing is returned.
@@ -767,10 +807,13 @@ __all__ = [
     "HALT_REASONS",
     "INT64_MAX",
     "INT64_MIN",
+    "MAX_DATA_MEMORY_SIZE",
+    "MAX_PROGRAM_LENGTH",
     "MAX_STEPS",
     "SubleqBatchResult",
     "SubleqError",
     "SubleqResult",
+    "SubleqTypeError",
     "TraceStep",
     "check_integer_dtype",
     "cpu_kernel_available",
