@@ -87,6 +87,18 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .subleq import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_DATA_MEMORY_SIZE,
+    MAX_PROGRAM_LENGTH,
+    _as_int,
+    _as_list,
+    _instruction_operands,
+    _raise_first_bad_operand,
+    validate_memory,
+)
+
 
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 _LABEL_PREFIX = re.compile(rf"\s*({_IDENTIFIER})\s*:")
@@ -94,6 +106,11 @@ _WORD = re.compile(r"\s*(\S+)")
 _INTEGER = re.compile(r"[+-]?(?:0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+)")
 _DATA_OPERAND = re.compile(rf"({_IDENTIFIER})\s*(?:\+\s*([0-9]+))?")
 _RESERVED = {"next", "halt"}
+# Lines end where a user's editor ends them: str.splitlines would also split on form feeds, U+2028 and other
+# separators, and shift every line number reported after one.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# int64 needs at most 19 significant decimal digits; int() refuses decimal strings over 4300 digits outright.
+_INT64_DECIMAL_DIGITS = 19
 _ZERO = "__z"
 _TEMP = "__t"
 
@@ -218,13 +235,26 @@ def _error(token: _Token, message: str) -> AssemblyError:
     return AssemblyError(message, token.line, token.column)
 
 
-def _parse_integer(text: str) -> int | None:
+def _int64_literal(token: _Token, text: str, what: str = "") -> int:
+    """The value of the integer literal `text` written in `token`, which must lie within int64.
+
+    Raises:
+        AssemblyError: at `token` for text that is not a decimal, `0x` or `0b` integer (`what` says what was
+            expected), or for a value outside int64.
+    """
     if not _INTEGER.fullmatch(text):
-        return None
-    try:
-        return int(text, 10)
-    except ValueError:
-        return int(text, 0)
+        raise _error(token, f"bad literal {token.text!r}{what}")
+    digits = text.lstrip("+-")
+    if digits[:2].lower() in ("0x", "0b"):
+        value = int(text, 0)
+    elif len(digits.lstrip("0")) > _INT64_DECIMAL_DIGITS:
+        value = INT64_MAX + 1  # checked below without converting it
+    else:
+        value = int(text, 10)
+    if not INT64_MIN <= value <= INT64_MAX:
+        shown = token.text if len(token.text) <= 40 else f"{token.text[:37]}... ({len(token.text)} characters)"
+        raise _error(token, f"literal {shown!r} is outside the int64 range [{INT64_MIN}, {INT64_MAX}]")
+    return value
 
 
 def _constant_cell(value: int, token: _Token | None) -> _Cell:
@@ -273,7 +303,7 @@ class _Assembler:
     # statements
 
     def run(self) -> AssembledProgram:
-        for number, raw in enumerate(self.source.splitlines(), start=1):
+        for number, raw in enumerate(_LINE_BREAK.split(self.source), start=1):
             self.statement(number, raw)
         return self.finish()
 
@@ -362,47 +392,46 @@ class _Assembler:
         if directive == ".word":
             if not items:
                 raise _error(mnemonic, "'.word' takes at least 1 value, got 0")
-            for item in items:
-                value = _parse_integer(item.text)
-                if value is None:
-                    raise _error(item, f"bad literal {item.text!r}")
-                values.append(value)
+            values = [_int64_literal(item, item.text) for item in items]
         elif directive == ".zero":
             if len(items) != 1:
                 raise _error(mnemonic, f"'.zero' takes 1 operand, got {len(items)}")
-            count = _parse_integer(items[0].text)
-            if count is None or count < 1:
+            count = _int64_literal(items[0], items[0].text, " (a positive cell count)")
+            if count < 1:
                 raise _error(items[0], f"bad literal {items[0].text!r} (a positive cell count)")
+            self.check_room(mnemonic, count)  # before allocating: the count is the source's, not its size
             values = [0] * count
         elif directive.upper() in _SIGNATURES or directive == "subleq":
             raise _error(mnemonic, f"instruction {mnemonic.text!r} in the .data section")
         else:
             raise _error(mnemonic, f"unknown data directive {mnemonic.text!r}")
-        if len(self.cells) + len(values) > self.k:
-            raise _error(
-                mnemonic,
-                f"too many data cells: {len(self.cells) + len(values)} declared, data memory has {self.k}",
-            )
+        self.check_room(mnemonic, len(values))
         self.cells.extend(values)
         self.pending_data.clear()
+
+    def check_room(self, mnemonic: _Token, count: int) -> None:
+        """Raise unless `count` more declared cells fit in data memory."""
+        if len(self.cells) + count > self.k:
+            raise _error(
+                mnemonic,
+                f"too many data cells: {len(self.cells) + count} declared, data memory has {self.k}",
+            )
 
     # code
 
     def data_operand(self, token: _Token, written: bool, read_from_zero: bool = False) -> _Cell:
         text = token.text
         if text.startswith("#"):
-            value = _parse_integer(text[1:].strip())
-            if value is None:
-                raise _error(token, f"bad literal {text!r}")
+            value = _int64_literal(token, text[1:].strip())
             cell = _constant_cell(value, token)
             if written and not (value == 0 and read_from_zero):
                 raise _error(token, f"cannot write to the constant {text!r}")
             return self.use(cell)
         match = _DATA_OPERAND.fullmatch(text)
         if not match:
-            hint = f" (constants are written '#{text}')" if _parse_integer(text) is not None else ""
+            hint = f" (constants are written '#{text}')" if _INTEGER.fullmatch(text) else ""
             raise _error(token, f"bad operand {text!r}{hint}")
-        return _Cell(match.group(1), int(match.group(2) or 0), token)
+        return _Cell(match.group(1), _int64_literal(token, match.group(2) or "0"), token)
 
     def use(self, cell: _Cell) -> _Cell:
         self.internal.setdefault(cell.name, cell)
@@ -683,14 +712,33 @@ def assemble(source: str, data_memory_size: int = 256, max_program_length: int =
     """Assemble `source` (syntax in the module docstring) for a machine with `data_memory_size` cells (k) and at
     most `max_program_length` instructions (L).
 
+    Lines end at `\n`, `\r\n` or `\r` (a form feed or U+2028 inside a line is whitespace, as in an editor).
+
     Returns:
         An `AssembledProgram`: the triples, the initial memory, symbols, inputs, outputs and source lines.
 
     Raises:
+        TypeError: if `source` is not a str, or a size is not an int.
+        ValueError: if `data_memory_size` is outside [1, `MAX_DATA_MEMORY_SIZE`] or `max_program_length` outside
+            [1, `MAX_PROGRAM_LENGTH`] (checked before any memory is laid out).
         AssemblyError: with the line and column of the first error (unknown or duplicate label, unknown mnemonic,
-            wrong operand count, bad literal or operand, too many data cells or instructions, ...).
+            wrong operand count, bad literal or operand, a literal outside int64, too many data cells or
+            instructions, ...).
     """
-    return _Assembler(source, data_memory_size, max_program_length).run()
+    if not isinstance(source, str):
+        raise TypeError(f"source must be a str of assembly text, got {type(source).__name__}")
+    k = _checked_size(data_memory_size, "data_memory_size", MAX_DATA_MEMORY_SIZE)
+    length = _checked_size(max_program_length, "max_program_length", MAX_PROGRAM_LENGTH)
+    return _Assembler(source, k, length).run()
+
+
+def _checked_size(value, name: str, limit: int) -> int:
+    """`value` as an int in [1, limit]: a TypeError for a non-int (or bool), a ValueError out of range."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
+    if not 1 <= value <= limit:
+        raise ValueError(f"{name} = {value} is out of range [1, {limit}]")
+    return value
 
 
 def disassemble(
@@ -707,10 +755,20 @@ def disassemble(
 
     Assembling the result gives back the same triples (and the same memory up to the last declared cell), provided
     every C is in [0, L]: a C beyond the program shows up as an unknown label.
+
+    Raises:
+        TypeError: (``SubleqTypeError``) for a program or memory that is not an ordered sequence (a set, a str), an
+            instruction that is not a triple, or an operand, cell, address or length that is not an int (a float
+            is never truncated); ``symbols`` that is not a mapping from str.
+        ValueError: (``SubleqError``) naming the instruction and operand of an A or B outside
+            [0, `MAX_DATA_MEMORY_SIZE`) or a C outside [0, `MAX_PROGRAM_LENGTH`], or the memory cell outside
+            int64; naming the symbol whose name is not a label or whose cells leave [0, `MAX_DATA_MEMORY_SIZE`).
+            Addresses are checked before any cell is declared, so the work is bounded by the input's size.
     """
-    triples = [tuple(int(x) for x in triple) for triple in program]
-    memory = list(memory) if memory is not None else []
-    spans = _symbol_spans(symbols or {})
+    triples = _checked_triples(program)
+    cells = _as_list(memory, "memory") if memory is not None else []
+    memory = validate_memory(cells) if cells else []
+    spans = _symbol_spans(symbols if symbols is not None else {})
     names, blocks = _data_blocks(triples, memory, spans)
     prefix = "L"  # instruction labels must not collide with a declared name
     while any(re.fullmatch(rf"{prefix}[0-9]+", name) for name, _ in blocks):
@@ -718,13 +776,39 @@ def disassemble(
     return "\n".join(_data_section(blocks) + _code_section(triples, names, prefix)) + "\n"
 
 
+def _checked_triples(program) -> list[tuple[int, int, int]]:
+    """The instructions of `program` as int triples, each operand an address the package supports."""
+    triples = []
+    for number, instruction in enumerate(_as_list(program, "program"), start=1):
+        a, b, c = _instruction_operands(number, instruction)
+        if not (0 <= a < MAX_DATA_MEMORY_SIZE and 0 <= b < MAX_DATA_MEMORY_SIZE and 0 <= c <= MAX_PROGRAM_LENGTH):
+            _raise_first_bad_operand(number, a, b, c, MAX_DATA_MEMORY_SIZE, MAX_PROGRAM_LENGTH)
+        triples.append((a, b, c))
+    return triples
+
+
 def _symbol_spans(symbols: Mapping[str, int | tuple[int, int]]) -> dict[int, tuple[str, int | None]]:
     """Start address -> (name, length or None: up to the next name); the first name of an address wins."""
+    if not isinstance(symbols, Mapping):
+        raise TypeError(f"symbols must be a mapping from data names to addresses, got {type(symbols).__name__}")
     spans: dict[int, tuple[str, int | None]] = {}
     for name, value in symbols.items():
-        start, size = (value, None) if isinstance(value, int) else (int(value[0]), int(value[1]))
+        if not isinstance(name, str) or not re.fullmatch(_IDENTIFIER, name) or name.lower() in _RESERVED:
+            raise ValueError(f"symbols: {name!r} is not a data label (an identifier other than 'next' or 'halt')")
+        start, size = _symbol_span(name, value)
         spans.setdefault(start, (name, size))
     return spans
+
+
+def _symbol_span(name: str, value) -> tuple[int, int | None]:
+    """(address, length or None) of symbol `name`, inside the largest data memory the package supports."""
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        start, size = _as_int(value[0], f"symbols[{name!r}] address"), _as_int(value[1], f"symbols[{name!r}] length")
+    else:
+        start, size = _as_int(value, f"symbols[{name!r}]"), None
+    if not 0 <= start < MAX_DATA_MEMORY_SIZE or (size is not None and not 1 <= size <= MAX_DATA_MEMORY_SIZE - start):
+        raise ValueError(f"symbols[{name!r}] = {value!r} leaves the data memory [0, {MAX_DATA_MEMORY_SIZE})")
+    return start, size
 
 
 def _data_blocks(triples: list, memory: list, spans: dict[int, tuple[str, int | None]]):
