@@ -1,9 +1,16 @@
 # Copyright 2026 The Synthesizer authors. Licensed under the Apache License, Version 2.0.
 """Synthesizer configuration."""
 
+import contextlib
+import functools
+import string
+
 from huggingface_hub.dataclasses import strict
+from huggingface_hub.errors import StrictDataclassError
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
+
+from .subleq import MAX_DATA_MEMORY_SIZE, MAX_PROGRAM_LENGTH, validate_memory
 
 
 # The backbone of the paper's experiments (the authors' code): an untrained BERT, 4 layers x 256 hidden,
@@ -12,7 +19,38 @@ PAPER_BACKBONE = {"hidden_size": 256, "num_hidden_layers": 4, "num_attention_hea
 
 POOLING_MODES = ("auto", "pooler", "first", "last", "mean")
 
+# The only fields `input_template` may name, each plain (no attribute, index, conversion or format spec): anything
+# else would read attributes of the description at format time or fail there with a KeyError.
+TEMPLATE_FIELDS = ("instruction", "description")
 
+
+@contextlib.contextmanager
+def _value_or_type_errors():
+    """Re-raise `@strict`'s StrictDataclassError (neither a ValueError nor a TypeError) as the ValueError or
+    TypeError it wraps, whose message names the field."""
+    try:
+        yield
+    except StrictDataclassError as error:
+        cause = error.__cause__
+        if not isinstance(cause, (ValueError, TypeError)):
+            raise
+        raise cause from None
+
+
+def _plain_errors(cls):
+    """Make `cls`'s construction, attribute assignment and `validate()` raise plain ValueError/TypeError."""
+    for name in ("__init__", "__setattr__", "validate"):
+        method = getattr(cls, name)
+
+        def wrapper(*args, _method=method, **kwargs):
+            with _value_or_type_errors():
+                return _method(*args, **kwargs)
+
+        setattr(cls, name, functools.wraps(method)(wrapper))
+    return cls
+
+
+@_plain_errors
 @strict
 class SynthesizerConfig(PreTrainedConfig):
     r"""
@@ -25,9 +63,11 @@ class SynthesizerConfig(PreTrainedConfig):
             the paper's 4 x 256 BERT. (Named `text_config` so that `get_text_config()` and
             `resize_token_embeddings` find it.)
         data_memory_size (`int`, *optional*, defaults to 256):
-            k, the number of data-memory cells. The A and B heads have k classes.
+            k, the number of data-memory cells, at most `MAX_DATA_MEMORY_SIZE` (65,536). The A and B heads have k
+            classes.
         max_program_length (`int`, *optional*, defaults to 256):
-            L, the number of instructions a program may have. The C head has L + 1 classes: 0 is HALT.
+            L, the number of instructions a program may have, at most `MAX_PROGRAM_LENGTH` (65,536). The C head has
+            L + 1 classes: 0 is HALT.
         label_smoothing (`float`, *optional*, defaults to 0.05):
             Label smoothing of each head's cross-entropy (the authors' value).
         head_dropout (`float`, *optional*, defaults to 0.0):
@@ -39,12 +79,14 @@ class SynthesizerConfig(PreTrainedConfig):
             causal backbone such as GPT-2 lets see the whole input), `"mean"` (mean over non-padding tokens), or
             `"auto"`: `pooler_output` when the backbone returns one, else the last non-padding token.
         memory_image (`list[int]`, *optional*):
-            The data memory a program runs on when the caller gives none (length `data_memory_size`). `None`
-            means all zeros.
+            The data memory a program runs on when the caller gives none (length `data_memory_size`, each cell
+            within int64). `None` means all zeros.
         output_cell (`int`, *optional*):
             The data-memory address whose final value is a program's output (read by the pipeline).
         input_template (`str`, *optional*, defaults to `"{instruction} {description}"`):
-            How the network's input text is built from the instruction number C_t and the program description.
+            How the network's input text is built from the instruction number C_t and the program description:
+            text with the two fields `{instruction}` and `{description}`, each plain (no attribute, index,
+            conversion or format spec; write `{{` and `}}` for braces), and no other field.
         add_special_tokens (`bool`, *optional*, defaults to `True`):
             Whether the tokenizer adds its special tokens ([CLS]/[SEP]) around the input. Experiment 1 of the paper
             feeds just `[C_t token, program token]`, without them.
@@ -61,6 +103,11 @@ class SynthesizerConfig(PreTrainedConfig):
     `id2label` (from `PreTrainedConfig`) names output values: `{0: "negative", 1: "positive"}` makes the
     pipeline report `label`. Unlike other configs, it is empty unless set, because most programs' outputs are
     plain numbers.
+
+    Every invalid field raises a `ValueError` or `TypeError` naming it, at construction (and so at
+    `from_pretrained` of an edited `config.json`) and, for a field's own type, at assignment. A check across fields
+    (`output_cell` against `data_memory_size`, say) runs at construction, in `validate()` and when the pipeline
+    uses the config, since assigning fields one by one passes through states that are briefly inconsistent.
 
     Examples:
 
@@ -90,6 +137,8 @@ class SynthesizerConfig(PreTrainedConfig):
     min_margin: float | int | None = None
 
     def __post_init__(self, **kwargs):
+        if isinstance(self.text_config, dict):
+            self._check_backbone_dict(self.text_config)
         # PreTrainedConfig invents two labels (LABEL_0, LABEL_1) when none are given; a Synthesizer has no
         # classification labels unless a task names its output values.
         if self.id2label is None and kwargs.get("num_labels") is None:
@@ -100,15 +149,31 @@ class SynthesizerConfig(PreTrainedConfig):
         """The network's input text for instruction number `instruction` (C_t) of the described program."""
         return self.input_template.format(instruction=instruction, description=description)
 
+    @staticmethod
+    def _check_backbone_dict(text_config: dict) -> None:
+        # Without a model_type, transformers would quietly build a BERT with its class defaults.
+        model_type = text_config.get("model_type")
+        if not isinstance(model_type, str) or not model_type:
+            raise ValueError("text_config must name its backbone with a 'model_type' key (e.g. 'bert'), got a dict "
+                             f"with keys {sorted(map(str, text_config))}")
+        if model_type == SynthesizerConfig.model_type:
+            raise ValueError("text_config must be a backbone's config (e.g. 'bert'), not a Synthesizer's")
+
     def validate_memory_layout(self):
-        if self.data_memory_size < 1:
-            raise ValueError(f"data_memory_size must be >= 1, got {self.data_memory_size}")
-        if self.max_program_length < 1:
-            raise ValueError(f"max_program_length must be >= 1, got {self.max_program_length}")
-        if self.memory_image is not None and len(self.memory_image) != self.data_memory_size:
-            raise ValueError(
-                f"memory_image has {len(self.memory_image)} cells but data_memory_size is {self.data_memory_size}"
-            )
+        """Raise a ValueError naming the first of k, L, memory_image and output_cell that is out of range.
+
+        Plain ValueErrors when called directly (as the pipeline does at use).
+        """
+        if not 1 <= self.data_memory_size <= MAX_DATA_MEMORY_SIZE:
+            raise ValueError(f"data_memory_size must be in [1, {MAX_DATA_MEMORY_SIZE}], got {self.data_memory_size}")
+        if not 1 <= self.max_program_length <= MAX_PROGRAM_LENGTH:
+            raise ValueError(f"max_program_length must be in [1, {MAX_PROGRAM_LENGTH}], got "
+                             f"{self.max_program_length}")
+        if self.memory_image is not None:
+            validate_memory(self.memory_image, "memory_image")  # int64 cells, the error naming the cell
+            if len(self.memory_image) != self.data_memory_size:
+                raise ValueError(f"memory_image has {len(self.memory_image)} cells but data_memory_size is "
+                                 f"{self.data_memory_size}")
         if self.output_cell is not None and not 0 <= self.output_cell < self.data_memory_size:
             raise ValueError(f"output_cell = {self.output_cell} is out of range [0, {self.data_memory_size})")
 
@@ -161,9 +226,20 @@ class SynthesizerConfig(PreTrainedConfig):
             raise ValueError(f"pooling must be one of {POOLING_MODES}, got {self.pooling!r}")
 
     def validate_input_template(self):
-        for field_name in ("{instruction}", "{description}"):
-            if field_name not in self.input_template:
-                raise ValueError(f"input_template must contain {field_name}, got {self.input_template!r}")
+        try:
+            fields = list(string.Formatter().parse(self.input_template))
+        except ValueError as error:  # a lone "{" or "}"
+            raise ValueError(f"input_template {self.input_template!r} is not a format string: {error}") from None
+        for _, field_name, format_spec, conversion in fields:
+            if field_name is not None and (field_name not in TEMPLATE_FIELDS or format_spec or conversion):
+                written = "{" + field_name + (f"!{conversion}" if conversion else "") + (
+                    f":{format_spec}" if format_spec else "") + "}"
+                raise ValueError(f"input_template may use only the plain fields {{instruction}} and {{description}}, "
+                                 f"got {written} in {self.input_template!r}")
+        named = {field_name for _, field_name, _, _ in fields}
+        for field_name in TEMPLATE_FIELDS:
+            if field_name not in named:
+                raise ValueError(f"input_template must contain {{{field_name}}}, got {self.input_template!r}")
 
 
-__all__ = ["SynthesizerConfig"]
+__all__ = ["TEMPLATE_FIELDS", "SynthesizerConfig"]

@@ -99,6 +99,8 @@ class SynthesizerForSubleq(SynthesizerPreTrainedModel):
     """
 
     def __init__(self, config: SynthesizerConfig):
+        # Fields assigned after the config was built are checked only here, before k and L size the heads.
+        config.validate()
         super().__init__(config)
         self.backbone = AutoModel.from_config(config.text_config)
         # Backbones differ in the tensors they take (DistilBERT has no token types): pass only those they name.
