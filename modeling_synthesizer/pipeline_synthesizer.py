@@ -44,6 +44,7 @@ import types
 import torch
 from transformers import Pipeline
 
+from .known_programs import KnownPrograms, Match, RunRefused
 from .subleq import (
     DEFAULT_MAX_STEPS,
     MAX_STEPS,
@@ -103,11 +104,20 @@ class SubleqPipeline(Pipeline):
     # Set by each `__call__`: whether errors name an input by its position, and the position `preprocess` gives next.
     _name_inputs = False
     _next_position = 0
+    # The config's known programs, indexed by token ids on first use (`known_programs()`).
+    _known_programs = None
 
-    def _sanitize_parameters(self, memory=None, max_steps=None, strategy=None, return_trace=None, **kwargs):
+    def _sanitize_parameters(self, memory=None, max_steps=None, strategy=None, return_trace=None,
+                             min_confidence=None, min_margin=None, allow_unknown=None, **kwargs):
         if kwargs:
             raise TypeError(f"SubleqPipeline got unexpected arguments: {sorted(kwargs)}")
         preprocess_params, forward_params = {}, {}
+        if min_confidence is not None:
+            forward_params["min_confidence"] = _check_fraction("min_confidence", min_confidence)
+        if min_margin is not None:
+            forward_params["min_margin"] = _check_margin(min_margin)
+        if allow_unknown is not None:
+            forward_params["allow_unknown"] = bool(allow_unknown)
         if memory is not None:
             preprocess_params["memory"] = self._check_memory(memory)
         if max_steps is not None:
@@ -190,6 +200,11 @@ class SubleqPipeline(Pipeline):
     # preprocess: one input, validated, with its memory and its position in the call
 
     def preprocess(self, item, memory=None):
+        if self._next_position == 0:
+            # Config fields assigned after the config was built (k, memory_image, output_cell, input_template) are
+            # checked at use, once per call: a ValueError naming the field, before anything is sized or formatted.
+            self.model.config.validate_memory_layout()
+            self.model.config.validate_input_template()
         position = self._next_position if self._name_inputs else None
         self._next_position += 1
         where = "" if position is None else f"input {position}: "
@@ -197,8 +212,8 @@ class SubleqPipeline(Pipeline):
         if isinstance(item, dict):
             unknown = set(item) - {"description", "memory"}
             if unknown:
-                raise ValueError(f"{where}unknown keys {sorted(unknown)}; an input dict has 'description' and "
-                                 "optionally 'memory'")
+                raise ValueError(f"{where}unknown keys {sorted(unknown, key=repr)}; an input dict has 'description' "
+                                 "and optionally 'memory'")
             if "description" not in item:
                 raise ValueError(f"{where}an input dict needs a 'description'")
             description = item["description"]
@@ -212,8 +227,14 @@ class SubleqPipeline(Pipeline):
         return {"description": description, "memory": list(cells), "position": position}
 
     def default_memory(self) -> list[int]:
-        """The memory of an input that gives none: `config.memory_image`, or k zeros."""
+        """The memory of an input that gives none: `config.memory_image`, or k zeros.
+
+        Raises:
+            ValueError: naming the config field (`data_memory_size`, `memory_image`) that is out of range, checked
+                before k cells are allocated.
+        """
         config = self.model.config
+        config.validate_memory_layout()
         return list(config.memory_image) if config.memory_image is not None else [0] * config.data_memory_size
 
     def _check_memory(self, memory, where=""):
@@ -272,65 +293,159 @@ class SubleqPipeline(Pipeline):
         names = ("input_ids", "attention_mask", "token_type_ids")  # what the model takes; not all tokenizers make all
         return {name: encodings[name].to(self.device) for name in names if name in encodings}
 
-    def _decode(self, pairs: list[tuple[str, int]]) -> list[tuple[int, int, int]]:
-        """The arg-max operands (A, B, C) of each pair (description, C_t), `DEFAULT_FORWARD_ROWS` rows a pass."""
-        operands = []
+    def _log_probs(self, pairs: list[tuple[str, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The log-probabilities of the A, B and C heads for each pair (description, C_t): `[P, k]`, `[P, k]`,
+        `[P, L + 1]` on the CPU, `DEFAULT_FORWARD_ROWS` rows a forward pass."""
+        heads = ([], [], [])
         for start in range(0, len(pairs), DEFAULT_FORWARD_ROWS):
             outputs = self.model(**self._encode(pairs[start : start + DEFAULT_FORWARD_ROWS]))
-            heads = (outputs.a_logits, outputs.b_logits, outputs.c_logits)
-            operands.append(torch.stack([logits.argmax(-1) for logits in heads], dim=-1).cpu())  # [P, 3]
-        return [tuple(row) for row in torch.cat(operands).tolist()]
+            for head, logits in zip(heads, (outputs.a_logits, outputs.b_logits, outputs.c_logits)):
+                head.append(logits.float().log_softmax(-1).cpu())
+        return tuple(torch.cat(head) for head in heads)
 
-    def decode_program(self, description: str) -> list[tuple[int, int, int]]:
+    def _decode(self, pairs: list[tuple[str, int]]) -> tuple[list[tuple[int, int, int]], list[float]]:
+        """The arg-max operands (A, B, C) of each pair (description, C_t), and their confidence: the probability of
+        that (A, B, C), the product of the three heads' probabilities of their choices."""
+        best = [log_probs.max(-1) for log_probs in self._log_probs(pairs)]
+        operands = torch.stack([choice.indices for choice in best], dim=-1)  # [P, 3]
+        confidences = sum(choice.values for choice in best).exp()  # [P]
+        return [tuple(row) for row in operands.tolist()], confidences.tolist()
+
+    def decode_program(self, description: str, allow_unknown: bool = False) -> list[tuple[int, int, int]]:
         """
         The program the network holds for `description`: its L instructions (A, B, C), for C_t = 1..L.
 
+        A description is matched as a run would match it (`match_program`): the program of a known description, or
+        of the known program an unseen phrasing matches by likelihood, is decoded from its canonical description.
+        `allow_unknown=True` decodes any description as given.
+
         Raises:
+            RunRefused: (a ValueError) if the checkpoint lists its known programs and `description` matches none.
             ValueError: for an empty or non-string description, or one whose input is longer than the backbone
                 accepts.
         """
         self._check_description(description)
         length = self.model.config.max_program_length
         with self.device_placement(), torch.inference_mode():
-            return self._decode([(description, pc) for pc in range(1, length + 1)])
+            match = self._match([description], self.model.config.min_margin, allow_unknown)[0]
+            if match.how == "refused":
+                raise match.refusal()
+            return self._decode([(match.run_as, pc) for pc in range(1, length + 1)])[0]
+
+    # matching: which known program a description names
+
+    def known_programs(self) -> KnownPrograms | None:
+        """The checkpoint's known programs, indexed by their descriptions' token ids; None when it lists none."""
+        config = self.model.config
+        if config.known_programs is None:
+            return None
+        if self._known_programs is None or self._known_programs.programs is not config.known_programs:
+            self._known_programs = KnownPrograms(config.known_programs, self._description_tokens)
+        return self._known_programs
+
+    def _description_tokens(self, description: str) -> tuple[int, ...]:
+        return tuple(self.tokenizer(description, add_special_tokens=False, verbose=False)["input_ids"])
+
+    def match_program(self, description: str, min_margin: float | None = None) -> dict:
+        """
+        Which known program `description` runs as, without running it.
+
+        Args:
+            description (`str`): a program description.
+            min_margin (`float`, *optional*): the lead, in nats, an unseen description's most likely known program
+                needs over the next one to run; defaults to `config.min_margin` (None: unseen descriptions are
+                refused).
+
+        Returns:
+            `dict` with `program` (the known program's name, or None), `how` (`"exact"`, `"likely"`, `"refused"`, or
+            `"unchecked"` for a checkpoint without known programs), `run_as` (the description the network runs on),
+            `margin` and `scores` (per program log-likelihood, when scored) and `reason` (of a refusal).
+
+        Raises:
+            ValueError: for an empty or non-string description, or a negative `min_margin`.
+        """
+        self._check_description(description)
+        min_margin = self.model.config.min_margin if min_margin is None else _check_margin(min_margin)
+        with self.device_placement(), torch.inference_mode():
+            return self._match([description], min_margin, allow_unknown=False)[0].to_dict()
+
+    def _match(self, descriptions: list[str], min_margin, allow_unknown: bool) -> list[Match]:
+        """One `Match` per description; the unseen ones are scored together, each distinct one once."""
+        known = self.known_programs()
+        if known is None or allow_unknown:
+            return [Match(description, None, "unchecked", description) for description in descriptions]
+        matches = {description: known.exact(description) for description in dict.fromkeys(descriptions)}
+        unseen = [description for description, match in matches.items() if match is None]
+        if unseen and (min_margin is None or not known.can_score):
+            matches.update({description: known.unknown(description) for description in unseen})
+        elif unseen:
+            length = known.instruction_count()
+            pairs = [(description, pc) for description in unseen for pc in range(1, length + 1)]
+            log_probs = [head.view(len(unseen), length, -1) for head in self._log_probs(pairs)]  # [D, L, *]
+            scores = known.log_likelihoods(*log_probs)  # [D, K]
+            matches.update({description: known.decide(description, scores[d], min_margin)
+                            for d, description in enumerate(unseen)})
+        return [matches[description] for description in descriptions]
 
     # _forward: the network and the machine for one batch
 
-    def _forward(self, model_inputs, max_steps=DEFAULT_MAX_STEPS, strategy="lazy", return_trace=False):
+    def _forward(self, model_inputs, max_steps=DEFAULT_MAX_STEPS, strategy="lazy", return_trace=False,
+                 min_confidence=None, min_margin=None, allow_unknown=False):
         batched = isinstance(model_inputs["description"], list)  # batch_size > 1: every field is a list
         inputs = [model_inputs[name] if batched else [model_inputs[name]]
                   for name in ("description", "memory", "position")]
         descriptions, memories, positions = inputs
+        min_margin = self.model.config.min_margin if min_margin is None else min_margin
+        matches = self._match(descriptions, min_margin, allow_unknown)
+        for match, position in zip(matches, positions):
+            if match.how == "refused":
+                raise match.refusal(position)
+        runs_as = [match.run_as for match in matches]
+        decoder = _Decoder(self._decode, min_confidence)
         run = {"lazy": self._run_lazy, "decoded": self._run_decoded, "stepwise": self._run_stepwise}[strategy]
-        results = run(descriptions, [list(cells) for cells in memories], positions, max_steps, return_trace)
-        return {"result": results if batched else results[0]}
+        results = run(decoder, runs_as, [list(cells) for cells in memories], positions, max_steps, return_trace)
+        outputs = {
+            "result": results,
+            "match": matches,
+            "confidences": [decoder.confidences(description) if return_trace else None for description in runs_as],
+        }
+        return outputs if batched else {name: values[0] for name, values in outputs.items()}
 
-    def _run_lazy(self, descriptions, memories, positions, max_steps, return_trace) -> list[SubleqResult]:
+    def _run_lazy(self, decoder, descriptions, memories, positions, max_steps, return_trace) -> list[SubleqResult]:
         """Decodes only the instructions the runs reach (a description that at least L inputs share, whole)."""
         length = self.model.config.max_program_length
         counts = collections.Counter(descriptions)
         whole = [i for i, description in enumerate(descriptions) if counts[description] >= length]
         results = [None] * len(descriptions)
         if whole:
-            decoded = self._run_decoded([descriptions[i] for i in whole], [memories[i] for i in whole],
+            decoded = self._run_decoded(decoder, [descriptions[i] for i in whole], [memories[i] for i in whole],
                                         [positions[i] for i in whole], max_steps, return_trace)
             for i, result in zip(whole, decoded):
                 results[i] = result
         rest = [i for i in range(len(descriptions)) if results[i] is None]
         if rest:
             runs = _LazyRuns([descriptions[i] for i in rest], [memories[i] for i in rest],
-                             [positions[i] for i in rest], length, max_steps, return_trace)
+                             [positions[i] for i in rest], length, max_steps, return_trace, decoder)
             while runs.waiting():
-                runs.learn(self._decode(runs.wanted()))
+                pairs = runs.wanted()
+                runs.learn(pairs, decoder(pairs))
             for i, result in zip(rest, runs.results()):
                 results[i] = result
         return results
 
-    def _run_decoded(self, descriptions, memories, positions, max_steps, return_trace) -> list[SubleqResult]:
+    def _run_decoded(self, decoder, descriptions, memories, positions, max_steps, return_trace) -> list[SubleqResult]:
         """Decodes every instruction of each distinct description, then runs the programs on the machine."""
         length = self.model.config.max_program_length
         distinct = list(dict.fromkeys(descriptions))
-        decoded = self._decode([(description, pc) for description in distinct for pc in range(1, length + 1)])
+        pairs = [(description, pc) for description in distinct for pc in range(1, length + 1)]
+        decoded = decoder(pairs)
+        unsure = {description for description, pc in pairs if not decoder.sure(description, pc)}
+        if unsure:
+            # Some decoded instruction is below min_confidence: run those inputs on the lazy machine, which stops
+            # (and refuses) only if a run reaches one.
+            runs = _LazyRuns(descriptions, memories, positions, length, max_steps, return_trace, decoder)
+            runs.learn(pairs, decoded)
+            return runs.results()
         programs = {description: decoded[d * length : (d + 1) * length] for d, description in enumerate(distinct)}
         n = len(memories)
         if return_trace or (n <= REFERENCE_MACHINE_MAX_ROWS and not cpu_kernel_available()):
@@ -349,7 +464,7 @@ class SubleqPipeline(Pipeline):
             raise error.with_index(positions[error.index], name="input") from None
         return ran.to_results()
 
-    def _run_stepwise(self, descriptions, memories, positions, max_steps, return_trace) -> list[SubleqResult]:
+    def _run_stepwise(self, decoder, descriptions, memories, positions, max_steps, return_trace) -> list[SubleqResult]:
         """Algorithm 1: each step, one forward pass for every input still running, then the reference machine's own
         `step` on each of their memories."""
         n, length = len(memories), self.model.config.max_program_length
@@ -358,9 +473,10 @@ class SubleqPipeline(Pipeline):
         traces = [[] for _ in range(n)] if return_trace else [None] * n
         running = list(range(n)) if max_steps > 0 else []
         while running:
-            operands = self._decode([(descriptions[i], pcs[i]) for i in running])
+            operands = decoder([(descriptions[i], pcs[i]) for i in running])
             still_running = []
             for i, instruction in zip(running, operands):
+                decoder.check(descriptions[i], pcs[i], positions[i])
                 try:
                     pc = step(memories[i], pcs[i], instruction, length)
                 except SubleqError as error:
@@ -378,7 +494,7 @@ class SubleqPipeline(Pipeline):
     # postprocess: plain Python per input
 
     def postprocess(self, model_outputs):
-        result = model_outputs["result"]
+        result, match = model_outputs["result"], model_outputs["match"]
         config = self.model.config
         output_cell = config.output_cell
         record = {
@@ -390,9 +506,63 @@ class SubleqPipeline(Pipeline):
         }
         if config.id2label:
             record["label"] = config.id2label.get(record["output"], config.id2label.get(str(record["output"])))
+        if match.how != "unchecked":
+            record["program"] = match.program
+            record["margin"] = match.margin  # None for a known description
         if result.trace is not None:
-            record["trace"] = [executed.to_dict() for executed in result.trace]
+            confidences = model_outputs["confidences"]
+            record["trace"] = [{**executed.to_dict(), "confidence": confidences[executed.instruction]}
+                               for executed in result.trace]
         return record
+
+
+class _Decoder:
+    """
+    Decodes (description, C_t) pairs for one batch and remembers each pair's confidence, to refuse a run before it
+    executes an instruction below `min_confidence` and to report confidences in traces.
+    """
+
+    def __init__(self, decode, min_confidence: float | None):
+        self.decode, self.min_confidence = decode, min_confidence
+        self.confidence = {}  # (description, C_t) -> probability of the decoded (A, B, C)
+
+    def __call__(self, pairs: list[tuple[str, int]]) -> list[tuple[int, int, int]]:
+        operands, confidences = self.decode(pairs)
+        self.confidence.update(zip(pairs, confidences))
+        return operands
+
+    def sure(self, description: str, pc: int) -> bool:
+        """Whether the decoded instruction `pc` of `description` may run (always, without `min_confidence`)."""
+        return self.min_confidence is None or self.confidence[description, pc] >= self.min_confidence
+
+    def check(self, description: str, pc: int, position: int | None) -> None:
+        """
+        Raises:
+            RunRefused: if instruction `pc` of `description` is decoded and below `min_confidence`.
+        """
+        confidence = self.confidence.get((description, pc))
+        if confidence is not None and not self.sure(description, pc):
+            raise RunRefused(
+                f"instruction {pc} would run with confidence {confidence:.6g} < min_confidence "
+                f"{self.min_confidence:.6g}",
+                description=description, index=position, instruction=pc, confidence=confidence,
+            )
+
+    def confidences(self, description: str) -> dict[int, float]:
+        """C_t -> confidence of every decoded instruction of `description`."""
+        return {pc: confidence for (text, pc), confidence in self.confidence.items() if text == description}
+
+
+def _check_fraction(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _check_margin(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f"min_margin must be a number of nats >= 0, got {value!r}")
+    return float(value)
 
 
 class _LazyRuns:
@@ -403,8 +573,9 @@ class _LazyRuns:
     Use: `while runs.waiting(): runs.learn(decode(runs.wanted()))`, then `runs.results()`.
     """
 
-    def __init__(self, descriptions, memories, positions, length, max_steps, return_trace):
+    def __init__(self, descriptions, memories, positions, length, max_steps, return_trace, decoder):
         self.descriptions, self.memories, self.positions = descriptions, memories, positions
+        self.decoder = decoder
         self.length, self.max_steps = length, max_steps
         self.tables = {description: {} for description in descriptions}  # C_t -> _entry, what is decoded
         self.operands = {description: {} for description in descriptions}  # C_t -> (A, B, C), for traces
@@ -419,11 +590,19 @@ class _LazyRuns:
         """The distinct (description, C_t) pairs the waiting inputs need next."""
         return list(dict.fromkeys((self.descriptions[i], self.pcs[i]) for i in self._waiting))
 
-    def learn(self, operands: list[tuple[int, int, int]]) -> None:
-        """Record the decoded operands of `wanted()`, then run every waiting input as far as they take it."""
-        for (description, pc), (a, b, c) in zip(self.wanted(), operands):
-            self.tables[description][pc] = _entry(pc, a, b, c, self.length)
-            self.operands[description][pc] = (a, b, c)
+    def learn(self, pairs: list[tuple[str, int]], operands: list[tuple[int, int, int]]) -> None:
+        """
+        Record the decoded operands of `pairs` (description, C_t), then run every waiting input as far as they take
+        it. An instruction below the decoder's `min_confidence` is never recorded, so a run stops in front of it.
+
+        Raises:
+            RunRefused: naming the first waiting input whose next instruction is below `min_confidence`.
+            SubleqError: from the machine, naming the input.
+        """
+        for (description, pc), (a, b, c) in zip(pairs, operands):
+            if self.decoder.sure(description, pc):
+                self.tables[description][pc] = _entry(pc, a, b, c, self.length)
+                self.operands[description][pc] = (a, b, c)
         still_waiting = []
         for i in self._waiting:
             try:
@@ -432,7 +611,9 @@ class _LazyRuns:
                 raise error.with_index(self.positions[i], name="input") from None
             pc = self.pcs[i]
             if self.steps[i] < self.max_steps and 1 <= pc <= self.length:
-                still_waiting.append(i)  # stopped at an instruction not decoded yet
+                # Stopped at an instruction not decoded yet, or decoded below min_confidence (refused here).
+                self.decoder.check(self.descriptions[i], pc, self.positions[i])
+                still_waiting.append(i)
         self._waiting = still_waiting
 
     def _advance(self, i: int) -> None:
@@ -453,4 +634,5 @@ class _LazyRuns:
                 for mem, steps, pc, trace in zip(self.memories, self.steps, self.pcs, traces)]
 
 
-__all__ = ["DEFAULT_FORWARD_ROWS", "REFERENCE_MACHINE_MAX_ROWS", "STRATEGIES", "SUBLEQ_TASK", "SubleqPipeline"]
+__all__ = ["DEFAULT_FORWARD_ROWS", "REFERENCE_MACHINE_MAX_ROWS", "STRATEGIES", "SUBLEQ_TASK", "RunRefused",
+           "SubleqPipeline"]

@@ -8,10 +8,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import json  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import textwrap  # noqa: E402
-
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -67,3 +67,28 @@ def run_without_package(code: str, tmp_path) -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+# k, L, N of the `memorized` checkpoint.
+MEMORIZED_SHAPE = (8, 12, 3)
+
+
+@pytest.fixture(scope="session")
+def memorized(tmp_path_factory):
+    """A trained checkpoint (~5 s of training): 3 random programs of 12 instructions over 8 cells, memorized to
+    100%. Returns (its folder, description -> true program)."""
+    import run_program_memorization  # from examples/, on sys.path above
+
+    k, length, n_programs = MEMORIZED_SHAPE
+    output_dir = tmp_path_factory.mktemp("memorized")
+    results = run_program_memorization.main(
+        f"--output_dir {output_dir} --num_programs {n_programs} --program_length {length} --data_memory_size {k} "
+        "--hidden_size 64 --num_hidden_layers 2 --num_attention_heads 2 --intermediate_size 128 "
+        "--learning_rate 3e-3 --dropout 0 --label_smoothing 0 --per_device_train_batch_size 12 "
+        "--num_train_epochs 300 --save_strategy no --logging_strategy no --disable_tqdm true --report_to none "
+        "--log_level warning --seed 0".split()
+    )
+    assert results["final_exact_match"] == 1.0, results
+    records = json.loads((output_dir / "programs.json").read_text())
+    programs = {record["description"]: [tuple(x) for x in record["program"]] for record in records}
+    return output_dir, programs

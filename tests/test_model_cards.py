@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Memorizes its 3 programs in about a hundred steps.
 TINY_MEMORIZATION = TINY_RUN
 SYNTHESIZER_FILES = ["model.safetensors", "tokenizer.json", "tokenizer_config.json", "config.json", "README.md",
-                     "configuration_synthesizer.py", "modeling_synthesizer.py", "pipeline_synthesizer.py", "subleq.py"]
+                     "configuration_synthesizer.py", "modeling_synthesizer.py", "pipeline_synthesizer.py",
+                     "known_programs.py", "subleq.py"]
 PYTHON_BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 MODEL_ARGUMENT = re.compile(r'from_pretrained\("([^"]+)"|model="([^"]+)"')
 

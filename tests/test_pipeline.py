@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY_BACKBONES, run_without_package
+from conftest import MEMORIZED_SHAPE, TINY_BACKBONES, run_without_package
 from transformers import AutoModel, pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
@@ -27,33 +27,11 @@ except ImportError:  # tests/ collected as a package
 
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "examples"))
-import run_program_memorization  # noqa: E402
 
-
-K, L, N_PROGRAMS = 8, 12, 3
+K, L, N_PROGRAMS = MEMORIZED_SHAPE
 MAX_STEPS = 200  # small, so that random programs on random memories end in all three ways
 BATCH = 64  # inputs per batch in most tests: batch_size=1, the transformers default, runs one forward per input
 param = pytest.mark.parametrize
-
-
-# A trained model (~5 s of training): 3 random programs of 12 instructions over 8 cells, memorized to 100%.
-
-
-@pytest.fixture(scope="module")
-def memorized(tmp_path_factory):
-    output_dir = tmp_path_factory.mktemp("memorized")
-    results = run_program_memorization.main(
-        f"--output_dir {output_dir} --num_programs {N_PROGRAMS} --program_length {L} --data_memory_size {K} "
-        "--hidden_size 64 --num_hidden_layers 2 --num_attention_heads 2 --intermediate_size 128 "
-        "--learning_rate 3e-3 --dropout 0 --label_smoothing 0 --per_device_train_batch_size 12 "
-        "--num_train_epochs 300 --save_strategy no --logging_strategy no --disable_tqdm true --report_to none "
-        "--log_level warning --seed 0".split()
-    )
-    assert results["final_exact_match"] == 1.0, results
-    records = json.loads((output_dir / "programs.json").read_text())
-    programs = {record["description"]: [tuple(x) for x in record["program"]] for record in records}
-    return output_dir, programs
 
 
 def local_pipeline(checkpoint, **kwargs):
@@ -279,8 +257,13 @@ def test_return_trace(pipe, memorized, strategy):
             continue
         record = pipe(description, memory=memory, max_steps=MAX_STEPS, strategy=strategy, return_trace=True)
         assert same_run(record, result)
+        confidences = [step.pop("confidence") for step in record["trace"]]
         assert record["trace"] == [step.to_dict() for step in result.trace]
         assert len(record["trace"]) == record["steps"]
+        # Each executed instruction's probability of its (A, B, C), the same at every visit of an instruction.
+        assert all(0 < confidence <= 1 for confidence in confidences)
+        by_instruction = {step["instruction"]: c for step, c in zip(record["trace"], confidences)}
+        assert all(by_instruction[step["instruction"]] == c for step, c in zip(record["trace"], confidences))
 
 
 def test_init_time_defaults(memorized):
@@ -346,7 +329,8 @@ class OraclePipeline(SubleqPipeline):
     program = None
 
     def _decode(self, pairs):
-        return [tuple(self.program[pc - 1]) for _, pc in pairs]  # one description per call in these tests
+        # One description per call in these tests; the oracle is sure of every instruction.
+        return [tuple(self.program[pc - 1]) for _, pc in pairs], [1.0] * len(pairs)
 
 
 def oracle_pipeline(program, memory):
@@ -408,12 +392,12 @@ def test_pipeline_file_imports_only_remote_code_safe_modules():
             if isinstance(node, ast.Import):
                 assert all(alias.name.split(".")[0] in allowed for alias in node.names), (module, ast.dump(node))
             elif isinstance(node, ast.ImportFrom) and node.level:
-                assert node.level == 1 and node.module in {"subleq", "configuration_synthesizer"}, (
+                assert node.level == 1 and node.module in {"subleq", "known_programs", "configuration_synthesizer"}, (
                     module, ast.dump(node))
                 pending += [node.module] if node.module not in seen else []
             elif isinstance(node, ast.ImportFrom):
                 assert node.module.split(".")[0] in allowed, (module, ast.dump(node))
-    assert {"pipeline_synthesizer", "subleq"} <= seen
+    assert {"pipeline_synthesizer", "subleq", "known_programs"} <= seen
 
 
 def test_saved_pipeline_loads_as_remote_code_without_the_package(pipe, memorized, tmp_path):
@@ -424,7 +408,8 @@ def test_saved_pipeline_loads_as_remote_code_without_the_package(pipe, memorized
     assert config["custom_pipelines"] == {
         "subleq-execution": {"impl": "pipeline_synthesizer.SubleqPipeline", "pt": ["AutoModel"], "type": "text"}
     }
-    assert {"pipeline_synthesizer.py", "subleq.py", "modeling_synthesizer.py", "tokenizer.json"} <= set(
+    assert {"pipeline_synthesizer.py", "known_programs.py", "subleq.py", "modeling_synthesizer.py",
+            "tokenizer.json"} <= set(
         os.listdir(saved)
     )
 
