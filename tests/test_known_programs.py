@@ -147,8 +147,8 @@ def test_log_likelihood_sums_the_three_heads_over_the_instructions():
     q = 0.25 * 0.9 * 0.3
     assert torch.allclose(scores.exp(), torch.tensor([[p, q]]))
     match = known.decide("r", scores[0], min_margin=0.5)
-    assert (match.program, match.run_as) == ("p", "p") and match.margin == pytest.approx(float(scores[0, 0] -
-                                                                                              scores[0, 1]))
+    assert (match.program, match.run_as) == ("p", "p")
+    assert match.margin == pytest.approx(float(scores[0, 0] - scores[0, 1]))
     assert known.decide("r", scores[0], min_margin=10).how == "refused"
 
 
@@ -207,7 +207,8 @@ def test_an_unsure_instruction_that_never_runs_refuses_nothing(strategy):
                      strategy=strategy, batch_size=10)
     assert [record["memory"][2] for record in records] == [12, 3] * 5
     oracle.confidence = {3: 0.1}
-    with pytest.raises(RunRefused, match="^input 0: .*instruction 3 would run with confidence 0.1 < min_confidence 0.5"):
+    refusal = "^input 0: .*instruction 3 would run with confidence 0.1 < min_confidence 0.5"
+    with pytest.raises(RunRefused, match=refusal):
         oracle([{"description": "[PROG_0]", "memory": m} for m in memories], min_confidence=0.5,
                strategy=strategy, batch_size=10)
 
