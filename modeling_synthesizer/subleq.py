@@ -204,6 +204,8 @@ def _as_int(value, what: str, **fields) -> int:
     """
     if isinstance(value, torch.Tensor):
         _check_readable(value, what, **fields)
+        if value.dim():  # operator.index would take a one-element tensor of any shape
+            raise SubleqTypeError(f"{what} must be an integer, got a tensor of shape {tuple(value.shape)}", **fields)
     if isinstance(value, bool) or (isinstance(value, torch.Tensor) and value.dtype == torch.bool):
         raise SubleqTypeError(f"{what} = {value!r} is a bool, not an integer", **fields)
     try:
