@@ -50,9 +50,9 @@ def headline_table(report: dict) -> list[str]:
     return lines
 
 
-def baseline_input_name(inputs: str) -> str:
+def baseline_input_name(inputs: str, train_max_length: int = 8) -> str:
     if inputs == "train":
-        return "training sequences (length 1-8)"
+        return f"training sequences (length 1-{train_max_length})"
     return inputs.replace("held_out_", "held-out, length ").replace("length_", "unseen, length ")
 
 
@@ -62,6 +62,21 @@ def baseline_table(baseline: dict) -> list[str]:
     for row in baseline["rows"]:
         lines.append(f"| {baseline_input_name(row['inputs'])} | {row['sequences']} | "
                      f"{percent(row['baseline_accuracy'])} | {percent(row['synthesizer_accuracy'])} |")
+    return lines
+
+
+def baselines_table(baseline: dict) -> list[str]:
+    """The comparison of a run with several baselines (`baseline["models"]`): one column per baseline."""
+    models = baseline["models"]
+    lines = ["| inputs | sequences | true counts | " + " | ".join(m["label"] for m in models.values())
+             + f" | Synthesizer running {baseline['synthesizer_program']} |",
+             "| --- | ---: | ---: | " + "---: | " * len(models) + "---: |"]
+    for row in baseline["rows"]:
+        low, high = row["true_counts_range"]
+        cells = [baseline_input_name(row["inputs"], baseline["train_max_length"]), str(row["sequences"]),
+                 f"{low}-{high}", *(percent(row["baseline_accuracies"][name]) for name in models),
+                 percent(row["synthesizer_accuracy"])]
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
@@ -122,6 +137,33 @@ def baseline_section(baseline: dict) -> list[str]:
     ]
 
 
+def baselines_section(baseline: dict) -> list[str]:
+    longest = baseline["train_max_length"]
+    models = [
+        f"- **{m['label']}**: {m['model']}. Final training loss {m['final_train_loss']:.3f} ({m['global_step']} "
+        f"steps, {m['train_seconds']:.0f} s); the largest count it predicted on any input: "
+        f"{max(row['baseline_largest_counts'][name] for row in baseline['rows'])}."
+        for name, m in baseline["models"].items()
+    ]
+    return [
+        "## Counting ones: running a program vs. learning the function",
+        "",
+        f"Each baseline has the Synthesizer's backbone sizes and is trained end to end (learning rate "
+        f"{baseline['learning_rate']:g}, {baseline['epochs']:g} epochs, batch {baseline['batch_size']}) on "
+        f"{baseline['train_sequences']} bit sequences of length 1-{longest} as text "
+        f"(\"{baseline['example_input']}\") -> the number of ones. The longer sequences put tokens at positions "
+        f"never seen in training, and their counts above {longest} are classes a classifier never saw as a label. "
+        f"The Synthesizer runs "
+        f"`{baseline['synthesizer_program']}` (\"{baseline['synthesizer_description']}\") on the same sequences, "
+        "zero-padded to 32 bits.",
+        "",
+        *models,
+        "",
+        *baselines_table(baseline),
+        "",
+    ]
+
+
 def run_section(results: dict, report_command: str) -> list[str]:
     agrees = all(entry.get("stepwise_agrees", True) for entry in results["programs"].values())
     return [
@@ -140,7 +182,8 @@ def write_markdown(path: Path, results: dict, report_command: str):
     """`program_library.md`; `report_command` is the line that wrote it (this script's), shown after the run's."""
     lines = headline_section(results)
     if results.get("baseline"):
-        lines += baseline_section(results["baseline"])
+        # Results written before the comparison had several baselines have no "models".
+        lines += (baselines_section if "models" in results["baseline"] else baseline_section)(results["baseline"])
     lines += [
         "## Held-out phrasings, one by one",
         "",
@@ -184,17 +227,24 @@ def plot_library(ax, report: dict):
 def plot_baseline(ax, baseline: dict):
     rows = [row for row in baseline["rows"] if row["inputs"] != "train"]
     x = np.arange(len(rows))
-    for offset, key, label in ((-0.2, "baseline_accuracy", "end-to-end BERT classifier"),
-                               (0.2, "synthesizer_accuracy", "Synthesizer running count_ones_32")):
-        values = [r[key] for r in rows]
-        ax.bar(x + offset, values, 0.4, label=label)
+    if "models" in baseline:
+        series = [(m["label"], [r["baseline_accuracies"][name] for r in rows])
+                  for name, m in baseline["models"].items()]
+    else:  # one baseline, before "models"
+        series = [("end-to-end BERT classifier", [r["baseline_accuracy"] for r in rows])]
+    series.append((f"Synthesizer running {baseline['synthesizer_program']}",
+                   [r["synthesizer_accuracy"] for r in rows]))
+    width = 0.8 / len(series)
+    for i, (label, values) in enumerate(series):
+        offset = (i - (len(series) - 1) / 2) * width
+        ax.bar(x + offset, values, width, label=label)
         for xi, value in zip(x + offset, values):
-            ax.text(xi, value + 0.01, percent(value), ha="center", va="bottom", fontsize=8)
+            ax.text(xi, value + 0.01, percent(value), ha="center", va="bottom", fontsize=7)
     ax.set_xticks(x, [r["inputs"].replace("held_out_", "held-out, length ").replace("length_", "length ")
                       for r in rows])
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("accuracy")
-    ax.set_title("Counting ones (the classifier trained on lengths 1-8)")
+    ax.set_title(f"Counting ones (the baselines trained on lengths 1-{baseline.get('train_max_length', 8)})")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
 
 

@@ -15,10 +15,13 @@ exactly on inputs it has never seen; the same backbone trained end to end on inp
 3. Run. Every phrasing runs through the `"subleq-execution"` pipeline on `--num_inputs` random inputs per program
    (the network never saw any input: inputs live in data memory); outputs are checked against the program's
    Python reference.
-4. Baseline. `AutoModelForSequenceClassification` with the same backbone config maps a bit sequence as text
-   ("1 0 1 1") to its number of ones (33 classes), trained on every sequence of length <= 8 but a held-out quarter
-   of the length-8 ones; evaluated on those held out and on random sequences of lengths 16 and 32. The Synthesizer
-   runs `count_ones_32` on the same inputs, zero-padded to 32 bits.
+4. Baselines. Networks with the backbone's sizes map a bit sequence as text ("1 0 1 1") to its number of ones,
+   trained end to end on every sequence of length <= 8 but a held-out quarter of the length-8 ones; evaluated on
+   those held out and on random sequences of lengths 16 and 32 (`--baselines`): `absolute`, the backbone as
+   `AutoModelForSequenceClassification` (learned absolute positions, 33 classes); `rotary`, RoFormer (rotary
+   positions, 33 classes); `no_positions`, the backbone with its position embeddings zeroed and frozen, summed over
+   the tokens, regressing the count, which can in principle count at any length. A classifier's classes above 8
+   never occur in training. The Synthesizer runs `count_ones_32` on the same inputs, zero-padded to 32 bits.
 
 Steps 2 to 4 run the saved checkpoint (`--output_dir`) through the pipeline, as a user would. Results:
 `<output_dir>/library_results.json` (with the command and the machine); `bench/program_library.py` turns them into
@@ -53,14 +56,17 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 import transformers
+from torch import nn
 from transformers import (
     AutoConfig,
+    AutoModel,
     AutoModelForSequenceClassification,
     Trainer,
     TrainingArguments,
     pipeline,
     set_seed,
 )
+from transformers.modeling_outputs import SequenceClassifierOutput
 
 from modeling_synthesizer import SubleqError, SynthesizerConfig, SynthesizerForSubleq
 from modeling_synthesizer.program_library import list_programs, load_program
@@ -132,10 +138,19 @@ class DataArguments:
         default=10, metadata={"help": "Inputs per program also run with strategy='stepwise' (Algorithm 1, one "
                                       "forward pass per step) to check that it agrees with 'decoded'."}
     )
-    baseline: bool = field(default=True, metadata={"help": "Train and compare the end-to-end baseline."})
-    baseline_epochs: float = field(default=100, metadata={"help": "Epochs of the baseline classifier."})
-    baseline_learning_rate: float = field(default=5e-4, metadata={"help": "Learning rate of the baseline."})
-    baseline_batch_size: int = field(default=32, metadata={"help": "Batch size of the baseline."})
+    baseline: bool = field(default=True, metadata={"help": "Train and compare the end-to-end baselines."})
+    baselines: str = field(
+        default="absolute,rotary,no_positions",
+        metadata={"help": "Comma-separated end-to-end baselines, each the backbone's sizes trained on bits -> count: "
+                          "'absolute' (AutoModelForSequenceClassification of --backbone_type: learned absolute "
+                          "positions, [CLS] pooler, 33 classes), 'rotary' (RoFormerForSequenceClassification: rotary "
+                          "positions, 33 classes), 'no_positions' (AutoModel of --backbone_type with its position "
+                          "embeddings zeroed and frozen, summed over the tokens, linear regression on the count, "
+                          "rounded: can count at any length in principle)."},
+    )
+    baseline_epochs: float = field(default=100, metadata={"help": "Epochs of each baseline."})
+    baseline_learning_rate: float = field(default=5e-4, metadata={"help": "Learning rate of each baseline."})
+    baseline_batch_size: int = field(default=32, metadata={"help": "Batch size of each baseline."})
     baseline_train_max_length: int = field(default=8, metadata={"help": "Longest training sequence (count_ones: 8)."})
     baseline_held_out_fraction: float = field(
         default=0.25, metadata={"help": "Share of the longest training-length sequences held out."}
@@ -186,6 +201,7 @@ def machine_description() -> str:
 def select_programs(data_args: DataArguments):
     names = list_programs() if data_args.programs == "all" else [n.strip() for n in data_args.programs.split(",")]
     programs = [load_program(name) for name in names]
+    baseline_names(data_args)  # an unknown --baselines name fails here, before training
     if data_args.baseline and LONG_COUNT_PROGRAM not in names:
         raise ValueError(f"the baseline comparison runs {LONG_COUNT_PROGRAM}: add it to --programs or pass "
                          "--no_baseline")
@@ -364,16 +380,79 @@ def evaluate_library(pipe, programs, phrasings, data_args: DataArguments) -> dic
     return report
 
 
-# The baseline: the same backbone, trained end to end on bits -> count
+# The baselines: the backbone's sizes, trained end to end on bits -> count
+
+# name -> (column label, model); the counts go up to 32 (LONG_COUNT_PROGRAM's width).
+BASELINES = {
+    "absolute": ("{backbone}, learned absolute positions",
+                 "AutoModelForSequenceClassification of the Synthesizer's backbone config: learned absolute "
+                 "positions, the [CLS] pooler, 33 classes"),
+    "rotary": ("RoFormer, rotary positions",
+               "RoFormerForSequenceClassification with the backbone's sizes: rotary positions, the [CLS] token, "
+               "33 classes"),
+    "no_positions": ("{backbone}, no positions, sum pooling",
+                     "AutoModel of the Synthesizer's backbone config with its position embeddings zeroed and frozen "
+                     "(a bag of tokens), its outputs summed over the tokens, and a linear regression on the count, "
+                     "rounded"),
+}
 
 
-def train_baseline(model_args, data_args, training_args, tokenizer, train_dataset, num_labels: int):
-    """`(trainer, final training loss)` of the classifier with the Synthesizer's backbone config."""
-    config = AutoConfig.for_model(**backbone_dict(model_args, tokenizer), num_labels=num_labels)
+def baseline_names(data_args: DataArguments) -> list[str]:
+    """The `--baselines` to train (none with `--no_baseline`); raises ValueError on an unknown name."""
+    if not data_args.baseline:
+        return []
+    names = [name.strip() for name in data_args.baselines.split(",") if name.strip()]
+    unknown = [name for name in names if name not in BASELINES]
+    if unknown or not names:
+        raise ValueError(f"--baselines takes a comma-separated list of {', '.join(BASELINES)}, got "
+                         f"{data_args.baselines!r} (--no_baseline for none)")
+    return list(dict.fromkeys(names))
+
+
+class NoPositionCounter(nn.Module):
+    """The `no_positions` baseline: `AutoModel.from_config(config)` with its position embeddings zeroed and frozen,
+    so that each token's output depends on the multiset of tokens only, summed over the non-padding tokens, and a
+    linear regression on the count (mean squared error). Its `logits` are the predicted counts, shape `(batch,)`:
+    unlike a classifier's, they are not bounded by the counts seen in training."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.backbone = AutoModel.from_config(config)
+        positions = getattr(getattr(self.backbone, "embeddings", None), "position_embeddings", None)
+        if not isinstance(positions, nn.Embedding):
+            raise ValueError(f"the no_positions baseline needs learned position embeddings to zero "
+                             f"(embeddings.position_embeddings); {config.model_type} has none")
+        nn.init.zeros_(positions.weight)
+        positions.weight.requires_grad_(False)
+        self.head = nn.Linear(config.hidden_size, 1)
+
+    def forward(self, input_ids, attention_mask=None, labels=None):
+        mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
+        # Every token at position 0 (a zero vector): no length limit from the position table either.
+        hidden = self.backbone(input_ids=input_ids, attention_mask=mask,
+                               position_ids=torch.zeros_like(input_ids)).last_hidden_state
+        counts = self.head((hidden * mask.unsqueeze(-1).to(hidden.dtype)).sum(1)).squeeze(-1)
+        loss = None if labels is None else nn.functional.mse_loss(counts, labels.to(counts.dtype))
+        return SequenceClassifierOutput(loss=loss, logits=counts)
+
+
+def build_baseline(name: str, model_args, tokenizer, num_labels: int) -> nn.Module:
+    """The untrained `name` baseline (see BASELINES) with the Synthesizer's backbone sizes."""
+    backbone = backbone_dict(model_args, tokenizer)
+    if name == "absolute":
+        return AutoModelForSequenceClassification.from_config(AutoConfig.for_model(**backbone, num_labels=num_labels))
+    if name == "rotary":
+        config = AutoConfig.for_model(**{**backbone, "model_type": "roformer"}, num_labels=num_labels)
+        return AutoModelForSequenceClassification.from_config(config)
+    return NoPositionCounter(AutoConfig.for_model(**backbone))
+
+
+def train_baseline(name, model_args, data_args, training_args, tokenizer, train_dataset, num_labels: int):
+    """`(trainer, final training loss)` of the `name` baseline, on one process."""
     set_seed(training_args.seed)
-    model = AutoModelForSequenceClassification.from_config(config)
+    model = build_baseline(name, model_args, tokenizer, num_labels)
     args = TrainingArguments(
-        output_dir=os.path.join(training_args.output_dir, "baseline"),
+        output_dir=os.path.join(training_args.output_dir, "baseline", name),
         learning_rate=data_args.baseline_learning_rate,
         num_train_epochs=data_args.baseline_epochs,
         per_device_train_batch_size=data_args.baseline_batch_size,
@@ -391,10 +470,16 @@ def train_baseline(model_args, data_args, training_args, tokenizer, train_datase
     return trainer, trainer.train().training_loss
 
 
-def compare_on(name, sequences, dataset, trainer, pipe, description, assembled, width, max_steps) -> dict:
-    """One row of the comparison: the classifier and the Synthesizer (zero-padded to `width` bits) on `sequences`."""
-    predicted = np.asarray(trainer.predict(dataset).predictions).argmax(-1)
+def predicted_counts(trainer, dataset) -> np.ndarray:
+    """A baseline's counts on `dataset`: a classifier's most likely class, or a regression's rounded output."""
+    predictions = np.asarray(trainer.predict(dataset).predictions)
+    return predictions.argmax(-1) if predictions.ndim == 2 else np.rint(predictions).astype(int)
+
+
+def compare_on(name, sequences, dataset, trainers: dict, pipe, description, assembled, width, max_steps) -> dict:
+    """One row of the comparison: each baseline and the Synthesizer (zero-padded to `width` bits) on `sequences`."""
     truth = np.asarray([sum(bits) for bits in sequences])
+    predicted = {baseline: predicted_counts(trainer, dataset) for baseline, trainer in trainers.items()}
     memories = [assembled.with_inputs(bits=list(bits) + [0] * (width - len(bits))) for bits in sequences]
     results = run_inputs(pipe, description, memories, max_steps)
     synthesizer = [None if r is None else assembled.read_outputs(r["memory"])["count"] for r in results]
@@ -402,7 +487,8 @@ def compare_on(name, sequences, dataset, trainer, pipe, description, assembled, 
         "inputs": name,
         "sequences": len(sequences),
         "lengths": sorted({len(bits) for bits in sequences}),
-        "baseline_accuracy": float((predicted == truth).mean()),
+        "baseline_accuracies": {baseline: float((counts == truth).mean()) for baseline, counts in predicted.items()},
+        "baseline_largest_counts": {baseline: int(counts.max()) for baseline, counts in predicted.items()},
         "synthesizer_accuracy": float(np.mean([s == t for s, t in zip(synthesizer, truth)])),
         "true_counts_range": [int(truth.min()), int(truth.max())],
     }
@@ -419,28 +505,31 @@ def run_baseline(model_args, data_args, training_args, tokenizer, pipe, phrasing
     tokenized = {name: build_count_ones_dataset(seqs).map(lambda batch: tokenizer(batch["text"]), batched=True,
                                                           remove_columns=["text"])
                  for name, seqs in splits.items()}
-    start = time.time()
-    trainer, train_loss = train_baseline(model_args, data_args, training_args, tokenizer, tokenized["train"],
-                                         width + 1)  # counts 0..32
-    train_seconds = time.time() - start
+    trainers, models = {}, {}
+    for name in baseline_names(data_args):
+        start = time.time()
+        trainers[name], train_loss = train_baseline(name, model_args, data_args, training_args, tokenizer,
+                                                    tokenized["train"], width + 1)  # counts 0..32
+        label, model = BASELINES[name]
+        models[name] = {"label": label.format(backbone=model_args.backbone_type.upper()), "model": model,
+                        "global_step": trainers[name].state.global_step, "final_train_loss": train_loss,
+                        "train_seconds": round(time.time() - start, 1)}
     description = phrasings[LONG_COUNT_PROGRAM]["trained"][0]
     assembled = program.assemble(data_args.data_memory_size, data_args.max_program_length)
-    rows = [compare_on(name, sequences, tokenized[name], trainer, pipe, description, assembled, width,
+    rows = [compare_on(name, sequences, tokenized[name], trainers, pipe, description, assembled, width,
                        data_args.max_steps_per_run) for name, sequences in splits.items()]
-    logger.info("baseline vs synthesizer: %s", rows)
+    logger.info("baselines vs synthesizer: %s", rows)
     return {
-        "task": "bit sequence as text ('1 0 1 1 ...') -> number of ones, 33 classes",
-        "baseline_model": f"AutoModelForSequenceClassification ({model_args.backbone_type}, the Synthesizer's "
-                          "backbone config)",
+        "task": "bit sequence as text ('1 0 1 1 ...') -> number of ones (0 to 32)",
+        "models": models,
         "synthesizer_program": LONG_COUNT_PROGRAM,
         "synthesizer_description": description,
         "example_input": bits_to_text(splits["train"][-1]),
         "train_sequences": len(splits["train"]),
+        "train_max_length": data_args.baseline_train_max_length,
         "epochs": data_args.baseline_epochs,
         "learning_rate": data_args.baseline_learning_rate,
-        "global_step": trainer.state.global_step,
-        "final_train_loss": train_loss,
-        "train_seconds": round(train_seconds, 1),
+        "batch_size": data_args.baseline_batch_size,
         "rows": rows,
     }
 
@@ -494,8 +583,8 @@ def print_summary(results: dict) -> None:
                  for split in ("trained", "held_out")]
         print(f"{name}: " + "; ".join(cells))
     for row in (results["baseline"] or {}).get("rows", []):
-        print(f"count ones, {row['inputs']}: baseline {row['baseline_accuracy']:.3f}, "
-              f"Synthesizer {row['synthesizer_accuracy']:.3f}")
+        baselines = ", ".join(f"{name} {accuracy:.3f}" for name, accuracy in row["baseline_accuracies"].items())
+        print(f"count ones, {row['inputs']}: baselines {baselines}; Synthesizer {row['synthesizer_accuracy']:.3f}")
 
 
 def evaluate_saved(output_dir: str, model_args, data_args, training_args, tokenizer, programs, phrasings):

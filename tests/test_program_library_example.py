@@ -6,8 +6,10 @@ import importlib.util
 import json
 import random
 import re
+import shlex
 from pathlib import Path
 
+import numpy as np
 import pytest
 import run_program_library  # examples/ is on sys.path (conftest.py)
 import torch
@@ -19,6 +21,7 @@ from modeling_synthesizer.program_library import load_program
 from synthesizer_examples.library import (
     PADDING_INSTRUCTION,
     WordDropoutDataset,
+    bits_to_text,
     build_description_tokenizer,
     count_ones_splits,
     library_records,
@@ -218,8 +221,9 @@ def test_count_ones_splits():
 
 
 def test_baseline_comparison_reports_the_accuracies_each_model_has(tmp_path):
-    # Nothing is trained to convergence: the Synthesizer's count_ones_32 is wrong, and the classifier saw counts 0-3
-    # only. The reported accuracies must be the ones the models have, computed here another way.
+    # Nothing is trained to convergence: the Synthesizer's count_ones_32 is wrong, and the baselines saw counts 0-3
+    # only. The reported accuracies must be the ones the models have, computed here another way. The default
+    # --baselines: the two classifiers and the no-position regression.
     results = run_program_library.main([
         "--programs", "count_ones_32", "--data_memory_size", "34", "--max_program_length", "33",
         "--hidden_size", "16", "--num_hidden_layers", "1", "--num_attention_heads", "2", "--intermediate_size", "32",
@@ -229,6 +233,8 @@ def test_baseline_comparison_reports_the_accuracies_each_model_has(tmp_path):
         "--output_dir", str(tmp_path / "run"),
     ])
     rows = {row["inputs"]: row for row in results["baseline"]["rows"]}
+    models = results["baseline"]["models"]
+    assert list(models) == ["absolute", "rotary", "no_positions"]
     assert set(rows) == {"train", "held_out_3", "length_16", "length_32"}
     assert rows["train"]["sequences"] == 2 + 4 + 6 and rows["held_out_3"]["sequences"] == 2
     assert rows["length_32"]["sequences"] == 7 and rows["length_32"]["lengths"] == [32]
@@ -244,13 +250,79 @@ def test_baseline_comparison_reports_the_accuracies_each_model_has(tmp_path):
                  for r, bits in zip(runs, sequences)]
         assert rows[name]["synthesizer_accuracy"] == sum(right) / len(sequences), name
         assert rows[name]["true_counts_range"] == [min(map(sum, sequences)), max(map(sum, sequences))]
-    # The classifier never had a label above 3; every long sequence here has more ones, so it gets none right.
+    for row in rows.values():
+        assert set(row["baseline_accuracies"]) == set(models)
+        assert all(0 <= accuracy <= 1 for accuracy in row["baseline_accuracies"].values()), row
+    for model in models.values():
+        assert model["global_step"] == 80 and model["final_train_loss"] > 0  # 12 sequences, one batch, 80 epochs
+    # The classifiers never had a label above 3; every long sequence here has more ones, so they get none right.
     for name in ("length_16", "length_32"):
         assert rows[name]["true_counts_range"][0] > 3
-        assert rows[name]["baseline_accuracy"] == 0.0, rows[name]
+        for classifier in ("absolute", "rotary"):
+            assert rows[name]["baseline_accuracies"][classifier] == 0.0, rows[name]
+            assert rows[name]["baseline_largest_counts"][classifier] <= 3, rows[name]
     load_bench().main(["--run_dir", str(tmp_path / "run"), "--results_dir", str(tmp_path / "res")])
     markdown = (tmp_path / "res" / "program_library.md").read_text()
-    assert f"| unseen, length 32 | 7 | 0.0% | {100 * rows['length_32']['synthesizer_accuracy']:.1f}% |" in markdown
+    assert ("| inputs | sequences | true counts | BERT, learned absolute positions | RoFormer, rotary positions | "
+            "BERT, no positions, sum pooling | Synthesizer running count_ones_32 |") in markdown
+    for name, label in (("train", "training sequences (length 1-3)"), ("length_32", "unseen, length 32")):
+        row = rows[name]
+        cells = [f"{100 * row['baseline_accuracies'][b]:.1f}%" for b in models]
+        assert (f"| {label} | {row['sequences']} | {row['true_counts_range'][0]}-{row['true_counts_range'][1]} | "
+                + " | ".join(cells) + f" | {100 * row['synthesizer_accuracy']:.1f}% |") in markdown
     assert "## Counting ones: running a program vs. learning the function" in markdown
+    assert f"Final training loss {models['no_positions']['final_train_loss']:.3f} (80 steps" in markdown
+    # The recorded command is the run's own, and it parses with this script's arguments.
+    assert f"    {results['command']}\n" in markdown
+    command = shlex.split(results["command"])
+    assert command[:2] == ["python", "examples/run_program_library.py"]
+    assert run_program_library.parse_args(command[2:])[1].baselines == "absolute,rotary,no_positions"
     with pytest.raises(ValueError, match="count_ones_32"):
         run_program_library.main(["--programs", "add", "--output_dir", str(tmp_path / "x")])
+
+
+def test_an_unknown_baseline_fails_before_training(tmp_path):
+    with pytest.raises(ValueError, match="--baselines takes a comma-separated list of absolute, rotary, no_positions"):
+        run_program_library.main(["--programs", "count_ones_32", "--baselines", "absolute,alibi",
+                                  "--output_dir", str(tmp_path / "x")])
+    assert not (tmp_path / "x").exists()
+    data_args = run_program_library.parse_args(["--output_dir", "x", "--no_baseline", "--baselines", "alibi"])[1]
+    assert run_program_library.baseline_names(data_args) == []
+
+
+def test_no_position_baseline_sees_a_bag_of_tokens_and_regresses_any_count():
+    # Its prediction is the same for every order of the same bits, and its output is a number, not a class: a
+    # sequence longer than the position table it was built with still gets a count.
+    tokenizer = build_description_tokenizer(["count the ones"], max_number=4)
+    model_args = run_program_library.ModelArguments(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                                    intermediate_size=32, max_position_embeddings=8)
+    torch.manual_seed(0)
+    model = run_program_library.build_baseline("no_positions", model_args, tokenizer, num_labels=33).eval()
+    assert not model.backbone.embeddings.position_embeddings.weight.any()
+    assert not model.backbone.embeddings.position_embeddings.weight.requires_grad
+    bits = [1, 1, 0, 1, 0, 0, 0, 1, 1, 0]
+    batch = tokenizer([bits_to_text(bits), bits_to_text(sorted(bits)), bits_to_text(bits[:3])], padding=True,
+                      return_tensors="pt")
+    with torch.no_grad():
+        out = model(**batch, labels=torch.tensor([5, 5, 2]))
+    assert out.logits.shape == (3,) and out.loss.ndim == 0
+    assert torch.allclose(out.logits[0], out.logits[1], atol=1e-5)
+    assert not torch.allclose(out.logits[0], out.logits[2], atol=1e-3)
+    with torch.no_grad():  # 40 bits + [CLS], [SEP]: past the 8 positions of the backbone's table
+        assert model(**tokenizer(bits_to_text(bits * 4), return_tensors="pt")).logits.shape == (1,)
+    rotary = run_program_library.build_baseline("rotary", model_args, tokenizer, num_labels=33)
+    assert type(rotary).__name__ == "RoFormerForSequenceClassification" and rotary.config.num_labels == 33
+
+
+def test_predicted_counts_are_a_classifiers_argmax_or_a_regressions_rounded_output():
+    class Predicts:
+        def __init__(self, predictions):
+            self.predictions = predictions
+
+        def predict(self, dataset):
+            return self
+
+    logits = np.array([[0.1, 2.0, 0.3], [3.0, 0.0, 0.0]])
+    assert run_program_library.predicted_counts(Predicts(logits), None).tolist() == [1, 0]
+    assert run_program_library.predicted_counts(Predicts(np.array([2.4, 2.6, -0.2, 31.5])), None).tolist() == [
+        2, 3, 0, 32]
