@@ -94,7 +94,9 @@ class SynthesizerConfig(PreTrainedConfig):
             The programs the network was trained on, so that the pipeline refuses descriptions it does not know.
             One dict per program: `name` (str), `descriptions` (the trained descriptions, the first one canonical)
             and optionally `instructions` (its `[A, B, C]` for C_t = 1, 2, ...; needed to match an unseen phrasing
-            by likelihood). `None` (soft-instruction and soft-imperative checkpoints) means any text is a program.
+            by likelihood), `memory` (its initial data memory, k ints), and `inputs` / `outputs` (name ->
+            `[address, length]`, so that the pipeline takes `inputs={"a": 7}` and returns `outputs`). `None`
+            (soft-instruction and soft-imperative checkpoints) means any text is a program.
         min_margin (`float`, *optional*):
             When set, a description that is not one of `known_programs`' is matched to the known program with the
             highest log-likelihood under the network, and runs only when that program leads the next by at least
@@ -203,6 +205,14 @@ class SynthesizerConfig(PreTrainedConfig):
                 descriptions.add(text)
             if program.get("instructions") is not None:
                 self._check_instructions(program["instructions"], where)
+            if program.get("memory") is not None:
+                validate_memory(program["memory"], f"{where}['memory']")
+                if len(program["memory"]) != self.data_memory_size:
+                    raise ValueError(f"{where}['memory'] has {len(program['memory'])} cells but data_memory_size is "
+                                     f"{self.data_memory_size}")
+            for field_name in ("inputs", "outputs"):
+                if program.get(field_name) is not None:
+                    self._check_cells(program[field_name], f"{where}[{field_name!r}]")
 
     def _check_instructions(self, instructions, where):
         if not isinstance(instructions, list) or not 1 <= len(instructions) <= self.max_program_length:
@@ -216,6 +226,17 @@ class SynthesizerConfig(PreTrainedConfig):
                 raise ValueError(f"{where}['instructions'] instruction {number} must be [A, B, C] with A, B in "
                                  f"[0, {self.data_memory_size}) and C in [0, {self.max_program_length}], got "
                                  f"{instruction!r}")
+
+    def _check_cells(self, named_cells, where):
+        """`{name: [address, length]}`, each run of cells inside the data memory."""
+        if not isinstance(named_cells, dict):
+            raise TypeError(f"{where} must be a dict of name -> [address, length], got {type(named_cells).__name__}")
+        for name, cells in named_cells.items():
+            if (not isinstance(name, str) or not isinstance(cells, (list, tuple)) or len(cells) != 2
+                    or not all(type(value) is int for value in cells)
+                    or not (0 <= cells[0] and 1 <= cells[1] and cells[0] + cells[1] <= self.data_memory_size)):
+                raise ValueError(f"{where}[{name!r}] must be [address, length] of cells inside the data memory "
+                                 f"[0, {self.data_memory_size}), got {cells!r}")
 
     def validate_training_settings(self):
         if not 0 <= self.label_smoothing < 1:

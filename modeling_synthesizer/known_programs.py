@@ -19,7 +19,10 @@ Glossary of shapes:
     L: instructions scored per program (the longest known program)
     k: data-memory cells, the classes of the A and B heads
 
-This file is remote code: it imports only the standard library and torch.
+A known program may also name its inputs and outputs (`{"a": [address, length]}`): `write_inputs` puts a caller's
+values into its memory and `read_outputs` reads the results back.
+
+This file is remote code: it imports only the standard library, torch and its sibling `subleq.py`.
 """
 
 import math
@@ -27,6 +30,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 import torch
+
+from .subleq import validate_memory
 
 
 # How many known names a refusal lists before "...".
@@ -120,6 +125,7 @@ class KnownPrograms:
             for description in program["descriptions"]:
                 self.by_tokens.setdefault(tokenize(description), index)
         self.can_score = all(program.get("instructions") for program in known_programs)
+        self.by_name = {program["name"]: program for program in known_programs}
 
     def names(self) -> str:
         names = [program["name"] for program in self.programs]
@@ -178,4 +184,39 @@ class KnownPrograms:
         return Match(description, None, "refused", None, reason=reason)
 
 
-__all__ = ["KnownPrograms", "Match", "RunRefused"]
+def write_inputs(program: dict, memory: list[int], values: dict) -> list[int]:
+    """
+    A copy of `memory` with `values` (input name -> an int for a one-cell input, a list of ints otherwise) written
+    into the cells `program["inputs"]` names.
+
+    Raises:
+        TypeError: if `values` is not a dict, or a value is not an integer (or a list of them).
+        ValueError: for a name the program does not declare, a wrong number of values, or a value outside int64.
+    """
+    if not isinstance(values, dict):
+        raise TypeError(f"inputs must be a dict of input name -> value, got {type(values).__name__}")
+    declared = program.get("inputs") or {}
+    memory = list(memory)
+    for name, value in values.items():
+        if name not in declared:
+            raise ValueError(f"program {program['name']!r} has no input {name!r}; its inputs are {sorted(declared)}")
+        address, length = declared[name]
+        cells = validate_memory(value if isinstance(value, (list, tuple, torch.Tensor)) else [value],
+                                f"inputs[{name!r}]")
+        if len(cells) != length:
+            raise ValueError(f"input {name!r} of program {program['name']!r} takes {length} value(s), got "
+                             f"{len(cells)}")
+        memory[address : address + length] = cells
+    return memory
+
+
+def read_outputs(program: dict, memory: list[int]) -> dict:
+    """`program["outputs"]` read from `memory`: an int for a one-cell output, a list otherwise."""
+    outputs = {}
+    for name, (address, length) in program["outputs"].items():
+        cells = memory[address : address + length]
+        outputs[name] = cells[0] if length == 1 else cells
+    return outputs
+
+
+__all__ = ["KnownPrograms", "Match", "RunRefused", "read_outputs", "write_inputs"]

@@ -44,7 +44,7 @@ import types
 import torch
 from transformers import Pipeline
 
-from .known_programs import KnownPrograms, Match, RunRefused
+from .known_programs import KnownPrograms, Match, RunRefused, read_outputs, write_inputs
 from .subleq import (
     DEFAULT_MAX_STEPS,
     MAX_STEPS,
@@ -108,16 +108,20 @@ class SubleqPipeline(Pipeline):
     _known_programs = None
 
     def _sanitize_parameters(self, memory=None, max_steps=None, strategy=None, return_trace=None,
-                             min_confidence=None, min_margin=None, allow_unknown=None, **kwargs):
+                             min_confidence=None, min_margin=None, allow_unknown=None, inputs=None,
+                             named_inputs=None, **kwargs):
         if kwargs:
             raise TypeError(f"SubleqPipeline got unexpected arguments: {sorted(kwargs)}")
         preprocess_params, forward_params = {}, {}
+        # `inputs=` at pipeline(...) time; at call time it arrives as `named_inputs` (see __call__).
+        if inputs is not None or named_inputs is not None:
+            preprocess_params["inputs"] = inputs if named_inputs is None else named_inputs
         if min_confidence is not None:
             forward_params["min_confidence"] = _check_fraction("min_confidence", min_confidence)
         if min_margin is not None:
             forward_params["min_margin"] = _check_margin(min_margin)
         if allow_unknown is not None:
-            forward_params["allow_unknown"] = bool(allow_unknown)
+            forward_params["allow_unknown"] = _check_flag("allow_unknown", allow_unknown)
         if memory is not None:
             preprocess_params["memory"] = self._check_memory(memory)
         if max_steps is not None:
@@ -127,22 +131,42 @@ class SubleqPipeline(Pipeline):
                 raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
             forward_params["strategy"] = strategy
         if return_trace is not None:
-            forward_params["return_trace"] = bool(return_trace)
+            forward_params["return_trace"] = _check_flag("return_trace", return_trace)
         return preprocess_params, forward_params, {}
 
-    def __call__(self, inputs, **kwargs):
+    def __call__(self, inputs, /, **kwargs):
         """
         Run one or many memorized programs.
 
+        A checkpoint that lists its `known_programs` runs only descriptions it knows: one of a known program's trained
+        descriptions (as the tokenizer reads it), or, with `min_margin`, the known program an unseen phrasing most
+        likely names. Anything else raises `RunRefused` (a `ValueError`) before any input of the batch runs; so does
+        reaching an instruction below `min_confidence`. A checkpoint without `known_programs` (soft-instruction and
+        soft-imperative ones, whose descriptions are any text) runs every description.
+
         Args:
-            inputs (`str`, `dict`, or a list, generator or dataset of them):
+            inputs (`str`, `dict`, or a list, generator or dataset of them; positional):
                 A program description: a program token such as `"[PROG_3]"`, or text for soft programs. A dict
-                `{"description": ..., "memory": ...}` gives an input its own data memory. A list returns a list;
-                a generator, a `torch.utils.data.Dataset` (e.g. `KeyDataset` over a `datasets.Dataset`) or any
-                other iterable streams its results as they are ready.
+                `{"description": ..., "memory": ..., "inputs": ...}` gives an input its own data memory and named
+                inputs. A list returns a list; a generator, a `torch.utils.data.Dataset` (e.g. `KeyDataset` over a
+                `datasets.Dataset`) or any other iterable streams its results as they are ready.
             memory (`list[int]` or 1-D integer tensor, *optional*):
                 The initial data memory (k integers) of every input that does not give its own. Defaults to the
-                checkpoint's `config.memory_image`, or k zeros when it has none. Never mutated.
+                matched known program's `memory`, else the checkpoint's `config.memory_image`, else k zeros. Never
+                mutated.
+            inputs (`dict`, *optional*, keyword):
+                Named input values written into the memory, for a known program that declares its `inputs`:
+                `{"a": 7, "b": 6}` (an int for a one-cell input, a list for an array). An input dict's own `inputs`
+                wins.
+            min_confidence (`float`, *optional*):
+                Refuse a run before it executes an instruction whose decoded (A, B, C) has a probability below this
+                (the product of the three heads' probabilities). Default None: no threshold.
+            min_margin (`float`, *optional*):
+                Match an unseen description to the known program most likely under the network when it leads the
+                next by at least this many nats. Defaults to `config.min_margin`; None refuses unseen descriptions.
+            allow_unknown (`bool`, *optional*, defaults to `False`):
+                Run every description as given, unchecked: what the network decodes from a description it was not
+                trained on may be any mixture of programs.
             max_steps (`int`, *optional*, defaults to 100,000):
                 The step budget of each input: a run stops with `halt_reason="max_steps"` after this many executed
                 instructions (0 executes nothing). 100,000 is `subleq.DEFAULT_MAX_STEPS`, the reference machine's
@@ -152,8 +176,9 @@ class SubleqPipeline(Pipeline):
                 description whole, then run the machine) or `"stepwise"` (one forward pass per executed step).
                 The results are identical.
             return_trace (`bool`, *optional*, defaults to `False`):
-                Also return `trace`: one dict `{instruction, a, b, c, value}` per executed instruction (`value` is
-                what was written to `mem[b]`). Runs each input on the reference machine.
+                Also return `trace`: one dict `{instruction, a, b, c, value, confidence}` per executed instruction
+                (`value` is what was written to `mem[b]`, `confidence` the probability of that decoded (A, B, C)).
+                Runs each input on the reference machine.
             batch_size (`int`, *optional*, defaults to 1):
                 Inputs run together: one `_forward` decodes what all of them need and runs their machines. As in
                 every transformers pipeline, only one batch's inputs and decoded rows are held at a time.
@@ -167,20 +192,33 @@ class SubleqPipeline(Pipeline):
               instruction number was L + 1) or `"max_steps"`, as `run_subleq` reports them.
             - `output`: the final value of `config.output_cell` (None when the config has none), and `label`,
               `config.id2label[output]` (None if that value has no name), when the config has `id2label`.
-            - `trace` (`list[dict]`), when `return_trace=True`.
+            - `program` (the known program's name) and `margin` (None for a known description, the lead in nats for
+              a likelihood match), when the checkpoint lists known programs.
+            - `outputs` (`dict`): the known program's named outputs, when it declares them.
+            - `trace` (`list[dict]`), when `return_trace=True`; each step also has its `confidence`.
 
         Raises:
+            RunRefused: (a ValueError) naming the input, for a description the checkpoint does not know or an
+                instruction below `min_confidence`.
             ValueError: for an empty or non-string description, a description whose input is longer than the
                 backbone accepts, a memory of the wrong length or with non-integer cells, a negative or
                 non-integer `max_steps`, an unknown strategy, a `batch_size` that is not a positive int, or an
                 int64 overflow while running (`SubleqError`, a `ValueError`, with the input's position among the
-                call's inputs in `index` and the instruction in `instruction`).
-            TypeError: for an unknown keyword argument.
+                call's inputs in `index` and the instruction in `instruction`); and for named `inputs` of a
+                description that runs no known program declaring them, an unknown input name or a wrong count.
+            TypeError: for an unknown keyword argument, a flag that is not a bool, `inputs` that are bytes, a set or
+                a non-dict mapping, or named inputs that are not a dict of integers.
         """
         batch_size = kwargs.get("batch_size")
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
                                        or batch_size < 1):
             raise ValueError(f"batch_size must be an int >= 1 (inputs run together), got {batch_size!r}")
+        if isinstance(inputs, (bytes, bytearray, set, frozenset, collections.abc.Mapping)) and not isinstance(
+            inputs, dict
+        ):
+            # Iterable, but not a stream of inputs: bytes are not text, and a set has no order to return results in.
+            raise TypeError(f"inputs must be a description, an input dict, or an ordered list or stream of them, got "
+                            f"{type(inputs).__name__}")
         if isinstance(inputs, tuple):
             inputs = list(inputs)
         elif not isinstance(inputs, (str, dict, list, types.GeneratorType, torch.utils.data.Dataset)) and isinstance(
@@ -192,6 +230,8 @@ class SubleqPipeline(Pipeline):
         self._next_position = 0
         if isinstance(inputs, list) and not inputs:
             return []
+        if "inputs" in kwargs:  # Pipeline.__call__ names its positional argument `inputs`: pass ours by another name
+            kwargs["named_inputs"] = kwargs.pop("inputs")
         return super().__call__(inputs, **kwargs)
 
     def get_inference_context(self):
@@ -199,7 +239,7 @@ class SubleqPipeline(Pipeline):
 
     # preprocess: one input, validated, with its memory and its position in the call
 
-    def preprocess(self, item, memory=None):
+    def preprocess(self, item, memory=None, inputs=None):
         if self._next_position == 0:
             # Config fields assigned after the config was built (k, memory_image, output_cell, input_template) are
             # checked at use, once per call: a ValueError naming the field, before anything is sized or formatted.
@@ -208,23 +248,26 @@ class SubleqPipeline(Pipeline):
         position = self._next_position if self._name_inputs else None
         self._next_position += 1
         where = "" if position is None else f"input {position}: "
-        cells = memory
+        cells, named = memory, inputs
         if isinstance(item, dict):
-            unknown = set(item) - {"description", "memory"}
+            unknown = set(item) - {"description", "memory", "inputs"}
             if unknown:
                 raise ValueError(f"{where}unknown keys {sorted(unknown, key=repr)}; an input dict has 'description' "
-                                 "and optionally 'memory'")
+                                 "and optionally 'memory' and 'inputs'")
             if "description" not in item:
                 raise ValueError(f"{where}an input dict needs a 'description'")
             description = item["description"]
             if item.get("memory") is not None:
                 cells = self._check_memory(item["memory"], where)
+            named = item.get("inputs", named)
         else:
             description = item
         self._check_description(description, where)
-        if cells is None:
-            cells = self.default_memory()
-        return {"description": description, "memory": list(cells), "position": position}
+        if named is not None and not isinstance(named, dict):
+            raise TypeError(f"{where}inputs must be a dict of input name -> value, got {type(named).__name__}")
+        # A memory left out is chosen in _forward: the matched known program's own memory, else default_memory().
+        return {"description": description, "memory": None if cells is None else list(cells), "inputs": named,
+                "position": position}
 
     def default_memory(self) -> list[int]:
         """The memory of an input that gives none: `config.memory_image`, or k zeros.
@@ -393,13 +436,15 @@ class SubleqPipeline(Pipeline):
                  min_confidence=None, min_margin=None, allow_unknown=False):
         batched = isinstance(model_inputs["description"], list)  # batch_size > 1: every field is a list
         inputs = [model_inputs[name] if batched else [model_inputs[name]]
-                  for name in ("description", "memory", "position")]
-        descriptions, memories, positions = inputs
+                  for name in ("description", "memory", "inputs", "position")]
+        descriptions, memories, named_inputs, positions = inputs
         min_margin = self.model.config.min_margin if min_margin is None else min_margin
         matches = self._match(descriptions, min_margin, allow_unknown)
         for match, position in zip(matches, positions):
             if match.how == "refused":
                 raise match.refusal(position)
+        programs = [self._known_program(match) for match in matches]
+        memories = [self._initial_memory(*row) for row in zip(programs, memories, named_inputs, positions)]
         runs_as = [match.run_as for match in matches]
         decoder = _Decoder(self._decode, min_confidence)
         run = {"lazy": self._run_lazy, "decoded": self._run_decoded, "stepwise": self._run_stepwise}[strategy]
@@ -407,9 +452,38 @@ class SubleqPipeline(Pipeline):
         outputs = {
             "result": results,
             "match": matches,
+            "program": programs,
             "confidences": [decoder.confidences(description) if return_trace else None for description in runs_as],
         }
         return outputs if batched else {name: values[0] for name, values in outputs.items()}
+
+    def _known_program(self, match: Match) -> dict | None:
+        known = self.known_programs()
+        return None if known is None or match.program is None else known.by_name[match.program]
+
+    def _initial_memory(self, program, memory, named_inputs, position) -> list[int]:
+        """
+        The memory an input runs on: its own (or the call's), else its known program's initial memory, else
+        `default_memory()`; with its named inputs written in.
+
+        Raises:
+            ValueError: (naming the input) for named inputs of a description that runs no known program with
+                declared inputs, or an unknown name, a wrong count or an out-of-range value.
+            TypeError: for a value that is not an integer.
+        """
+        if memory is None:
+            memory = program["memory"] if program and program.get("memory") is not None else self.default_memory()
+        if named_inputs is None:
+            return list(memory)
+        where = "" if position is None else f"input {position}: "
+        if program is None or not program.get("inputs"):
+            raise ValueError(f"{where}inputs= names the cells of a known program, but this description runs "
+                             f"{'no known program' if program is None else repr(program['name'])} with declared "
+                             "inputs; pass memory= instead")
+        try:
+            return write_inputs(program, memory, named_inputs)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{where}{error}") from None
 
     def _run_lazy(self, decoder, descriptions, memories, positions, max_steps, return_trace) -> list[SubleqResult]:
         """Decodes only the instructions the runs reach (a description that at least L inputs share, whole)."""
@@ -509,6 +583,9 @@ class SubleqPipeline(Pipeline):
         if match.how != "unchecked":
             record["program"] = match.program
             record["margin"] = match.margin  # None for a known description
+        program = model_outputs["program"]
+        if program and program.get("outputs"):
+            record["outputs"] = read_outputs(program, record["memory"])
         if result.trace is not None:
             confidences = model_outputs["confidences"]
             record["trace"] = [{**executed.to_dict(), "confidence": confidences[executed.instruction]}
@@ -557,6 +634,12 @@ def _check_fraction(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
     return float(value)
+
+
+def _check_flag(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
 
 
 def _check_margin(value) -> float:

@@ -523,6 +523,10 @@ def test_pipeline_checks_config_fields_assigned_after_construction(pipe, fresh_c
         ("[PROG_0]", dict(max_steps=torch.tensor([3])), "max_steps must be an integer"),
         ("\u2028 \x0c", {}, "empty description"),
         ([["[PROG_0]"]], {}, "input 0: a description must be a string"),
+        (b"[PROG_0]", {}, "inputs must be a description, an input dict, or an ordered list or stream of them"),
+        ({"[PROG_0]", "[PROG_1]"}, {}, "got set"),
+        ("[PROG_0]", dict(return_trace="no"), "return_trace must be True or False"),
+        ("[PROG_0]", dict(allow_unknown=1), "allow_unknown must be True or False"),
     ],
 )
 def test_pipeline_bad_inputs(pipe, inputs, kwargs, match):

@@ -240,3 +240,58 @@ def test_a_saved_checkpoint_refuses_in_remote_code(pipe, memorized, tmp_path):
     )
     assert stdout.splitlines()[0] == "program 0"
     assert stdout.splitlines()[1].startswith("RunRefused refused to run 'hello world': it is not a description")
+
+
+# named inputs and outputs of a known program
+
+
+ADD = [(0, 3, 2), (1, 3, 3), (3, 2, 4), (3, 3, 0)]  # mem[2] = mem[0] + mem[1], through mem[3] = 0
+
+
+@pytest.fixture(scope="module")
+def adder():
+    tokenizer = build_word_level_tokenizer(8, ["[PROG_0]", "[PROG_1]"])
+    known = [{"name": "add", "descriptions": ["[PROG_0]"], "instructions": [list(x) for x in ADD],
+              "memory": [2, 3, 0, 0, 0, 0, 0, 0], "inputs": {"a": [0, 1], "b": [1, 1]}, "outputs": {"sum": [2, 1]}},
+             {"name": "raw", "descriptions": ["[PROG_1]"]}]
+    config = SynthesizerConfig(text_config=dict(TINY_BACKBONES["bert"], vocab_size=len(tokenizer)),
+                               data_memory_size=8, max_program_length=len(ADD), add_special_tokens=False,
+                               known_programs=known)
+    oracle = UnsureOracle(model=SynthesizerForSubleq(config).eval(), tokenizer=tokenizer, device=-1)
+    oracle.program, oracle.confidence = ADD, {}
+    return oracle
+
+
+@param("strategy", STRATEGIES)
+def test_named_inputs_and_outputs(adder, strategy):
+    record = adder("[PROG_0]", inputs={"a": 7, "b": 6}, strategy=strategy)
+    assert record["outputs"] == {"sum": 13} and record["program"] == "add"
+    # Without inputs it runs on the program's own memory; an input dict's inputs win over the call's.
+    assert adder("[PROG_0]", strategy=strategy)["outputs"] == {"sum": 5}
+    records = adder([{"description": "[PROG_0]", "inputs": {"a": -4}}, "[PROG_0]"], inputs={"b": 10},
+                    strategy=strategy, batch_size=2)
+    assert [r["outputs"]["sum"] for r in records] == [-1, 12]
+    # Named inputs go into a memory the caller gives, too.
+    assert adder("[PROG_0]", memory=[1, 1, 0, 0, 0, 0, 0, 0], inputs={"b": [5]})["outputs"] == {"sum": 6}
+
+
+@param("inputs, error, match", [
+    ({"c": 1}, ValueError, r"program 'add' has no input 'c'; its inputs are \['a', 'b'\]"),
+    ({"a": [1, 2]}, ValueError, "input 'a' of program 'add' takes 1 value"),
+    ({"a": 2 ** 70}, ValueError, r"inputs\['a'\]\[0\] = .* is out of the int64 range"),
+    ({"a": "7"}, TypeError, r"inputs\['a'\]"),
+    ({"a": 1.5}, TypeError, r"inputs\['a'\]"),
+    ("a=7", TypeError, "inputs must be a dict"),
+])
+def test_bad_named_inputs(adder, inputs, error, match):
+    with pytest.raises(error, match=match):
+        adder("[PROG_0]", inputs=inputs)
+    with pytest.raises(error, match="^input 1: "):
+        adder(["[PROG_0]", {"description": "[PROG_0]", "inputs": inputs}], batch_size=2)
+
+
+def test_named_inputs_need_a_program_that_declares_them(adder):
+    with pytest.raises(ValueError, match="runs 'raw' with declared inputs; pass memory= instead"):
+        adder("[PROG_1]", inputs={"a": 1})
+    with pytest.raises(ValueError, match="runs no known program with declared inputs"):
+        adder("[PROG_0] [PROG_1]", inputs={"a": 1}, allow_unknown=True)

@@ -198,7 +198,10 @@ def test_call_forms(pipe, memorized):
     memory = random_memories(11, 1)[0]
     single = pipe(description, memory=memory, max_steps=50)
     assert isinstance(single, dict)
-    assert set(single) == {"memory", "steps", "halted", "halt_reason", "output"}
+    # A memorization checkpoint lists its programs: each record names the program it ran (a known description: no
+    # margin).
+    assert set(single) == {"memory", "steps", "halted", "halt_reason", "output", "program", "margin"}
+    assert (single["program"], single["margin"]) == (description, None)
     assert single["output"] is None  # this checkpoint names no output cell
     assert pipe({"description": description, "memory": memory}, max_steps=50) == single
     # A list, a tuple and a generator are many inputs; `memory=` fills in for inputs that give none.
@@ -292,7 +295,8 @@ def test_init_time_defaults(memorized):
         ("   ", {}, r"empty description"),
         (None, {}, r"a description must be a string"),
         (3, {}, r"a description must be a string"),
-        ("[PROG_0] " * 600, {}, r"too long: with an instruction number, its input has 601 tokens, .* at most 512"),
+        ("[PROG_0] " * 600, {"allow_unknown": True},
+         r"too long: with an instruction number, its input has 601 tokens, .* at most 512"),
         (["[PROG_0]", ""], {}, r"input 1: empty description"),
         ([{"description": "[PROG_0]", "memory": [1] * 3}], {}, r"memory has 3 cells"),
         ([{"description": "[PROG_0]"}, {"memory": [0] * K}], {}, r"input 1: an input dict needs a 'description'"),
@@ -312,7 +316,7 @@ def test_decode_program_bad_description(pipe):
     with pytest.raises(ValueError, match="empty description"):
         pipe.decode_program("")
     with pytest.raises(ValueError, match="too long"):
-        pipe.decode_program("x " * 1000)
+        pipe.decode_program("x " * 1000, allow_unknown=True)
 
 
 def test_unknown_argument_is_a_type_error(pipe):
