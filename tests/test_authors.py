@@ -1,0 +1,105 @@
+"""The authors' Experiment 1 pieces (`synthesizer_examples.authors`) do what they claim, each against a reference
+computed another way."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq
+from modeling_synthesizer.tokenizer import load_tokenizer_with_programs, program_token
+from synthesizer_examples import authors
+
+
+H, K, L = 32, 8, 12
+
+
+def tiny_model(vocab_size: int = 99) -> SynthesizerForSubleq:
+    backbone = dict(model_type="bert", vocab_size=vocab_size, hidden_size=H, num_hidden_layers=1,
+                    num_attention_heads=4, intermediate_size=37)
+    return SynthesizerForSubleq(SynthesizerConfig(text_config=backbone, data_memory_size=K, max_program_length=L))
+
+
+def write_bert_vocab(folder: Path) -> list[str]:
+    """A BERT-style vocabulary folder laid out as the Hub's bert-base-uncased (vocab.txt + the tokenizer class)."""
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [str(i) for i in range(300)] + ["run", "this"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.txt").write_text("\n".join(words) + "\n")
+    (folder / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "BertTokenizer",
+                                                              "do_lower_case": True}))
+    return words
+
+
+def test_tokenizer_is_the_bert_vocabulary_plus_program_tokens_last(tmp_path):
+    words = write_bert_vocab(tmp_path / "bert")
+    descriptions = [program_token(i) for i in range(4)]
+    tokenizer = load_tokenizer_with_programs(str(tmp_path / "bert"), descriptions)
+    assert len(tokenizer) == len(words) + 4
+    assert tokenizer.convert_ids_to_tokens(list(range(len(words)))) == words
+    assert authors.check_program_tokens_last(tokenizer, descriptions) == 4
+    # Every instruction number is one word piece, as in bert-base-uncased.
+    ids = tokenizer("256 [PROG_3]", add_special_tokens=False)["input_ids"]
+    assert ids == [words.index("256"), len(words) + 3]
+    with pytest.raises(ValueError, match="last 2 ids"):
+        authors.check_program_tokens_last(tokenizer, descriptions[:2])
+
+
+def test_new_embedding_rows_follow_the_authors_resize_embedding():
+    model = tiny_model(vocab_size=99)
+    before = model.get_input_embeddings().weight.detach().clone()  # [99, H]
+    torch.manual_seed(7)
+    authors.init_new_embedding_rows_authors(model, 5)
+    after = model.get_input_embeddings().weight.detach()
+    # Reference: the authors' recipe written out with the same random stream.
+    torch.manual_seed(7)
+    table = torch.randn(99, H)  # nn.Embedding's standard-normal init of the whole new table
+    table = table / (table.std(dim=-1).mean() / before[:94].std(dim=-1).mean())
+    assert torch.equal(after[:94], before[:94]), "the existing rows are kept"
+    torch.testing.assert_close(after[94:], table[94:])
+    # The rescale matches the spread of the existing rows (normal(0, 0.02), the pad row zero).
+    assert after[94:].std(dim=-1).mean().item() == pytest.approx(before[:94].std(dim=-1).mean().item(), rel=0.1)
+    with pytest.raises(ValueError, match="num_new_tokens"):
+        authors.init_new_embedding_rows_authors(model, 99)
+
+
+def test_heads_get_pytorch_default_init_with_nonzero_bias():
+    model = tiny_model()
+    assert all(torch.count_nonzero(head.bias) == 0 for head in (model.a_head, model.b_head, model.c_head))
+    torch.manual_seed(3)
+    authors.init_heads_torch_default(model)
+    bound = 1 / math.sqrt(H)
+    for head in (model.a_head, model.b_head, model.c_head):
+        assert head.weight.abs().max() <= bound and head.bias.abs().max() <= bound
+        assert torch.count_nonzero(head.bias) == head.bias.numel()
+    weights = torch.cat([model.a_head.weight, model.b_head.weight, model.c_head.weight]).detach()  # [2k + L + 1, H]
+    # Uniform on +-1/sqrt(H): standard deviation bound / sqrt(3), far from normal(0, 0.02)'s.
+    assert weights.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.05)
+    # The same draws as the three slices of nn.Linear, in order.
+    torch.manual_seed(3)
+    reference = [nn.Linear(H, K), nn.Linear(H, K), nn.Linear(H, L + 1)]
+    for head, linear in zip((model.a_head, model.b_head, model.c_head), reference):
+        assert torch.equal(head.weight, linear.weight) and torch.equal(head.bias, linear.bias)
+
+
+@pytest.mark.parametrize("c_label_range, top", [("0..L", L), ("0..L-1", L - 1)])
+def test_c_labels_follow_the_range(c_label_range, top):
+    programs = authors.make_random_programs(50, L, K, seed=1, c_label_range=c_label_range)
+    c_labels = {c for program in programs for _, _, c in program}
+    assert c_labels == set(range(top + 1)), "every allowed C occurs, nothing outside"
+    assert all(0 <= a < K and 0 <= b < K for program in programs for a, b, _ in program)
+    dataset, records = authors.build_random_program_dataset(2, L, K, seed=1, c_label_range=c_label_range)
+    assert [row["labels"] for row in dataset] == [list(i) for record in records for i in record["program"]]
+    assert max(row["labels"][2] for row in dataset) <= top
+
+
+def test_unknown_c_label_range_is_refused():
+    with pytest.raises(ValueError, match="c_label_range"):
+        authors.make_random_programs(1, L, K, seed=1, c_label_range="1..L")
+
+
+def test_authors_step_count_adds_their_extra_step():
+    assert authors.authors_step_count(1008) == 1009
+    assert authors.authors_step_count(None) is None
