@@ -80,15 +80,31 @@ def baselines_table(baseline: dict) -> list[str]:
     return lines
 
 
+def decision(p: dict) -> str:
+    """What the pipeline did with a phrasing: ran it as a known program (and whether that was right), or refused."""
+    if p["decision"] == "refused":
+        return "refused"
+    return f"runs {p['runs_as']} ({'right' if p['runs_right'] else 'WRONG'})"
+
+
 def held_out_table(report: dict) -> list[str]:
-    lines = ["| program | held-out phrasing | decoded exactly | wrong instructions | decodes as | right outputs |",
-             "| --- | --- | :---: | ---: | --- | ---: |"]
+    lines = ["| program | held-out phrasing | as given: decoded exactly | wrong instructions | decodes as | pipeline "
+             "decision | margin (nats) | runner-up | right outputs |",
+             "| --- | --- | :---: | ---: | --- | --- | ---: | --- | ---: |"]
     for name, entry in report.items():
         for p in entry["held_out"]:
+            margin = "" if p["margin"] is None else f"{p['margin']:.1f}"
             lines.append(f"| {name} | {p['description'].replace('|', chr(92) + '|')} | "
                          f"{'yes' if p['decoded_exactly'] else 'no'} | {p['wrong_instructions']} | "
-                         f"{p['decodes_as'] or '(no library program)'} | {p['correct_outputs']}/{p['inputs']} |")
+                         f"{p['decodes_as'] or '(no library program)'} | {decision(p)} | {margin} | "
+                         f"{p['runner_up'] or ''} | {p['correct_outputs']}/{p['inputs']} |")
     return lines
+
+
+def decision_summary(phrasings: list[dict]) -> str:
+    return (f"{sum(p['runs_right'] for p in phrasings)}/{len(phrasings)} run right, "
+            f"{sum(p['decision'] == 'refused' for p in phrasings)} refused, "
+            f"{sum(p['runs_wrong'] for p in phrasings)} run wrong")
 
 
 def split_summary(phrasings: list[dict]) -> str:
@@ -117,6 +133,10 @@ def headline_section(results: dict) -> list[str]:
         *headline_table(report),
         "",
         f"Trained phrasings: {split_summary(trained)}. Held-out phrasings: {split_summary(held)}.",
+        "",
+        f"Through the pipeline's known-program matching (`min_margin` = {s['min_margin']:g} nats): trained "
+        f"phrasings {decision_summary(trained)}; held-out phrasings {decision_summary(held)}. A phrasing runs wrong "
+        "when the pipeline runs it and any of its outputs is wrong: a silent wrong answer.",
         "",
     ]
 
@@ -187,8 +207,11 @@ def write_markdown(path: Path, results: dict, report_command: str):
     lines += [
         "## Held-out phrasings, one by one",
         "",
-        "Decoded with a vocabulary of the trained phrasings' words only (unknown words read as `[UNK]`); "
-        "\"decodes as\" names the library program the decoded instructions equal, if any.",
+        "Decoded as given with a vocabulary of the trained phrasings' words only (unknown words read as `[UNK]`); "
+        "\"decodes as\" names the library program the decoded instructions equal, if any. The pipeline does not run "
+        "that decoding: it scores every library program by its log-likelihood under the network for the phrasing, "
+        "runs the best one when it leads the runner-up by at least `min_margin` nats (the margin column), and "
+        "refuses the phrasing otherwise. Right outputs count the pipeline's runs (0 when refused).",
         "",
         *held_out_table(results["programs"]),
         "",

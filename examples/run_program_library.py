@@ -77,6 +77,7 @@ from synthesizer_examples.library import (
     build_count_ones_dataset,
     build_description_tokenizer,
     count_ones_splits,
+    known_program_entries,
     library_records,
     padded_program,
     split_phrasings,
@@ -120,6 +121,12 @@ class ModelArguments:
     word_dropout: float = field(
         default=0.1, metadata={"help": "Probability of replacing each description word by [UNK] in training, so that "
                                        "a program is named by any of its words, not one exact phrasing."}
+    )
+    min_margin: float = field(
+        default=10.0, metadata={"help": "The checkpoint's config.min_margin: an unseen phrasing runs as the library "
+                                        "program most likely under the network only when it leads the next by at "
+                                        "least this many nats (10: over 20,000 times likelier); otherwise the "
+                                        "pipeline refuses it."}
     )
 
 
@@ -238,14 +245,21 @@ def backbone_dict(model_args: ModelArguments, tokenizer) -> dict:
     }
 
 
-def build_model(model_args: ModelArguments, data_args: DataArguments, tokenizer) -> SynthesizerForSubleq:
+def build_model(model_args: ModelArguments, data_args: DataArguments, tokenizer, programs,
+                phrasings: dict) -> SynthesizerForSubleq:
+    """The Synthesizer to train; its config lists the programs and their trained phrasings, so that the pipeline
+    refuses what it was not trained on."""
+    k, length = data_args.data_memory_size, data_args.max_program_length
     config = SynthesizerConfig(
         text_config=backbone_dict(model_args, tokenizer),
-        data_memory_size=data_args.data_memory_size,
-        max_program_length=data_args.max_program_length,
+        data_memory_size=k,
+        max_program_length=length,
         label_smoothing=model_args.label_smoothing,
         input_template="{instruction} {description}",
         add_special_tokens=True,
+        known_programs=known_program_entries(programs, {name: p["trained"] for name, p in phrasings.items()}, k,
+                                             length),
+        min_margin=model_args.min_margin,
     )
     return SynthesizerForSubleq(config)
 
@@ -325,9 +339,16 @@ def run_inputs(pipe, description: str, memories: list[list[int]], max_steps: int
 
 
 def evaluate_phrasing(pipe, program, assembled, description, padded, library_padded, inputs, memories, max_steps):
-    decoded = [tuple(instruction) for instruction in pipe.decode_program(description)]
+    """
+    One phrasing: what the network decodes from it as given, which known program the pipeline matches it to (or
+    whether it refuses it), and how many of the inputs the run gets right. A phrasing "runs wrong" when the pipeline
+    runs it (not refused) and any output is wrong: the silent wrong answers that matching must prevent.
+    """
+    decoded = [tuple(instruction) for instruction in pipe.decode_program(description, allow_unknown=True)]
     wrong = sum(d != t for d, t in zip(decoded, padded))
-    results = run_inputs(pipe, description, memories, max_steps)
+    match = pipe.match_program(description)
+    refused = match["how"] == "refused"
+    results = [] if refused else run_inputs(pipe, description, memories, max_steps)
     correct = sum(
         result is not None and result["halted"]
         and assembled.read_outputs(result["memory"]) == program.reference(**values)
@@ -339,6 +360,12 @@ def evaluate_phrasing(pipe, program, assembled, description, padded, library_pad
         "wrong_instructions": wrong,
         "program_instructions_right": decoded[: len(assembled.program)] == padded[: len(assembled.program)],
         "decodes_as": next((name for name, other in library_padded.items() if decoded == other), None),
+        "decision": match["how"],  # "exact" (a trained phrasing), "likely" or "refused"
+        "runs_as": match["program"],
+        "margin": match["margin"],
+        "runner_up": list(match["scores"])[1] if match["scores"] and len(match["scores"]) > 1 else None,
+        "runs_right": not refused and correct == len(inputs),
+        "runs_wrong": not refused and correct < len(inputs),
         "correct_outputs": int(correct),
         "inputs": len(inputs),
     }
@@ -546,6 +573,7 @@ def summarize(trainer, model_args, data_args, metrics: dict, seconds: dict, voca
         "data_memory_size": data_args.data_memory_size,
         "max_program_length": data_args.max_program_length,
         "num_held_out": data_args.num_held_out,
+        "min_margin": model_args.min_margin,
         "num_inputs": data_args.num_inputs,
         "vocabulary": vocabulary,
         "train_rows": len(trainer.eval_dataset),
@@ -572,8 +600,16 @@ def card_results(report: dict, steps_to_100) -> dict:
         results[f"{label} decoded exactly"] = f"{sum(p['decoded_exactly'] for p in phrasings)}/{len(phrasings)}"
         results[f"right outputs, {label}"] = (f"{sum(p['correct_outputs'] for p in phrasings)}/"
                                               f"{sum(p['inputs'] for p in phrasings)}")
+        results.update(decision_counts(phrasings, label))
     results["steps to 100% exact match"] = steps_to_100
     return results
+
+
+def decision_counts(phrasings: list[dict], label: str) -> dict:
+    """How many of `phrasings` the pipeline ran right, refused, and ran wrong (silently)."""
+    return {f"{label} run right": f"{sum(p['runs_right'] for p in phrasings)}/{len(phrasings)}",
+            f"{label} refused": f"{sum(p['decision'] == 'refused' for p in phrasings)}/{len(phrasings)}",
+            f"{label} run wrong": f"{sum(p['runs_wrong'] for p in phrasings)}/{len(phrasings)}"}
 
 
 def print_summary(results: dict) -> None:
@@ -582,6 +618,9 @@ def print_summary(results: dict) -> None:
                  f"{sum(p['correct_outputs'] for p in entry[split])}/{sum(p['inputs'] for p in entry[split])} right"
                  for split in ("trained", "held_out")]
         print(f"{name}: " + "; ".join(cells))
+    for split, label in (("trained", "trained phrasings"), ("held_out", "held-out phrasings")):
+        counts = decision_counts([p for entry in results["programs"].values() for p in entry[split]], label)
+        print(", ".join(f"{name}: {value}" for name, value in counts.items()))
     for row in (results["baseline"] or {}).get("rows", []):
         baselines = ", ".join(f"{name} {accuracy:.3f}" for name, accuracy in row["baseline_accuracies"].items())
         print(f"count ones, {row['inputs']}: baselines {baselines}; Synthesizer {row['synthesizer_accuracy']:.3f}")
@@ -614,7 +653,7 @@ def main(argv=None, callbacks=None):
     tokenizer = build_description_tokenizer([r["description"] for r in records], max(k, length),
                                             model_args.max_position_embeddings)
     set_seed(training_args.seed)
-    model = build_model(model_args, data_args, tokenizer)
+    model = build_model(model_args, data_args, tokenizer, programs, phrasings)
     train_dataset, eval_dataset = build_datasets(records, tokenizer, model.config, model_args.word_dropout,
                                                  training_args.seed)
     logger.info("%d programs, %d trained phrasings, %d rows, k=%d, L=%d, vocabulary %d", len(programs),

@@ -68,6 +68,16 @@ def test_tiny_synthesizer_memorizes_two_programs_and_runs_them_on_unseen_inputs(
         for phrasing in entry["trained"]:
             assert phrasing["decoded_exactly"] and phrasing["decodes_as"] == name, phrasing
             assert phrasing["correct_outputs"] == phrasing["inputs"] == 100, phrasing
+            assert (phrasing["decision"], phrasing["runs_as"], phrasing["runs_right"]) == ("exact", name, True)
+        for phrasing in entry["held_out"]:
+            # Held out: run as the most likely known program when its margin is clear, else refused; a run counts
+            # right only when every output is, and it is right exactly when the matched program is this one.
+            assert phrasing["decision"] in ("likely", "refused"), phrasing
+            if phrasing["decision"] == "refused":
+                assert phrasing["margin"] < 10 and phrasing["correct_outputs"] == 0 and not phrasing["runs_wrong"]
+            else:
+                assert phrasing["margin"] >= 10
+                assert phrasing["runs_right"] == (phrasing["runs_as"] == name) != phrasing["runs_wrong"]
         assert entry["stepwise_agrees"]
     # The run's file is what main returned, with the command that reproduces it.
     saved = json.loads((out / "run" / "library_results.json").read_text())
@@ -154,6 +164,10 @@ def test_bench_report_of_the_tiny_run(tiny_run, tmp_path):
             decoded_exactly = "yes" if phrasing["decoded_exactly"] else "no"
             assert f"| {name} | {phrasing['description']} | {decoded_exactly} |" in markdown
     assert "Trained phrasings: 8/8 decoded exactly, 800/800 right outputs." in markdown
+    held = [p for entry in results["programs"].values() for p in entry["held_out"]]
+    assert (f"held-out phrasings {sum(p['runs_right'] for p in held)}/4 run right, "
+            f"{sum(p['decision'] == 'refused' for p in held)} refused, {sum(p['runs_wrong'] for p in held)} run "
+            "wrong") in markdown
     assert "## Counting ones" not in markdown  # --no_baseline
     assert f"    {saved['command']}\n    python bench/program_library.py --run_dir " in markdown
     assert (tmp_path / "res" / "program_library.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -131,6 +131,32 @@ def library_records(
     return records
 
 
+def known_program_entries(
+    programs: Sequence[LibraryProgram],
+    phrasings: dict[str, Sequence[str]],
+    data_memory_size: int,
+    max_program_length: int,
+) -> list[dict]:
+    """
+    `SynthesizerConfig.known_programs` of a checkpoint that memorized `programs` under `phrasings` (program name ->
+    its trained phrasings, the first one canonical): each program's name, phrasings, padded instructions, initial
+    data memory and the `[address, length]` of its named inputs and outputs.
+    """
+    entries = []
+    for program in programs:
+        assembled = program.assemble(data_memory_size, max_program_length)
+        entries.append({
+            "name": program.name,
+            "descriptions": list(phrasings[program.name]),
+            "instructions": [list(instruction) for instruction in padded_program(program, data_memory_size,
+                                                                                 max_program_length)],
+            "memory": [int(cell) for cell in assembled.memory],
+            "inputs": {name: list(cells) for name, cells in assembled.inputs.items()},
+            "outputs": {name: list(cells) for name, cells in assembled.outputs.items()},
+        })
+    return entries
+
+
 class WordDropoutDataset(torch.utils.data.Dataset):
     """
     A tokenized dataset whose description words are replaced by `[UNK]` with probability `p`, drawn anew at every
@@ -229,6 +255,7 @@ __all__ = [
     "build_description_tokenizer",
     "count_ones_splits",
     "description_words",
+    "known_program_entries",
     "library_records",
     "padded_program",
     "split_phrasings",
