@@ -52,7 +52,7 @@ def run_one(num_programs: int, seed: int, setting: str, eval_mode: str, eval_eve
     with tempfile.TemporaryDirectory() as output_dir:
         command = [
             sys.executable, str(ROOT / "examples" / "run_program_memorization.py"),
-            "--output_dir", output_dir, "--num_programs", str(num_programs), "--seed", str(seed),
+            "--recipe", "paper", "--output_dir", output_dir, "--num_programs", str(num_programs), "--seed", str(seed),
             "--save_strategy", "no", "--logging_strategy", "no", "--disable_tqdm", "true", "--log_level", "warning",
         ]
         if eval_mode == "steps":

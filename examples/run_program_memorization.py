@@ -6,57 +6,93 @@
 
 The network reads `[C_t token, program token]` and must predict the operands (A, B, C) of instruction C_t of that
 program. Memorization is the task, so evaluation is on the training set; training stops at 100% instruction exact
-match and `memorization_results.json` records the step (`steps_to_100`).
+match, `memorization_results.json` records the step (`steps_to_100`), and the run ends by running one memorized
+program through `pipeline("subleq-execution")`. A run that ends below 100% exits with status 1.
 
-Tiny CPU run (seconds):
+Recipes (`--recipe`; flags given on the command line override a recipe's values):
 
-    python examples/run_program_memorization.py --output_dir runs/tiny --num_programs 4 --program_length 16 \\
-        --data_memory_size 16 --hidden_size 64 --num_hidden_layers 2 --num_attention_heads 2 \\
-        --intermediate_size 128
+    quick   (default) 8 programs of 32 instructions, k = 256, BERT 2 x 128, lr 3e-3: about a minute on 2 CPU cores
+    paper   the authors' settings for Table 1: BERT 4 x 256, k = L = 256, N = 16, lr 1e-3, batch floor(N L / 20),
+            linear decay over 250 epochs, evaluation once per epoch (about 1,100 steps for N = 16)
+    tiny    4 programs of 16 instructions, BERT 2 x 64: seconds (tests, multi-process smoke runs)
 
-The paper's settings (the defaults: BERT 4 x 256, k = L = 256, N = 16, lr 1e-3, batch floor(N L / 20), linear
-decay over 250 epochs, evaluation once per epoch):
-
-    python examples/run_program_memorization.py --output_dir runs/paper-n16 --num_programs 16 --seed 1
+    python examples/run_program_memorization.py --output_dir runs/memorize
+    python examples/run_program_memorization.py --recipe paper --output_dir runs/paper-n16 --num_programs 16 --seed 1
 
 Two processes on CPU (gloo), or several GPUs (drop --use_cpu):
 
-    accelerate launch --multi_gpu --num_processes 2 examples/run_program_memorization.py \\
-        --output_dir runs/ddp --num_programs 4 --program_length 16 --data_memory_size 16 --use_cpu
-    torchrun --nproc_per_node 2 examples/run_program_memorization.py --output_dir runs/ddp --use_cpu ...
+    accelerate launch --multi_gpu --num_processes 2 examples/run_program_memorization.py --recipe tiny \\
+        --output_dir runs/ddp --use_cpu
+    torchrun --nproc_per_node 2 examples/run_program_memorization.py --recipe tiny --output_dir runs/ddp --use_cpu
 
-Rerunning a command whose run was interrupted resumes from the last checkpoint in --output_dir.
+Rerunning a command resumes an interrupted run from its last intact checkpoint, and reports a finished one without
+touching it; --overwrite_output_dir starts over.
 """
 
 import json
 import logging
 import math
 import os
+import sys
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 
 import datasets
-from transformers import set_seed
+from transformers import pipeline, set_seed
 
-from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq
+from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq, run_subleq
 from modeling_synthesizer.tokenizer import build_word_level_tokenizer, load_tokenizer_with_programs
 from synthesizer_examples.checkpoint import HubReadyTrainer, save_and_push
-from synthesizer_examples.memorization import build_memorization_dataset, build_random_program_dataset
+from synthesizer_examples.memorization import (
+    build_memorization_dataset,
+    build_random_program_dataset,
+    check_positive,
+)
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
 from synthesizer_examples.model_card import ModelCardSpec, subleq_usage, synthesizer_summary
 from synthesizer_examples.training import (
     MemorizationTrainingArguments,
     StopAtExactMatchCallback,
     eval_curve,
-    find_checkpoint_to_resume,
+    finished_results,
     first_step_reaching,
     parse_example_args,
+    say,
     setup_run,
     tokenize_instructions,
+    train_resuming,
+    use_progress_callback,
 )
 
 
 logger = logging.getLogger(__name__)
+
+RESULTS_FILE = "memorization_results.json"
+# Values a recipe sets over the dataclass defaults below, which are the authors' settings (the `paper` recipe). To add
+# a recipe, add an entry: `--recipe NAME` then sets these defaults, and flags on the command line still win.
+RECIPES = {
+    # About 250 optimizer steps (0.05-0.08 s each on 2 CPU cores) to 100%, measured over seeds: a smaller backbone,
+    # the tuned optimization of bench/table1.py (higher peak lr behind a 10% warm-up, Adam beta2 0.98, no dropout,
+    # label smoothing 0.1) and k = 256 cells, as the paper, so that the README's pipeline examples run on it.
+    "quick": {
+        "num_programs": 8, "program_length": 32, "data_memory_size": 256,
+        "hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 512,
+        "dropout": 0.0, "label_smoothing": 0.1, "learning_rate": 3e-3, "warmup_steps": 0.1, "adam_beta2": 0.98,
+        "per_device_train_batch_size": 32, "num_train_epochs": 60,
+    },
+    "paper": {},
+    # Seconds: for tests and for trying a launcher; k = 256 still, so that the pipeline examples run on it too.
+    "tiny": {
+        "num_programs": 4, "program_length": 16, "data_memory_size": 256,
+        "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 128,
+        "dropout": 0.0, "label_smoothing": 0.0, "learning_rate": 1e-2, "warmup_steps": 0.1, "adam_beta2": 0.98,
+        "per_device_train_batch_size": 16, "num_train_epochs": 100,
+    },
+}
+DEFAULT_RECIPE = "quick"
+# The paper's backbone stops learning when a step sees only a few rows: N = 4, L = 16 at batch floor(N L / 20) = 3
+# memorized 0 of 4 programs in 8,000 steps, in one process and in two.
+SMALL_BATCH_FOR_PAPER_MODEL = 16
 
 
 @dataclass
@@ -83,6 +119,10 @@ class ModelArguments:
 
 @dataclass
 class DataArguments:
+    recipe: str = field(
+        default=DEFAULT_RECIPE,
+        metadata={"help": "Named defaults for the other flags (see the top of this help).", "choices": list(RECIPES)},
+    )
     num_programs: int = field(default=16, metadata={"help": "N, the number of programs (the paper: 16..128)."})
     program_length: int = field(default=256, metadata={"help": "L, instructions per program (the paper: 256)."})
     data_memory_size: int = field(default=256, metadata={"help": "k, data-memory cells (the paper: 256)."})
@@ -96,6 +136,12 @@ class DataArguments:
                           "flags."},
     )
 
+    def __post_init__(self):
+        check_positive(num_programs=self.num_programs, program_length=self.program_length,
+                       data_memory_size=self.data_memory_size)
+        if (self.dataset_name or "").endswith((".json", ".jsonl")) and not os.path.isfile(self.dataset_name):
+            raise ValueError(f"--dataset_name {self.dataset_name}: no such file")
+
 
 @dataclass
 class PaperTrainingArguments(MemorizationTrainingArguments):
@@ -106,10 +152,17 @@ class PaperTrainingArguments(MemorizationTrainingArguments):
     per_device_train_batch_size: int = field(
         default=0, metadata={"help": "Batch per process; 0 = the paper's floor(N * L / 20) split over processes."}
     )
+    # The heads read BERT's pooler, so every parameter gets a gradient: DDP need not search for unused ones.
+    ddp_find_unused_parameters: bool | None = field(
+        default=False, metadata={"help": "DDP: look for parameters without gradients (not needed here)."}
+    )
 
 
 def parse_args(argv=None):
-    return parse_example_args((ModelArguments, DataArguments, PaperTrainingArguments), argv)
+    return parse_example_args(
+        (ModelArguments, DataArguments, PaperTrainingArguments), argv, description=__doc__, recipes=RECIPES,
+        default_recipe=DEFAULT_RECIPE, default_output_dir="runs/memorize",
+    )
 
 
 def load_programs(data_args: DataArguments, seed: int):
@@ -142,7 +195,7 @@ def load_programs(data_args: DataArguments, seed: int):
     return build_memorization_dataset(records), records
 
 
-def build_model(model_args, data_args, tokenizer):
+def build_model(model_args, data_args, tokenizer, records: list[dict]):
     backbone = {
         "model_type": model_args.backbone_type,
         "vocab_size": len(tokenizer),
@@ -162,6 +215,9 @@ def build_model(model_args, data_args, tokenizer):
         # The authors' input is just [C_t token, program token]: no [CLS]/[SEP].
         input_template="{instruction} {description}",
         add_special_tokens=False,
+        # The checkpoint names the programs it knows, so that the pipeline can refuse any other description.
+        known_programs=[{"name": record["description"], "descriptions": [record["description"]],
+                         "instructions": record["program"]} for record in records],
     )
     return SynthesizerForSubleq(config)
 
@@ -209,7 +265,7 @@ def build_card(config, model_args, data_args, training_args, descriptions: list[
     )
 
 
-def summarize(trainer, data_args, metrics: dict, train_runtime: float | None, program_seed: int) -> dict:
+def summarize(trainer, data_args, metrics: dict, train_runtime: float, program_seed: int) -> dict:
     """`memorization_results.json`: the settings, the step of the first 100% evaluation and the exact-match curve."""
     args = trainer.args
     return {
@@ -226,7 +282,8 @@ def summarize(trainer, data_args, metrics: dict, train_runtime: float | None, pr
         "global_step": trainer.state.global_step,
         "final_exact_match": metrics["eval_exact_match"],
         "final_program_exact_match": metrics["eval_program_exact_match"],
-        "train_runtime_s": train_runtime,
+        # Every session's training time: a resumed run adds its own to the earlier ones'.
+        "train_runtime_s": round(train_runtime, 3),
         # Every evaluation during training, (step, instruction exact match): how close a run that stopped short came.
         "exact_match_curve": eval_curve(trainer.state.log_history, "exact_match"),
     }
@@ -235,7 +292,7 @@ def summarize(trainer, data_args, metrics: dict, train_runtime: float | None, pr
 def write_run_files(output_dir: str, records: list[dict], results: dict) -> None:
     with open(os.path.join(output_dir, "programs.json"), "w") as f:
         json.dump(records, f)
-    with open(os.path.join(output_dir, "memorization_results.json"), "w") as f:
+    with open(os.path.join(output_dir, RESULTS_FILE), "w") as f:
         json.dump(results, f, indent=2)
 
 
@@ -246,21 +303,87 @@ def print_memorized(summary: list[dict], steps_to_100) -> None:
         print(f"  {entry['description']}: {entry['correct_instructions']}/{entry['instructions']} instructions")
 
 
+def settings_line(model_args, data_args, training_args, rows: int) -> str:
+    """The one-line summary printed before training."""
+    args = training_args
+    steps_per_epoch = math.ceil(rows / (args.per_device_train_batch_size * args.world_size))
+    budget = args.max_steps if args.max_steps > 0 else math.ceil(args.num_train_epochs * steps_per_epoch)
+    stop = "until 100% exact match, " if args.stop_at_exact_match else ""
+    return (
+        f"recipe {data_args.recipe}: N={data_args.num_programs} programs x L={data_args.program_length} instructions, "
+        f"k={data_args.data_memory_size} | {model_args.backbone_type} {model_args.num_hidden_layers} x "
+        f"{model_args.hidden_size} | batch {args.per_device_train_batch_size} x {args.world_size} process(es), "
+        f"lr {args.learning_rate:g}, seed {args.seed} | {stop}at most {budget} steps | output {args.output_dir}"
+    )
+
+
+def warn_known_failures(model_args, training_args) -> None:
+    """Warns before training about settings known not to memorize."""
+    batch = training_args.per_device_train_batch_size * training_args.world_size
+    if model_args.hidden_size >= 256 and batch < SMALL_BATCH_FOR_PAPER_MODEL:
+        size = f"{model_args.num_hidden_layers} x {model_args.hidden_size}"
+        say(training_args, f"warning: a batch of {batch} rows with the paper's backbone ({size}) is known not to "
+                           "memorize (N=4, L=16, batch 3: 0 of 4 programs after 8,000 steps); use more programs or "
+                           "rows per step (--num_programs, --per_device_train_batch_size), a smaller backbone, or "
+                           "--recipe quick / tiny")
+
+
+def demo_memory(data_memory_size: int) -> list[int]:
+    """A fixed, varied data memory to run a memorized program on (also the model card's)."""
+    return [(7 * i) % 13 - 6 for i in range(data_memory_size)]
+
+
+def run_one_program(model, tokenizer, record: dict, max_steps: int = 1000) -> str:
+    """Runs one memorized program through `pipeline("subleq-execution")` and says how that compares with the true
+    program on the reference machine."""
+    memory = demo_memory(model.config.data_memory_size)
+    run = pipeline("subleq-execution", model=model, tokenizer=tokenizer, device=model.device)
+    result = run(record["description"], memory=memory, max_steps=max_steps)
+    expected = run_subleq([tuple(x) for x in record["program"]], memory, max_steps=max_steps)
+    changed = {i: value for i, (value, before) in enumerate(zip(result["memory"], memory)) if value != before}
+    shown = dict(list(changed.items())[:6])
+    more = f" and {len(changed) - len(shown)} more" if len(changed) > len(shown) else ""
+    same = (result["memory"], result["steps"], result["halt_reason"]) == (
+        expected.memory, expected.steps, expected.halt_reason)
+    return (
+        f"pipeline(\"subleq-execution\")({record['description']!r}, memory=[(7 * i) % 13 - 6 ...]): "
+        f"{result['halt_reason']} after {result['steps']} steps, changed cells {shown}{more}; "
+        f"{'the same as' if same else 'DIFFERENT from'} the true program on the reference machine"
+    )
+
+
+def outcome(results: dict) -> tuple[int, str]:
+    """The exit status and last line of a run: 0 at 100% exact match, else 1 with how far it got and what to try."""
+    memorized = round(results["final_program_exact_match"] * results["num_programs"])
+    if results["final_exact_match"] == 1.0:
+        return 0, f"memorized all {results['num_programs']} programs in {results['steps_to_100']} steps"
+    return 1, (
+        f"stopped at step {results['global_step']} below 100%: instruction exact match "
+        f"{100 * results['final_exact_match']:.2f}%, {memorized}/{results['num_programs']} programs memorized. "
+        "Try more epochs (--num_train_epochs), --recipe quick, a higher --learning_rate with --warmup_steps 0.1, "
+        "or more rows per step; bench/results/table1.md lists settings that reach 100%"
+    )
+
+
 def main(argv=None, callbacks=None):
+    """Runs the script on `argv`; returns the `memorization_results.json` payload (the earlier one when the run in
+    `--output_dir` had already finished)."""
     model_args, data_args, training_args = parse_args(argv)
     setup_run(training_args, logger)
+    finished = finished_results(training_args, RESULTS_FILE)
+    if finished is not None:
+        say(training_args, f"{training_args.output_dir} holds a finished run ({RESULTS_FILE}): nothing to do; "
+                           f"{outcome(finished)[1]}. Pass --overwrite_output_dir to train again.")
+        return finished
     program_seed = training_args.seed if data_args.program_seed is None else data_args.program_seed
     train_dataset, records = load_programs(data_args, program_seed)
     set_paper_batch_size(data_args, training_args)
-    logger.info(
-        "N=%d programs, L=%d, k=%d, %d rows, batch %d per process x %d processes",
-        data_args.num_programs, data_args.program_length, data_args.data_memory_size, len(train_dataset),
-        training_args.per_device_train_batch_size, training_args.world_size,
-    )
+    say(training_args, settings_line(model_args, data_args, training_args, len(train_dataset)))
+    warn_known_failures(model_args, training_args)
     descriptions = [record["description"] for record in records]
     tokenizer = build_tokenizer(model_args, data_args, descriptions)
     set_seed(training_args.seed)
-    model = build_model(model_args, data_args, tokenizer)
+    model = build_model(model_args, data_args, tokenizer, records)
     # Memorization is the task: the training set is the evaluation set.
     train_dataset = tokenize_instructions(train_dataset, tokenizer, model.config)
     trainer = HubReadyTrainer(
@@ -274,23 +397,30 @@ def main(argv=None, callbacks=None):
         callbacks=([StopAtExactMatchCallback()] if training_args.stop_at_exact_match else []) + (callbacks or []),
         card=build_card(model.config, model_args, data_args, training_args, descriptions),
     )
-    train_result = trainer.train(resume_from_checkpoint=find_checkpoint_to_resume(training_args))
+    use_progress_callback(trainer, stops_early=training_args.stop_at_exact_match)
+    _, train_runtime = train_resuming(trainer)
     trainer.save_state()
     metrics = trainer.evaluate()
     trainer.log_metrics("eval", metrics)
     trainer.save_metrics("eval", metrics)
-    results = summarize(trainer, data_args, metrics, train_result.metrics.get("train_runtime"), program_seed)
+    results = summarize(trainer, data_args, metrics, train_runtime, program_seed)
     trainer.card.results.update({"steps to 100% exact match": results["steps_to_100"],
                                  "instruction exact match": results["final_exact_match"],
                                  "program exact match": results["final_program_exact_match"]})
     summary = describe_memorized(trainer, train_dataset, records, data_args.program_length)
     if trainer.is_world_process_zero():
+        # With the saved model, RESULTS_FILE marks the run as finished: a rerun then does nothing.
         write_run_files(training_args.output_dir, records, results)
     save_and_push(trainer, "Synthesizer: program memorization")
     if trainer.is_world_process_zero():
         print_memorized(summary, results["steps_to_100"])
+        memorized = [record for record, entry in zip(records, summary)
+                     if entry["correct_instructions"] == entry["instructions"]]
+        if memorized:
+            print(run_one_program(trainer.model, tokenizer, memorized[0]))
+        print(outcome(results)[1])
     return results
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(outcome(main())[0])

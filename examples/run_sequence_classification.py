@@ -12,7 +12,7 @@ Tiny CPU run on the committed sample (seconds):
 
     python examples/run_sequence_classification.py --output_dir runs/bert-tiny \\
         --train_file data/sst2_sample/train.tsv --validation_file data/sst2_sample/dev.tsv \\
-        --tokenizer_name path/to/bert-base-uncased --hidden_size 32 --num_hidden_layers 1 \\
+        --tokenizer_name data/sst2_sample/tokenizer --hidden_size 32 --num_hidden_layers 1 \\
         --num_attention_heads 2 --intermediate_size 64 --max_train_samples 64 --num_train_epochs 1
 
 The paper's settings (the defaults: lr 1e-4, 2 epochs, batch 32, evaluation every 64 steps, GLUE SST-2):
@@ -36,6 +36,7 @@ from synthesizer_examples.sst2 import (
     baseline_card,
     build_sequence_classification_config,
     finish_sst2_run,
+    finished_sst2_run,
     load_sst2_splits,
     setup_sst2_run,
     sst2_trainer,
@@ -48,11 +49,19 @@ from synthesizer_examples.training import parse_example_args
 logger = logging.getLogger(__name__)
 
 
-def main(argv=None):
-    model_args, data_args, training_args = parse_example_args(
-        (SST2ModelArguments, SST2DataArguments, SST2ClassificationTrainingArguments), argv
+def parse_args(argv=None) -> tuple:
+    return parse_example_args(
+        (SST2ModelArguments, SST2DataArguments, SST2ClassificationTrainingArguments), argv, description=__doc__,
+        default_output_dir="runs/bert-sst2",
     )
+
+
+def main(argv=None):
+    model_args, data_args, training_args = parse_args(argv)
     setup_sst2_run(training_args, logger)
+    finished = finished_sst2_run(training_args)
+    if finished is not None:
+        return finished
 
     train_sst2, eval_sst2 = load_sst2_splits(data_args)
     # The tokenizer as the Synthesizer runs load it (no program tokens here), so the vocabularies match.
@@ -65,8 +74,8 @@ def main(argv=None):
         return tokenizer(batch["sentence"], truncation=True, max_length=data_args.max_seq_length)
 
     with training_args.main_process_first(desc="tokenizing"):
-        splits = tuple(split.map(tokenize, batched=True, desc="Tokenizing sentences") for split in (train_sst2,
-                                                                                                     eval_sst2))
+        splits = tuple(split.map(tokenize, batched=True, desc="Tokenizing sentences")
+                       for split in (train_sst2, eval_sst2))
     card = baseline_card(model, model_args, data_args, training_args, CARD_SENTENCES)
     trainer = sst2_trainer(model, training_args, splits, tokenizer, make_classification_accuracy(), argmax_labels,
                            card)

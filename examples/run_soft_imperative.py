@@ -19,7 +19,7 @@ Tiny CPU run on the committed sample (seconds):
 
     python examples/run_soft_imperative.py --output_dir runs/sim-tiny \\
         --train_file data/sst2_sample/train.tsv --validation_file data/sst2_sample/dev.tsv \\
-        --tokenizer_name path/to/bert-base-uncased --hidden_size 32 --num_hidden_layers 1 \\
+        --tokenizer_name data/sst2_sample/tokenizer --hidden_size 32 --num_hidden_layers 1 \\
         --num_attention_heads 2 --intermediate_size 64 --max_train_samples 64 --num_train_epochs 1
 
 The paper's settings (the defaults: untrained BERT 4 x 256, k = L = 256, lr 1e-4, 2 epochs, batch 32, evaluation
@@ -56,6 +56,7 @@ from synthesizer_examples.sst2 import (
     SST2ModelArguments,
     SST2ProgramArguments,
     SST2TrainingArguments,
+    finished_sst2_run,
     load_sst2_splits,
     setup_sst2_run,
     train_sst2_synthesizer,
@@ -79,6 +80,8 @@ class SoftImperativeArguments(SST2ProgramArguments):
     )
 
     def __post_init__(self):
+        if self.num_programs < 1:
+            raise ValueError(f"--num_programs must be >= 1, got {self.num_programs}")
         if self.data_memory_size < 2 or not 1 <= self.program_length <= self.max_program_length:
             raise ValueError("need data_memory_size >= 2 and 1 <= program_length <= max_program_length")
 
@@ -88,12 +91,20 @@ class SoftImperativeArguments(SST2ProgramArguments):
         return min(255, self.data_memory_size - 1, self.max_program_length)
 
 
-def main(argv=None):
-    args = parse_example_args(
-        (SST2ModelArguments, SST2DataArguments, SoftImperativeArguments, SST2TrainingArguments), argv
+def parse_args(argv=None) -> tuple:
+    return parse_example_args(
+        (SST2ModelArguments, SST2DataArguments, SoftImperativeArguments, SST2TrainingArguments), argv,
+        description=__doc__, default_output_dir="runs/soft-imperative",
     )
+
+
+def main(argv=None):
+    args = parse_args(argv)
     model_args, data_args, program_args, training_args = args
     setup_sst2_run(training_args, logger)
+    finished = finished_sst2_run(training_args)
+    if finished is not None:
+        return finished
 
     seed = training_args.seed if program_args.program_seed is None else program_args.program_seed
     program_args.program_seed = seed  # recorded in the model card

@@ -18,7 +18,7 @@ Tiny CPU run on the committed sample (seconds):
 
     python examples/run_soft_instruction.py --output_dir runs/si-tiny \\
         --train_file data/sst2_sample/train.tsv --validation_file data/sst2_sample/dev.tsv \\
-        --tokenizer_name path/to/bert-base-uncased --hidden_size 32 --num_hidden_layers 1 \\
+        --tokenizer_name data/sst2_sample/tokenizer --hidden_size 32 --num_hidden_layers 1 \\
         --num_attention_heads 2 --intermediate_size 64 --max_train_samples 64 --num_train_epochs 1
 
 The paper's settings (the defaults: untrained BERT 4 x 256, lr 1e-4, 2 epochs, batch 32, evaluation every 64 steps,
@@ -55,6 +55,7 @@ from synthesizer_examples.sst2 import (
     SST2ModelArguments,
     SST2ProgramArguments,
     SST2TrainingArguments,
+    finished_sst2_run,
     load_sst2_splits,
     setup_sst2_run,
     train_sst2_synthesizer,
@@ -74,12 +75,20 @@ class SoftInstructionArguments(SST2ProgramArguments):
     )
 
 
-def main(argv=None):
-    args = parse_example_args(
-        (SST2ModelArguments, SST2DataArguments, SoftInstructionArguments, SST2TrainingArguments), argv
+def parse_args(argv=None) -> tuple:
+    return parse_example_args(
+        (SST2ModelArguments, SST2DataArguments, SoftInstructionArguments, SST2TrainingArguments), argv,
+        description=__doc__, default_output_dir="runs/soft-instruction",
     )
+
+
+def main(argv=None):
+    args = parse_args(argv)
     model_args, data_args, program_args, training_args = args
     setup_sst2_run(training_args, logger)
+    finished = finished_sst2_run(training_args)
+    if finished is not None:
+        return finished
 
     train_sst2, eval_sst2 = load_sst2_splits(data_args)
     splits = (build_soft_instruction_dataset(train_sst2), build_soft_instruction_dataset(eval_sst2))

@@ -134,7 +134,7 @@ def test_checkpoint_reloads_with_identical_predictions(memorized):
         assert model.predict_instructions(**inputs).tolist() == record["program"]
 
 
-def test_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
+def test_resume_skips_a_corrupt_checkpoint_and_ends_where_an_uninterrupted_run_does(tmp_path, capsys):
     from transformers import TrainerCallback
 
     class Interrupt(TrainerCallback):
@@ -144,20 +144,140 @@ def test_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
             if state.epoch >= 3:
                 raise KeyboardInterrupt
 
-    run = TINY_RUN + ["--num_train_epochs", "6", "--stop_at_exact_match", "false", "--save_strategy", "epoch",
-                      "--save_total_limit", "2"]
+    run = TINY_RUN + ["--num_train_epochs", "6", "--stop_at_exact_match", "false", "--save_strategy", "epoch"]
     straight = run_program_memorization.main(run + ["--output_dir", str(tmp_path / "straight")])
     with pytest.raises(KeyboardInterrupt):
         run_program_memorization.main(run + ["--output_dir", str(tmp_path / "resumed")], callbacks=[Interrupt()])
     assert not (tmp_path / "resumed" / "model.safetensors").exists()
-    # The same command again finds checkpoint-<epoch 3> in output_dir and continues from it.
+    # The default keeps two checkpoints (epochs 2 and 3, 3 steps each): a crash while the newest was written (here a
+    # truncated optimizer state) leaves the older one to resume from.
+    assert sorted(p.name for p in (tmp_path / "resumed").glob("checkpoint-*")) == ["checkpoint-6", "checkpoint-9"]
+    optimizer = tmp_path / "resumed" / "checkpoint-9" / "optimizer.pt"
+    optimizer.write_bytes(optimizer.read_bytes()[:100])
+    recorded = json.loads((tmp_path / "resumed" / "checkpoint-6" / "train_runtime.json").read_text())
+    capsys.readouterr()
+    # The same command again finds the intact checkpoint-6 in output_dir and continues from it.
     resumed = run_program_memorization.main(run + ["--output_dir", str(tmp_path / "resumed")])
+    assert "resuming from checkpoint-6 (step 6)" in capsys.readouterr().out
     assert resumed["global_step"] == straight["global_step"]
     assert resumed["final_exact_match"] == straight["final_exact_match"]
     first = SynthesizerForSubleq.from_pretrained(tmp_path / "straight").state_dict()
     second = SynthesizerForSubleq.from_pretrained(tmp_path / "resumed").state_dict()
     for name, tensor in first.items():
         torch.testing.assert_close(second[name], tensor, msg=name)
+    # The run's training time adds the session that ended at checkpoint-6 to the resumed one.
+    assert resumed["train_runtime_s"] > recorded["train_runtime_s"] > 0
+
+
+def test_a_corrupt_checkpoint_is_named_and_the_previous_one_used(tmp_path):
+    from safetensors.torch import save_file
+
+    from synthesizer_examples.checkpoint import CorruptCheckpointError, check_checkpoint, latest_intact_checkpoint
+
+    for step in (4, 6):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        (folder / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+        save_file({"w": torch.ones(64)}, folder / "model.safetensors")
+        torch.save({"state": {}}, folder / "optimizer.pt")
+    weights = tmp_path / "checkpoint-6" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-40])
+    with pytest.raises(CorruptCheckpointError, match="checkpoint-6/model.safetensors"):
+        check_checkpoint(str(tmp_path / "checkpoint-6"))
+    found, corrupt = latest_intact_checkpoint(str(tmp_path))
+    assert found == str(tmp_path / "checkpoint-4") and [e.path for e in corrupt] == [str(weights)]
+    (tmp_path / "checkpoint-4" / "trainer_state.json").write_text("{")
+    assert latest_intact_checkpoint(str(tmp_path))[0] is None
+
+
+def test_a_finished_run_is_left_alone_and_overwrite_starts_over(memorized, capsys):
+    output_dir, results = memorized
+    weights = output_dir / "model.safetensors"
+    before = weights.stat().st_mtime_ns
+    capsys.readouterr()
+    again = run_program_memorization.main(TINY_RUN + ["--output_dir", str(output_dir), "--save_strategy", "no"])
+    assert again == json.loads(json.dumps(results)) and weights.stat().st_mtime_ns == before
+    assert "holds a finished run" in capsys.readouterr().out
+    redone = run_program_memorization.main(
+        TINY_RUN + ["--output_dir", str(output_dir), "--save_strategy", "no", "--overwrite_output_dir"])
+    assert weights.stat().st_mtime_ns != before and redone["steps_to_100"] == results["steps_to_100"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--num_program", "4"], "unrecognized arguments: --num_program 4"),  # no prefixes of --num_programs
+    (["--num_programs", "0"], "num_programs must be >= 1, got 0"),
+    (["--recipe", "fast"], "argument --recipe: invalid choice: 'fast'"),
+    (["--dataset_name", "missing.jsonl"], "--dataset_name missing.jsonl: no such file"),
+    (["--learning_rate", "fast"], "argument --learning_rate/--learning-rate: invalid float value: 'fast'"),
+])
+def test_bad_arguments_fail_like_argparse(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_program_memorization.main(argv + ["--output_dir", str(tmp_path / "run")])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert f"error: {message}" in error[-1] and len(error) == 2  # the usage line, then the error
+    assert not (tmp_path / "run").exists()
+
+
+def test_help_opens_with_the_summary_and_recipes():
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / "run_program_memorization.py"), "--help"],
+                            capture_output=True, text=True)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0 and len(lines[0]) < 130
+    assert lines[2].startswith("Experiment 1 of")
+    head = "\n".join(lines[:40])
+    assert "--recipe paper" in head and "quick" in head and "tiny" in head
+
+
+def test_recipes_set_defaults_that_flags_override():
+    parse = run_program_memorization.parse_args
+    model_args, data_args, training_args = parse([])
+    assert (data_args.recipe, data_args.num_programs, model_args.hidden_size) == ("quick", 8, 128)
+    assert training_args.output_dir == "runs/memorize" and training_args.save_total_limit == 2
+    model_args, data_args, training_args = parse(["--recipe", "paper", "--num_programs", "32"])
+    assert (data_args.num_programs, model_args.hidden_size, training_args.learning_rate) == (32, 256, 1e-3)
+    assert (training_args.num_train_epochs, training_args.warmup_steps, model_args.label_smoothing) == (250, 0, 0.05)
+
+
+def test_recipe_in_a_json_file_of_arguments(tmp_path):
+    arguments = tmp_path / "args.json"
+    arguments.write_text(json.dumps({"recipe": "tiny", "num_programs": 5, "output_dir": str(tmp_path / "run")}))
+    model_args, data_args, _ = run_program_memorization.parse_args([str(arguments)])
+    assert (data_args.recipe, data_args.num_programs, model_args.hidden_size) == ("tiny", 5, 64)
+
+
+def test_paper_model_with_a_tiny_batch_is_warned_about(tmp_path, capsys):
+    run_program_memorization.main([
+        "--recipe", "paper", "--num_programs", "4", "--program_length", "16", "--data_memory_size", "16",
+        "--max_steps", "1", "--eval_strategy", "no", "--save_strategy", "no", "--disable_tqdm", "true",
+        "--log_level", "warning", "--output_dir", str(tmp_path)])
+    assert "warning: a batch of 3 rows with the paper's backbone (4 x 256) is known not to memorize" in (
+        capsys.readouterr().out)
+
+
+def test_a_run_below_100_percent_exits_1_and_says_how_far_it_got(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "run_program_memorization.py"), "--recipe", "tiny",
+         "--num_train_epochs", "1", "--output_dir", str(tmp_path)],
+        capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE="1"), timeout=600,
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("recipe tiny: N=4 programs x L=16 instructions, k=256")  # the settings, first
+    assert "stopped at step 4 below 100%: instruction exact match" in lines[-1]
+    assert "programs memorized. Try more epochs" in lines[-1]
+    # The bar states the budget as a ceiling, with no total to estimate from; no per-epoch pin_memory warning; logs
+    # are numbers.
+    assert "training (until 100% exact match, at most 4 steps)" in result.stderr
+    assert "pin_memory" not in result.stderr and "'loss': '" not in result.stderr + result.stdout
+    assert "step 4 | loss " in result.stdout
+
+
+def test_format_logs_prints_numbers():
+    from synthesizer_examples.training import format_logs
+
+    logs = {"step": 8, "loss": 1.234567, "total_flos": 3.0, "epoch": 2.0}
+    assert format_logs(logs) == "step 8 | loss 1.235 | epoch 2"
 
 
 def test_dataset_from_disk_and_a_pretrained_tokenizer(tmp_path):
@@ -198,21 +318,6 @@ def test_push_to_hub_offline_fails_before_training_with_one_message(tmp_path):
     assert result.returncode != 0
     assert "--push_to_hub was given but the Hub is unreachable" in result.stderr
     assert not (tmp_path / "model.safetensors").exists()
-
-
-def test_two_process_run_trains_together(tmp_path):
-    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
-    result = subprocess.run(
-        ["accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--main_process_port", "0",
-         str(ROOT / "examples" / "run_program_memorization.py"), *TINY_RUN, "--num_train_epochs", "3",
-         "--save_strategy", "no", "--use_cpu", "--output_dir", str(tmp_path)],
-        capture_output=True, text=True, env=env, timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    results = json.loads((tmp_path / "memorization_results.json").read_text())
-    assert results["world_size"] == 2
-    # 24 rows at 8 per process and 2 processes: 16 rows per optimizer step, 2 steps per epoch.
-    assert results["batch_size"] == 16 and results["global_step"] == 3 * 2
 
 
 def test_world_size_mismatch_is_refused(monkeypatch):

@@ -222,10 +222,37 @@ def test_world_size_mismatch_is_an_error(tmp_path, monkeypatch, tokenizer_dir):
         load_script("run_soft_instruction").main(script_args(tmp_path, tokenizer_dir))
 
 
-def test_removed_and_unknown_flags_fail(tmp_path, tokenizer_dir):
-    with pytest.raises(ValueError, match="not used by the HfArgumentParser"):
+def test_removed_and_unknown_flags_fail(tmp_path, tokenizer_dir, capsys):
+    with pytest.raises(SystemExit) as exit_info:
         load_script("run_sequence_classification").main(
             script_args(tmp_path, tokenizer_dir, "--evaluation_strategy", "steps"))
+    assert exit_info.value.code == 2
+    assert "error: unrecognized arguments: --evaluation_strategy steps" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--pooling", "cls"], "argument --pooling: invalid choice: 'cls'"),
+    (["--train_file", "missing.tsv", "--validation_file", "missing.tsv"], "--train_file missing.tsv: no such file"),
+    (["--train_file", str(TRAIN_TSV)], "give both --train_file and --validation_file"),
+    (["--num_programs", "0"], "--num_programs must be >= 1, got 0"),
+    (["--program_length", "300"], "need data_memory_size >= 2 and 1 <= program_length <= max_program_length"),
+])
+def test_bad_values_fail_before_any_data_is_read(flags, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_script("run_soft_imperative").main(["--output_dir", str(tmp_path / "run"), *flags])
+    assert exit_info.value.code == 2
+    assert f"error: {message}" in capsys.readouterr().err.strip().splitlines()[-1]
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_finished_run_is_left_alone(soft_instruction_run, tokenizer_dir, capsys):
+    output_dir, results = soft_instruction_run
+    weights = output_dir / "model.safetensors"
+    before = weights.stat().st_mtime_ns
+    capsys.readouterr()
+    again = load_script("run_soft_instruction").main(script_args(output_dir, tokenizer_dir, *FIT_SYNTHESIZER))
+    assert again == json.loads(json.dumps(results)) and weights.stat().st_mtime_ns == before
+    assert "holds a finished run" in capsys.readouterr().out
 
 
 def test_push_to_hub_offline_fails_before_training(tmp_path, tokenizer_dir):

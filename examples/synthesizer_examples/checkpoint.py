@@ -9,11 +9,16 @@ The weights, config, code files and `custom_pipelines` come from `save_pretraine
 adds the card to every save and makes `Trainer.push_to_hub` upload the card instead of its fine-tuning template.
 """
 
+import json
 import logging
 import os
+import re
 import shutil
 
+import torch
+from safetensors.torch import load_file
 from transformers import Trainer
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from .model_card import ModelCardSpec
 
@@ -77,4 +82,69 @@ def save_and_push(trainer: HubReadyTrainer, commit_message: str) -> None:
             logger.info("pushed %s to %s", trainer.args.output_dir, trainer.hub_model_id)
 
 
-__all__ = ["CARD_FILE", "HubReadyTrainer", "save_and_push"]
+class CorruptCheckpointError(RuntimeError):
+    """A checkpoint file that cannot be read back; `.path` is the file."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"corrupt checkpoint file {path} ({reason})")
+        self.path = path
+
+
+def check_checkpoint(folder: str) -> None:
+    """
+    Reads back every file the Trainer resumes from: weights, optimizer, scheduler and RNG states, and the trainer
+    state (a run killed while saving leaves a truncated one, which the Trainer would report without its name).
+
+    Raises:
+        CorruptCheckpointError: naming the first file that does not load, or a missing `trainer_state.json`.
+    """
+    state = os.path.join(folder, "trainer_state.json")
+    if not os.path.isfile(state):
+        raise CorruptCheckpointError(state, "missing")
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        try:
+            if name.endswith(".safetensors"):
+                load_file(path)
+            elif name.endswith((".pt", ".pth")):
+                # The Trainer's own states (RNG states hold numpy arrays, so not weights_only). training_args.bin is
+                # not read on resume, and unpickling it needs the script's own classes: it is not checked.
+                torch.load(path, map_location="cpu", weights_only=False)
+            elif name == "trainer_state.json":
+                with open(path) as f:
+                    json.load(f)
+        except Exception as error:  # each loader raises its own type for a truncated file
+            raise CorruptCheckpointError(path, " ".join(str(error).split())[:200] or type(error).__name__) from error
+
+
+def checkpoints_newest_first(output_dir: str) -> list[str]:
+    """The `checkpoint-N` folders of `output_dir`, highest N first."""
+    pattern = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
+    found = [(int(match.group(1)), name) for name in os.listdir(output_dir)
+             if (match := pattern.match(name)) and os.path.isdir(os.path.join(output_dir, name))]
+    return [os.path.join(output_dir, name) for _, name in sorted(found, reverse=True)]
+
+
+def latest_intact_checkpoint(output_dir: str) -> tuple[str | None, list[CorruptCheckpointError]]:
+    """The newest checkpoint of `output_dir` whose files all load (or None), and the errors of the newer, corrupt
+    ones."""
+    corrupt = []
+    for folder in checkpoints_newest_first(output_dir):
+        try:
+            check_checkpoint(folder)
+        except CorruptCheckpointError as error:
+            corrupt.append(error)
+            continue
+        return folder, corrupt
+    return None, corrupt
+
+
+__all__ = [
+    "CARD_FILE",
+    "CorruptCheckpointError",
+    "HubReadyTrainer",
+    "check_checkpoint",
+    "checkpoints_newest_first",
+    "latest_intact_checkpoint",
+    "save_and_push",
+]

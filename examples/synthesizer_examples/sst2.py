@@ -20,7 +20,16 @@ from .checkpoint import HubReadyTrainer, save_and_push
 from .metrics import argmax_operands, make_compute_metrics
 from .model_card import ModelCardSpec, subleq_usage, synthesizer_summary, text_classification_usage
 from .soft_programs import SST2_ID2LABEL
-from .training import eval_curve, find_checkpoint_to_resume, setup_run, tokenize_instructions
+from .training import (
+    RunControlArguments,
+    eval_curve,
+    finished_results,
+    say,
+    setup_run,
+    tokenize_instructions,
+    train_resuming,
+    use_progress_callback,
+)
 
 
 logger = logging.getLogger(__name__)
@@ -29,6 +38,11 @@ GLUE_SST2 = ("nyu-mll/glue", "sst2")
 # The authors' batch: 32 examples per optimizer step, whatever the number of processes.
 PAPER_BATCH_SIZE = 32
 RESULTS_FILE = "sst2_results.json"
+POOLING_CHOICES = ["auto", "first", "last", "mean"]
+# The committed SST-2 sample and a BERT-style uncased tokenizer for its words (data/sst2_sample/README.md): with these
+# three flags the scripts run offline, from the repository root.
+SAMPLE_FLAGS = ("--train_file data/sst2_sample/train.tsv --validation_file data/sst2_sample/dev.tsv "
+                "--tokenizer_name data/sst2_sample/tokenizer")
 # The sentences a model card's code runs, one of each sentiment.
 CARD_SENTENCES = ["a gorgeous, witty film", "a dull, lifeless mess"]
 
@@ -97,8 +111,9 @@ def load_sst2(
 class SST2ModelArguments:
     tokenizer_name: str = field(
         default="bert-base-uncased",
-        metadata={"help": "The tokenizer (the authors': bert-base-uncased; offline, a local folder holding its "
-                          "vocab.txt). Program tokens are added to it."},
+        metadata={"help": "The tokenizer (the authors': bert-base-uncased, from the Hub; offline, a local folder "
+                          "with its vocab.txt and tokenizer_config.json, e.g. data/sst2_sample/tokenizer for the "
+                          "committed sample). Program tokens are added to it."},
     )
     # The backbone of both the Synthesizer and the baseline: the authors' untrained BERT 4 x 256 by default.
     hidden_size: int = field(default=PAPER_BACKBONE["hidden_size"], metadata={"help": "Hidden size."})
@@ -114,7 +129,8 @@ class SST2ModelArguments:
         metadata={"help": "How the Synthesizer heads read the backbone: auto = BERT's pooler, as the authors; first, "
                           "last or mean (see SynthesizerConfig). With first (the [CLS] hidden state), soft-imperative "
                           "leaves the majority class far sooner (bench/results/figure3.md). The baseline always uses "
-                          "its classifier's pooler."},
+                          "its classifier's pooler.",
+                  "choices": POOLING_CHOICES},
     )
     label_smoothing: float = field(
         default=0.05, metadata={"help": "Label smoothing of each Synthesizer head (the authors': 0.05). The baseline "
@@ -142,6 +158,16 @@ class SST2DataArguments:
     )
     cache_dir: str | None = field(default=None, metadata={"help": "The datasets cache."})
 
+    def __post_init__(self):
+        # Checked here, so that a typo fails at once with one line, not after the model and data are built.
+        if (self.train_file is None) != (self.validation_file is None):
+            raise ValueError("give both --train_file and --validation_file, or neither (then --dataset_name is used)")
+        for flag, path in (("--train_file", self.train_file), ("--validation_file", self.validation_file)):
+            if path is not None and not os.path.isfile(path):
+                raise ValueError(f"{flag} {path}: no such file")
+        if self.train_file is None and self.dataset_name is None:
+            raise ValueError("give --dataset_name or --train_file and --validation_file")
+
 
 @dataclass
 class SST2ProgramArguments:
@@ -152,7 +178,7 @@ class SST2ProgramArguments:
 
 
 @dataclass
-class SST2TrainingArguments(TrainingArguments):
+class SST2TrainingArguments(RunControlArguments, TrainingArguments):
     """`TrainingArguments` with the authors' SST-2 settings as defaults."""
 
     learning_rate: float = field(default=1e-4, metadata={"help": "AdamW learning rate (the authors': 1e-4)."})
@@ -166,7 +192,9 @@ class SST2TrainingArguments(TrainingArguments):
     save_strategy: str = field(default="steps", metadata={"help": "Checkpoint at every evaluation (best model)."})
     save_steps: float = field(default=64, metadata={"help": "Steps between checkpoints (= --eval_steps)."})
     logging_steps: float = field(default=64, metadata={"help": "Steps between training-loss logs."})
-    save_total_limit: int | None = field(default=1, metadata={"help": "Keep the best and the last checkpoint only."})
+    # With --load_best_model_at_end the Trainer also keeps the best one; two leave an intact checkpoint to resume from
+    # when the newest is corrupt.
+    save_total_limit: int | None = field(default=2, metadata={"help": "Keep the last two checkpoints (and the best)."})
     load_best_model_at_end: bool = field(
         default=True, metadata={"help": "Keep the best checkpoint by --metric_for_best_model (the authors)."}
     )
@@ -194,10 +222,19 @@ def setup_sst2_run(training_args: TrainingArguments, script_logger: logging.Logg
             logger.warning("a batch of %d does not split over %d processes", PAPER_BATCH_SIZE,
                            training_args.world_size)
         training_args.per_device_train_batch_size = max(1, PAPER_BATCH_SIZE // training_args.world_size)
-    script_logger.info(
-        "world size %d, batch %d per process, %s", training_args.world_size,
-        training_args.per_device_train_batch_size, training_args.device,
-    )
+    args = training_args
+    say(args, f"batch {args.per_device_train_batch_size} x {args.world_size} process(es) on {args.device}, lr "
+              f"{args.learning_rate:g}, {args.num_train_epochs:g} epochs, seed {args.seed} | output {args.output_dir}")
+
+
+def finished_sst2_run(training_args: TrainingArguments) -> dict | None:
+    """The results of a run that already finished in `output_dir` (reported, and left alone), or None."""
+    results = finished_results(training_args, RESULTS_FILE)
+    if results is not None:
+        best = f"best {results['metric']} {results['best_accuracy']} at step {results['best_step']}"
+        say(training_args, f"{training_args.output_dir} holds a finished run ({RESULTS_FILE}: {best}): nothing to do. "
+                           "Pass --overwrite_output_dir to train again.")
+    return results
 
 
 def load_sst2_splits(data_args: SST2DataArguments) -> tuple[Dataset, Dataset]:
@@ -228,17 +265,20 @@ def build_sequence_classification_config(model_args: SST2ModelArguments, tokeniz
 
 
 def train_and_evaluate(trainer: HubReadyTrainer, training_args: TrainingArguments) -> tuple[dict, dict]:
-    """Trains (resuming from the last checkpoint of `output_dir` if any), evaluates the model it ends with (the best
-    one with `--load_best_model_at_end`) and saves `eval_results.json`. Returns (train metrics, eval metrics); the
-    model itself is saved by `finish_sst2_run`, once the card has its results."""
-    train_result = trainer.train(resume_from_checkpoint=find_checkpoint_to_resume(training_args))
+    """Trains (resuming from the last intact checkpoint of `output_dir` if any), evaluates the model it ends with (the
+    best one with `--load_best_model_at_end`) and saves `eval_results.json`. Returns (train metrics, eval metrics);
+    `train_runtime_total` in the train metrics adds earlier sessions of a resumed run. The model itself is saved by
+    `finish_sst2_run`, once the card has its results."""
+    use_progress_callback(trainer)
+    train_metrics, total_runtime = train_resuming(trainer)
+    train_metrics["train_runtime_total"] = total_runtime
     trainer.save_state()
-    trainer.log_metrics("train", train_result.metrics)
-    trainer.save_metrics("train", train_result.metrics)
+    trainer.log_metrics("train", train_metrics)
+    trainer.save_metrics("train", train_metrics)
     metrics = trainer.evaluate()
     trainer.log_metrics("eval", metrics)
     trainer.save_metrics("eval", metrics)
-    return train_result.metrics, metrics
+    return train_metrics, metrics
 
 
 def summarize_run(trainer: HubReadyTrainer, method: str, metric: str, train_metrics: dict, eval_metrics: dict,
@@ -263,7 +303,7 @@ def summarize_run(trainer: HubReadyTrainer, method: str, metric: str, train_metr
         "global_step": trainer.state.global_step,
         "train_samples": train_samples,
         "eval_samples": eval_samples,
-        "train_runtime_s": train_metrics.get("train_runtime"),
+        "train_runtime_s": train_metrics.get("train_runtime_total", train_metrics.get("train_runtime")),
     }
 
 
@@ -382,10 +422,12 @@ __all__ = [
     "SST2ModelArguments",
     "SST2ProgramArguments",
     "SST2TrainingArguments",
+    "SAMPLE_FLAGS",
     "backbone_config",
     "baseline_card",
     "build_sequence_classification_config",
     "finish_sst2_run",
+    "finished_sst2_run",
     "load_sst2",
     "load_sst2_splits",
     "run_settings",

@@ -1,25 +1,45 @@
-"""Pieces shared by the `Trainer` example scripts: arguments, logging and launch checks, tokenizing instructions,
-stopping at 100%, and resuming."""
+"""Pieces shared by the `Trainer` example scripts: the command line (arguments, recipes, errors), logging and launch
+checks, tokenizing instructions, progress, stopping at 100%, and resuming or skipping a finished run."""
 
+import argparse
+import json
 import logging
 import os
+import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 
 import datasets
 import transformers
 from datasets import Dataset
+from tqdm.auto import tqdm
 from transformers import HfArgumentParser, PreTrainedTokenizerBase, TrainerCallback, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer_callback import ProgressCallback
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from modeling_synthesizer.configuration_synthesizer import SynthesizerConfig
+
+from .checkpoint import CorruptCheckpointError, latest_intact_checkpoint
 
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
-class MemorizationTrainingArguments(TrainingArguments):
+class RunControlArguments:
+    """What the scripts add to `TrainingArguments` about their output folder (a mixin: list it first)."""
+
+    # transformers 5 removed TrainingArguments' own flag of this name; the scripts keep its meaning.
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "Start over: delete the checkpoints and the results of an earlier run in --output_dir. "
+                          "Without it, a finished run is reported and left alone, an interrupted one resumes."},
+    )
+
+
+@dataclass
+class MemorizationTrainingArguments(RunControlArguments, TrainingArguments):
     """`TrainingArguments` for memorization runs: memorization is the task, so the training set is evaluated once per
     epoch, a checkpoint is kept per epoch (to resume), and training stops at 100% instruction exact match."""
 
@@ -27,21 +47,96 @@ class MemorizationTrainingArguments(TrainingArguments):
     eval_strategy: str = field(default="epoch", metadata={"help": "Evaluate once per epoch, as the authors did."})
     save_strategy: str = field(default="epoch", metadata={"help": "Checkpoint once per epoch (to resume)."})
     logging_strategy: str = field(default="epoch", metadata={"help": "Log once per epoch."})
-    save_total_limit: int | None = field(default=1, metadata={"help": "Keep only the last checkpoint."})
+    # Two, so that a checkpoint corrupted by a crash while it was written leaves an intact one to resume from.
+    save_total_limit: int | None = field(default=2, metadata={"help": "Keep the last two checkpoints."})
     # argparse formats help strings with %: "100%%" prints as "100%".
     stop_at_exact_match: bool = field(
         default=True, metadata={"help": "Stop at the first evaluation with 100%% instruction exact match."}
     )
 
 
-def parse_example_args(dataclass_types, argv: list[str] | None = None) -> tuple:
-    """`HfArgumentParser` over `dataclass_types` (the `run_*.py` shape); a single `.json` argument is a file of
-    arguments."""
-    parser = HfArgumentParser(dataclass_types)
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults in the help of each flag, and the script's docstring (its commands) kept as written."""
+
+
+class ExampleArgumentParser(HfArgumentParser):
+    """
+    `HfArgumentParser` that behaves like a plain argparse command line: no abbreviated flags, a short usage line and
+    the script's summary before the ~600 lines of `TrainingArguments` flags, and every invalid value (including those
+    the dataclasses' `__post_init__` reject) reported as one `error:` line with exit status 2, before any data is read.
+    """
+
+    def __init__(self, dataclass_types, description: str | None = None, **kwargs):
+        prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0].endswith(".py") else None
+        usage = "%(prog)s [-h] [--output_dir DIR] [--FLAG VALUE ...]  |  %(prog)s ARGS.json"
+        super().__init__(dataclass_types, prog=prog, usage=usage, description=description, allow_abbrev=False,
+                         formatter_class=_HelpFormatter, **kwargs)
+        self.file_defaults = {}  # what set_defaults changed, for a .json file of arguments too
+
+    def set_defaults(self, **defaults):
+        self.file_defaults.update(defaults)
+        super().set_defaults(**defaults)
+
+    def parse_checked(self, argv: list[str]) -> tuple:
+        """The dataclasses of `argv` (or of its single `.json` file); `SystemExit(2)` with one line on any error."""
+        try:
+            if len(argv) == 1 and argv[0].endswith(".json"):
+                with open(argv[0]) as f:
+                    return self.parse_dict({**self.file_defaults, **json.load(f)})
+            *parsed, unknown = self.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+        except (ValueError, TypeError, OSError) as error:  # a __post_init__ check, a bad or unreadable .json file
+            self.error(" ".join(str(error).split()))
+        if unknown:
+            self.error(f"unrecognized arguments: {' '.join(unknown)}")
+        return tuple(parsed)
+
+
+def recipe_in(argv: list[str], recipes: dict, default: str) -> str:
+    """The `--recipe` named in `argv` (or in its single `.json` file), else `default`."""
+    if len(argv) == 1 and argv[0].endswith(".json") and os.path.isfile(argv[0]):
+        with open(argv[0]) as f:
+            return json.load(f).get("recipe", default)
+    finder = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    finder.add_argument("--recipe", default=default)
+    return finder.parse_known_args(argv)[0].recipe
+
+
+def parse_example_args(
+    dataclass_types,
+    argv: list[str] | None = None,
+    *,
+    description: str | None = None,
+    recipes: dict[str, dict] | None = None,
+    default_recipe: str | None = None,
+    default_output_dir: str | None = None,
+) -> tuple:
+    """
+    Parses a script's command line into `dataclass_types` (the `run_*.py` shape; a single `.json` argument is a
+    file of arguments).
+
+    Args:
+        dataclass_types: the argument dataclasses; one of them must have a `recipe` field when `recipes` is given.
+        argv: the arguments (default `sys.argv[1:]`).
+        description: the `--help` text before the flags (the script's docstring).
+        recipes: named sets of defaults (`{"quick": {"num_programs": 8, ...}}`); `--recipe NAME` applies one and
+            flags given on the command line still win. A new recipe is a new entry.
+        default_recipe: the recipe without `--recipe`.
+        default_output_dir: `--output_dir` when none is given (under `runs/`, which git ignores).
+
+    Raises:
+        SystemExit: status 2 with one `error:` line for an unknown, abbreviated or invalid argument, or an unknown
+            recipe; status 0 after `--help`.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        return parser.parse_json_file(json_file=os.path.abspath(argv[0]))
-    return parser.parse_args_into_dataclasses(args=argv)
+    parser = ExampleArgumentParser(dataclass_types, description=description)
+    if default_output_dir is not None:
+        parser.set_defaults(output_dir=default_output_dir)
+    if recipes:
+        name = recipe_in(argv, recipes, default_recipe)
+        if name not in recipes:
+            parser.error(f"argument --recipe: invalid choice: {name!r} (choose from {', '.join(recipes)})")
+        parser.set_defaults(recipe=name, **recipes[name])
+    return parser.parse_checked(argv)
 
 
 def setup_run(training_args: TrainingArguments, *script_loggers: logging.Logger) -> None:
@@ -58,6 +153,15 @@ def setup_run(training_args: TrainingArguments, *script_loggers: logging.Logger)
     transformers.utils.logging.set_verbosity(log_level)
     check_world_size(training_args)
     check_can_push(training_args)
+    if training_args.device.type == "cpu":
+        # Pinned memory only helps copies to an accelerator; on CPU, torch warns once per DataLoader (every epoch).
+        training_args.dataloader_pin_memory = False
+
+
+def say(training_args: TrainingArguments, message: str) -> None:
+    """Prints what a user must see whatever the log level (settings, resuming, the outcome), once per run."""
+    if training_args.process_index == 0:
+        print(message, flush=True)
 
 
 def tokenize_instructions(
@@ -141,27 +245,185 @@ def check_can_push(training_args: TrainingArguments):
 
 
 def find_checkpoint_to_resume(training_args: TrainingArguments) -> str | None:
-    """`--resume_from_checkpoint` when given, otherwise the last `checkpoint-*` in `output_dir` (so a rerun of an
-    interrupted command continues it instead of starting over)."""
+    """
+    `--resume_from_checkpoint` when given; none with `--overwrite_output_dir`; otherwise the newest intact
+    `checkpoint-*` in `output_dir`, so that a rerun of an interrupted command continues it. A newer checkpoint that
+    is corrupt (a crash while it was written) is reported, naming its broken file, and skipped.
+
+    Raises:
+        CorruptCheckpointError: if every checkpoint in `output_dir` is corrupt.
+    """
     if training_args.resume_from_checkpoint is not None:
         return training_args.resume_from_checkpoint
-    if os.path.isdir(training_args.output_dir):
-        last = get_last_checkpoint(training_args.output_dir)
-        if last is not None:
-            logger.info("Resuming from %s", last)
-        return last
-    return None
+    if getattr(training_args, "overwrite_output_dir", False) or not os.path.isdir(training_args.output_dir):
+        return None
+    checkpoint, corrupt = latest_intact_checkpoint(training_args.output_dir)
+    for error in corrupt:
+        logger.error("%s; %s", error, f"resuming from {checkpoint} instead" if checkpoint else "no checkpoint left")
+    if checkpoint is None and corrupt:
+        raise corrupt[0]
+    return checkpoint
+
+
+def checkpoint_step(checkpoint: str) -> int:
+    """The optimizer step a checkpoint was saved at (its `trainer_state.json`)."""
+    with open(os.path.join(checkpoint, "trainer_state.json")) as f:
+        return int(json.load(f)["global_step"])
+
+
+RUNTIME_FILE = "train_runtime.json"
+
+
+class RuntimeCallback(TrainerCallback):
+    """Writes the run's training time so far (earlier sessions included) into each checkpoint, so that a resumed
+    run's `train_runtime_s` is the total, not the last session's."""
+
+    def __init__(self, previous_s: float = 0.0):
+        self.previous_s = previous_s
+        self.started = time.monotonic()
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = time.monotonic()
+
+    def total_s(self) -> float:
+        return self.previous_s + time.monotonic() - self.started
+
+    def on_save(self, args, state, control, **kwargs):
+        folder = os.path.join(args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}")
+        if state.is_world_process_zero and os.path.isdir(folder):
+            with open(os.path.join(folder, RUNTIME_FILE), "w") as f:
+                json.dump({"train_runtime_s": self.total_s()}, f)
+
+
+def previous_runtime(checkpoint: str | None) -> float:
+    """The training time recorded in `checkpoint` by `RuntimeCallback` (0 when none)."""
+    path = os.path.join(checkpoint, RUNTIME_FILE) if checkpoint else None
+    if path is None or not os.path.isfile(path):
+        return 0.0
+    with open(path) as f:
+        return float(json.load(f)["train_runtime_s"])
+
+
+def train_resuming(trainer) -> tuple[dict, float]:
+    """
+    Trains, resuming from `find_checkpoint_to_resume` (and saying so: "resuming from checkpoint-N (step S)").
+    Returns (the train metrics of this session, the training time of the whole run in seconds, earlier sessions
+    included).
+
+    Raises:
+        CorruptCheckpointError: if `output_dir` holds checkpoints and all of them are corrupt.
+    """
+    checkpoint = find_checkpoint_to_resume(trainer.args)
+    if checkpoint is not None:
+        say(trainer.args, f"resuming from {os.path.basename(os.path.normpath(checkpoint))} "
+                          f"(step {checkpoint_step(checkpoint)})")
+    runtime = RuntimeCallback(previous_runtime(checkpoint))
+    trainer.add_callback(runtime)
+    train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    return train_result.metrics, runtime.previous_s + train_result.metrics.get("train_runtime", 0.0)
+
+
+def finished_results(training_args: TrainingArguments, results_file: str) -> dict | None:
+    """The results of a run that already finished in `output_dir` (its `results_file` next to the saved weights),
+    unless `--overwrite_output_dir`; then the earlier run's checkpoints and results are deleted so that it starts
+    over."""
+    path = os.path.join(training_args.output_dir, results_file)
+    weights = os.path.join(training_args.output_dir, "model.safetensors")
+    if getattr(training_args, "overwrite_output_dir", False):
+        if training_args.process_index == 0:
+            start_over(training_args.output_dir, results_file)
+        return None
+    if not (os.path.isfile(path) and os.path.isfile(weights)):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def start_over(output_dir: str, results_file: str) -> None:
+    """Deletes what decides between resuming and skipping: the `checkpoint-*` folders and `results_file`."""
+    if not os.path.isdir(output_dir):
+        return
+    for name in os.listdir(output_dir):
+        path = os.path.join(output_dir, name)
+        if name.startswith(f"{PREFIX_CHECKPOINT_DIR}-") and os.path.isdir(path):
+            shutil.rmtree(path)
+    if os.path.isfile(os.path.join(output_dir, results_file)):
+        os.remove(os.path.join(output_dir, results_file))
+
+
+def format_logs(logs: dict) -> str:
+    """`step 96 | loss 1.234 | eval_exact_match 0.8731`: numbers printed as numbers, in a line."""
+    parts = []
+    for key, value in logs.items():
+        if key == "total_flos":
+            continue
+        parts.append(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}")
+    return " | ".join(parts)
+
+
+class TrainingProgressCallback(ProgressCallback):
+    """
+    The Trainer's progress bar, honest about runs that stop early: with `stops_early` the bar has no total (so no
+    remaining-time estimate from a step budget the run will not use) and states the budget as "at most"; it shows
+    instruction exact match as it climbs. Logs print as one line of numbers.
+    """
+
+    def __init__(self, stops_early: bool = False, metric: str = "eval_exact_match"):
+        super().__init__()
+        self.stops_early = stops_early
+        self.metric = metric
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            if self.stops_early:
+                self.training_bar = tqdm(
+                    initial=state.global_step, unit="step", dynamic_ncols=True,
+                    desc=f"training (until 100% exact match, at most {state.max_steps} steps)",
+                )
+            else:
+                self.training_bar = tqdm(total=state.max_steps, initial=state.global_step, unit="step",
+                                         dynamic_ncols=True)
+        self.current_step = state.global_step
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        super().on_evaluate(args, state, control, **kwargs)
+        if state.is_world_process_zero and self.training_bar is not None and metrics and self.metric in metrics:
+            self.training_bar.set_postfix_str(f"exact match {100 * metrics[self.metric]:.2f}%")
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and self.training_bar is not None:
+            self.training_bar.write(format_logs({"step": state.global_step, **(logs or {})}))
+
+
+def use_progress_callback(trainer, stops_early: bool = False) -> None:
+    """Swaps the Trainer's progress bar for `TrainingProgressCallback` (when the bar is on)."""
+    if trainer.args.disable_tqdm:
+        return
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(TrainingProgressCallback(stops_early=stops_early))
 
 
 __all__ = [
+    "CorruptCheckpointError",
+    "ExampleArgumentParser",
     "MemorizationTrainingArguments",
+    "RunControlArguments",
+    "RuntimeCallback",
+    "TrainingProgressCallback",
     "StopAtExactMatchCallback",
     "check_can_push",
     "check_world_size",
     "eval_curve",
     "find_checkpoint_to_resume",
+    "finished_results",
     "first_step_reaching",
+    "format_logs",
     "parse_example_args",
+    "previous_runtime",
+    "say",
     "setup_run",
+    "start_over",
     "tokenize_instructions",
+    "train_resuming",
+    "use_progress_callback",
 ]
