@@ -64,6 +64,8 @@ class ModelCardSpec:
         pipeline_tag: the Hub's task tag, e.g. "text-classification" (None for the subleq task, which the Hub does
             not know).
         tags: the Hub's tags.
+        eval_results: `huggingface_hub.EvalResult`s for the card's `model-index` metadata (the Hub shows them on
+            the model page), named after the repository.
     """
 
     summary: str
@@ -75,20 +77,25 @@ class ModelCardSpec:
     dataset: str | None = None
     pipeline_tag: str | None = None
     tags: list[str] = field(default_factory=lambda: ["synthesizer", "subleq", "program-execution"])
+    eval_results: list = field(default_factory=list)
 
     def build(self, repo_id: str) -> ModelCard:
         """The card of the repository `repo_id` (a Hub id, or the local folder's path)."""
+        model_name = repo_id.rstrip("/").split("/")[-1]
         card_data = ModelCardData(
             library_name="transformers",
             license="apache-2.0",
             tags=list(self.tags),
             datasets=[self.dataset] if self.dataset else None,
             pipeline_tag=self.pipeline_tag,
+            # model-index needs the model's name; without results the card has neither.
+            model_name=model_name if self.eval_results else None,
+            eval_results=list(self.eval_results) or None,
         )
         return ModelCard.from_template(
             card_data,
             template_str=CARD_TEMPLATE,
-            model_name=repo_id.rstrip("/").split("/")[-1],
+            model_name=model_name,
             summary=self.summary,
             task_description=self.task_description,
             results={name: value for name, value in self.results.items() if value is not None},
