@@ -1,0 +1,334 @@
+#!/usr/bin/env python
+# /// script
+# dependencies = ["synthesizer[examples]", "transformers[torch]>=5.23,<6", "datasets>=5,<6", "accelerate>=1.1"]
+# ///
+"""Builds `synthesizer-bert-256`, the release checkpoint: the paper's Synthesizer (BERT 4 x 256, 4 heads,
+intermediate 1024; k = L = 256) that memorized every program of the program library under natural-language
+descriptions, written as a complete Hub repository that runs programs by name on named inputs:
+
+    run = pipeline("subleq-execution", model="org/synthesizer-bert-256", trust_remote_code=True)
+    run("multiply two numbers", inputs={"a": 7, "b": 6})["outputs"]   # {'product': 42}
+
+1. Memorize. Each library program, assembled for k cells and L instructions and padded with HALT (0, 0, 0), is
+   named by its phrasings but the last `--num_held_out`; the network learns (C_t, phrasing) -> (A, B, C) with word
+   dropout, each program's own instructions `--instruction_repeats` times per epoch, until every instruction of
+   every trained phrasing is right (evaluated every `--eval_steps`).
+2. Evaluate the saved folder as a user runs it (`pipeline(..., trust_remote_code=True)`): every trained phrasing must
+   decode to exactly the assembled program and give the reference's `outputs` on `--num_inputs` random named
+   inputs per program; held-out phrasings are reported as run right, refused, or run wrong, and which of the
+   `--unknown_descriptions` (no library program) are refused (`min_margin` decides).
+3. Write the repository: weights (safetensors), tokenizer, config.json (`auto_map`, `custom_pipelines`,
+   `known_programs` with each program's descriptions, instructions, memory and named input/output cells, and
+   `min_margin`), the code files, a model card (README.md) with the results as `model-index` metadata and usage code
+   that runs as written, and `release_results.json` (the command, the machine, the time and the report;
+   `bench/release.py` turns it into bench/results/release.*). `--push_to_hub --hub_model_id org/synthesizer-bert-256`
+   publishes it. A build that does not reach 100% exits with status 1 and pushes nothing.
+
+The release (the defaults; name the repository so that its card loads it by name):
+
+    OMP_NUM_THREADS=1 python examples/build_synthesizer_bert_256.py --output_dir runs/synthesizer-bert-256 \\
+        --hub_model_id org/synthesizer-bert-256 --disable_tqdm true
+    python bench/release.py --run_dir runs/synthesizer-bert-256
+
+Tiny CPU build (seconds; two programs, small k, L and backbone):
+
+    python examples/build_synthesizer_bert_256.py --output_dir runs/release-tiny --programs add,absolute \\
+        --data_memory_size 4 --max_program_length 4 --hidden_size 64 --num_hidden_layers 2 \\
+        --num_attention_heads 2 --intermediate_size 128 --label_smoothing 0 --instruction_repeats 1 \\
+        --per_device_train_batch_size 8 --learning_rate 3e-3 --warmup_steps 0 --num_train_epochs 100 \\
+        --eval_steps 20 --save_strategy no --num_inputs 20
+
+Rerunning a command whose build was interrupted resumes from the last checkpoint in --output_dir.
+"""
+
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+from transformers import pipeline, set_seed
+
+from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq
+from modeling_synthesizer.program_library import list_programs, load_program
+from synthesizer_examples.checkpoint import HubReadyTrainer, save_and_push
+from synthesizer_examples.library import (
+    WordDropoutDataset,
+    build_description_tokenizer,
+    known_program_entries,
+    library_records,
+    split_phrasings,
+)
+from synthesizer_examples.memorization import build_memorization_dataset
+from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
+from synthesizer_examples.release import (
+    UNKNOWN_DESCRIPTIONS,
+    card_examples,
+    eval_results,
+    evaluate_release,
+    oversampled_rows,
+    release_card,
+    release_is_exact,
+    release_metrics,
+    release_usage,
+)
+from synthesizer_examples.run_info import launch_command, machine_description
+from synthesizer_examples.training import (
+    MemorizationTrainingArguments,
+    StopAtExactMatchCallback,
+    find_checkpoint_to_resume,
+    first_step_reaching,
+    parse_example_args,
+    say,
+    setup_run,
+    tokenize_instructions,
+)
+
+
+logger = logging.getLogger(__name__)
+
+SCRIPT = "examples/build_synthesizer_bert_256.py"
+RESULTS_FILE = "release_results.json"
+
+
+@dataclass
+class ModelArguments:
+    hidden_size: int = field(default=256, metadata={"help": "Backbone hidden size (the paper's 256)."})
+    num_hidden_layers: int = field(default=4, metadata={"help": "Backbone layers (the paper's 4)."})
+    num_attention_heads: int = field(default=4, metadata={"help": "Attention heads (the paper's 4)."})
+    intermediate_size: int = field(default=1024, metadata={"help": "Feed-forward size (the paper's 1024)."})
+    max_position_embeddings: int = field(
+        default=64, metadata={"help": "Backbone positions: the longest input is [CLS] C_t, a description of up to "
+                                      "about 60 words and [SEP]."}
+    )
+    dropout: float = field(default=0.0, metadata={"help": "Backbone hidden and attention dropout (memorization "
+                                                          "needs none; word dropout regularizes the names)."})
+    label_smoothing: float = field(default=0.1, metadata={"help": "Label smoothing of each head."})
+    word_dropout: float = field(
+        default=0.1, metadata={"help": "Probability of replacing each description word by [UNK] in training, so that "
+                                       "a program is named by any of its words, not one exact phrasing."}
+    )
+    min_margin: float = field(
+        default=10.0, metadata={"help": "config.min_margin: an unseen description runs as the known program most "
+                                        "likely under the network only when it leads the next by at least this many "
+                                        "nats (10: over 20,000 times likelier); otherwise the pipeline refuses it."}
+    )
+
+
+@dataclass
+class ReleaseArguments:
+    programs: str = field(default="all", metadata={"help": "Comma-separated library programs, or 'all'."})
+    num_held_out: int = field(default=2, metadata={"help": "The last N phrasings of each program are held out "
+                                                           "(reported, never trained)."})
+    data_memory_size: int = field(default=256, metadata={"help": "k, data-memory cells (the paper's 256)."})
+    max_program_length: int = field(default=256, metadata={"help": "L, instructions (the paper's 256)."})
+    instruction_repeats: int = field(
+        default=32, metadata={"help": "Each program's own instructions appear this many times per epoch, its HALT "
+                                      "padding once (at L = 256 padding is 94%% of the rows)."}
+    )
+    num_inputs: int = field(default=100, metadata={"help": "Random named inputs per program and phrasing."})
+    input_seed: int = field(default=1234, metadata={"help": "Seed of the random inputs."})
+    max_steps_per_run: int = field(default=10_000, metadata={"help": "Step budget of each run (the library needs a "
+                                                                     "few hundred at most)."})
+    unknown_descriptions: list[str] = field(
+        default_factory=lambda: list(UNKNOWN_DESCRIPTIONS),
+        metadata={"help": "Descriptions of no library program, which the checkpoint must refuse."},
+    )
+
+    def __post_init__(self):
+        # Checked while parsing, so that a bad flag is one `error:` line (status 2) before anything is built.
+        self.program_names = list_programs() if self.programs == "all" else [
+            name.strip() for name in self.programs.split(",") if name.strip()]
+        unknown = [name for name in self.program_names if name not in list_programs()]
+        if unknown or not self.program_names:
+            raise ValueError(f"--programs: no library program {', '.join(map(repr, unknown)) or 'given'}; the "
+                             f"programs are {', '.join(list_programs())} (or 'all')")
+        for name in ("instruction_repeats", "num_inputs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name} must be >= 1, got {getattr(self, name)}")
+
+
+@dataclass
+class ReleaseTrainingArguments(MemorizationTrainingArguments):
+    """Defaults for the release on a 2-core CPU: an evaluation (of every trained phrasing's k x L rows, about 40 s at
+    BERT 4 x 256) every 200 steps rather than once per epoch."""
+
+    # The authors' learning rate and batch size: bench/table1.py's tuned 3e-3 (with batches of ~200 random-program
+    # rows) diverged here, on word descriptions, within 75 steps.
+    learning_rate: float = field(default=1e-3, metadata={"help": "AdamW peak learning rate (the authors' 1e-3)."})
+    warmup_steps: float = field(default=0.05, metadata={"help": "Warm-up: a ratio of the step budget below 1."})
+    adam_beta2: float = field(default=0.98, metadata={"help": "Adam beta2."})
+    num_train_epochs: float = field(default=4, metadata={"help": "Epochs of the linear decay (a cap: training stops "
+                                                                 "at 100%% exact match)."})
+    per_device_train_batch_size: int = field(default=64, metadata={"help": "Batch per process."})
+    eval_strategy: str = field(default="steps", metadata={"help": "Evaluate every --eval_steps."})
+    eval_steps: float | None = field(default=200, metadata={"help": "Steps between evaluations."})
+    save_strategy: str = field(default="steps", metadata={"help": "Checkpoint at every evaluation (to resume)."})
+    save_steps: float = field(default=200, metadata={"help": "Steps between checkpoints."})
+    logging_strategy: str = field(default="steps", metadata={"help": "Log every --logging_steps."})
+    logging_steps: float = field(default=25, metadata={"help": "Steps between logs."})
+    # Only a checked build is published: never the checkpoints on the way.
+    hub_strategy: str = field(default="end", metadata={"help": "With --push_to_hub: upload the checked build only."})
+
+
+def parse_args(argv=None):
+    return parse_example_args((ModelArguments, ReleaseArguments, ReleaseTrainingArguments), argv,
+                              description=__doc__)
+
+
+# Data and model
+
+
+def select_programs(release_args: ReleaseArguments) -> tuple[list, dict]:
+    """The programs and, per program, its `{"trained": [...], "held_out": [...]}` phrasings.
+
+    Raises:
+        ValueError: if `--num_held_out` leaves a program no phrasing to train on.
+    """
+    programs = [load_program(name) for name in release_args.program_names]
+    phrasings = {}
+    for program in programs:
+        trained, held_out = split_phrasings(program, release_args.num_held_out)
+        phrasings[program.name] = {"trained": trained, "held_out": held_out}
+    return programs, phrasings
+
+
+def build_model(model_args: ModelArguments, release_args: ReleaseArguments, tokenizer, programs,
+                phrasings: dict) -> SynthesizerForSubleq:
+    """The Synthesizer to train; its config lists the programs, their trained phrasings and named cells, so that the
+    pipeline runs them by name and refuses what it was not trained on."""
+    k, length = release_args.data_memory_size, release_args.max_program_length
+    config = SynthesizerConfig(
+        text_config={
+            "model_type": "bert",
+            "vocab_size": len(tokenizer),
+            "hidden_size": model_args.hidden_size,
+            "num_hidden_layers": model_args.num_hidden_layers,
+            "num_attention_heads": model_args.num_attention_heads,
+            "intermediate_size": model_args.intermediate_size,
+            "max_position_embeddings": model_args.max_position_embeddings,
+            "pad_token_id": tokenizer.pad_token_id,
+            "hidden_dropout_prob": model_args.dropout,
+            "attention_probs_dropout_prob": model_args.dropout,
+        },
+        data_memory_size=k,
+        max_program_length=length,
+        label_smoothing=model_args.label_smoothing,
+        input_template="{instruction} {description}",
+        add_special_tokens=True,
+        known_programs=known_program_entries(programs, {name: p["trained"] for name, p in phrasings.items()}, k,
+                                             length),
+        min_margin=model_args.min_margin,
+    )
+    return SynthesizerForSubleq(config)
+
+
+def build_datasets(programs, phrasings, release_args: ReleaseArguments, model_args: ModelArguments, tokenizer,
+                   config, seed: int):
+    """`(train, eval)`: every (trained phrasing, C_t) row once, clean, for evaluation; for training, the same rows
+    with each program's own instructions oversampled (`oversampled_rows`) and word dropout."""
+    k, length = release_args.data_memory_size, release_args.max_program_length
+    records = library_records(programs, {name: p["trained"] for name, p in phrasings.items()}, k, length)
+    eval_dataset = tokenize_instructions(build_memorization_dataset(records), tokenizer, config)
+    lengths = [len(program.assemble(k, length).program) for program in programs
+               for _ in phrasings[program.name]["trained"]]  # library_records' order: program-major
+    rows = eval_dataset.select(oversampled_rows(lengths, length, release_args.instruction_repeats))
+    # [CLS] and C_t are never dropped; only description words.
+    train_dataset = WordDropoutDataset(rows, tokenizer, model_args.word_dropout, keep_prefix=2, seed=seed)
+    return train_dataset, eval_dataset
+
+
+# Saving and results
+
+
+def save_unpushed(trainer) -> None:
+    """Saves the folder without uploading it: `Trainer.save_model` pushes with `--push_to_hub` unless told that it is
+    an internal call, and the release is pushed only once it has been checked (`save_and_push`)."""
+    trainer.save_model(_internal_call=True)
+
+
+def summarize(trainer, metrics: dict, seconds: dict) -> dict:
+    """The training side of `release_results.json`: steps, time per step, the final exact match."""
+    state = trainer.state
+    train_seconds = seconds["train"]
+    return {
+        "steps_to_100": first_step_reaching(state.log_history),
+        "global_step": state.global_step,
+        "train_rows_per_epoch": len(trainer.train_dataset),
+        "train_seconds": round(train_seconds, 1),
+        "seconds_per_step": round(train_seconds / max(state.global_step, 1), 3),
+        "evaluation_seconds": round(seconds["evaluate"], 1),
+        "final_exact_match": metrics["eval_exact_match"],
+        "final_program_exact_match": metrics["eval_program_exact_match"],
+    }
+
+
+def main(argv=None):
+    wall_start = time.time()
+    model_args, release_args, training_args = parse_args(argv)
+    setup_run(training_args, logger)
+    command, machine = launch_command(SCRIPT, argv), machine_description()
+    programs, phrasings = select_programs(release_args)
+    k, length = release_args.data_memory_size, release_args.max_program_length
+    trained = [description for p in phrasings.values() for description in p["trained"]]
+    tokenizer = build_description_tokenizer(trained, max(k, length), model_args.max_position_embeddings)
+    set_seed(training_args.seed)
+    model = build_model(model_args, release_args, tokenizer, programs, phrasings)
+    train_dataset, eval_dataset = build_datasets(programs, phrasings, release_args, model_args, tokenizer,
+                                                 model.config, training_args.seed)
+    say(training_args, f"{len(programs)} programs, {len(trained)} trained phrasings, {len(eval_dataset)} rows "
+                       f"({len(train_dataset)} per epoch), k={k}, L={length}, vocabulary {len(tokenizer)}")
+    training_settings = {**asdict(model_args), **asdict(release_args), "learning_rate": training_args.learning_rate,
+                         "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
+                         "seed": training_args.seed}
+    trainer = HubReadyTrainer(
+        model=model, args=training_args, train_dataset=train_dataset, eval_dataset=eval_dataset,
+        processing_class=tokenizer, compute_metrics=make_compute_metrics(program_length=length),
+        preprocess_logits_for_metrics=argmax_operands,
+        callbacks=[StopAtExactMatchCallback()] if training_args.stop_at_exact_match else [],
+        card=release_card(model.config, programs, phrasings, k, length, release_args.input_seed, training_settings),
+    )
+    start = time.time()
+    trainer.train(resume_from_checkpoint=find_checkpoint_to_resume(training_args))
+    seconds = {"train": time.time() - start}
+    save_unpushed(trainer)  # the evaluation loads this folder, as a user would
+    trainer.save_state()
+    metrics = trainer.evaluate()
+    trainer.save_metrics("eval", metrics)
+    if not trainer.is_world_process_zero():
+        return None
+    start = time.time()
+    pipe = pipeline("subleq-execution", model=training_args.output_dir, trust_remote_code=True, device=-1)
+    report = evaluate_release(pipe, programs, phrasings, k, length, release_args.num_inputs,
+                              release_args.input_seed, release_args.max_steps_per_run,
+                              release_args.unknown_descriptions)
+    seconds["evaluate"] = time.time() - start
+    counts = release_metrics(report)
+    results = {"command": command, "machine": machine, "settings": training_settings,
+               "training": summarize(trainer, metrics, seconds), "metrics": counts, "report": report,
+               "wall_seconds": round(time.time() - wall_start, 1),
+               # On a shared machine the wall time depends on the other load; the CPU time much less.
+               "cpu_seconds": round(time.process_time(), 1)}
+    with open(os.path.join(training_args.output_dir, RESULTS_FILE), "w") as f:
+        json.dump(results, f, indent=2)
+    exact = metrics["eval_exact_match"] == 1.0 and release_is_exact(counts)
+    refused = next((u["description"] for u in report["unknown"] if u["refused"]), None)
+    trainer.card.usage = release_usage(card_examples(programs, phrasings, release_args.input_seed), refused)
+    trainer.card.results.update({name: f"{count}/{total}" for name, (count, total) in counts.items()})
+    trainer.card.results["steps to 100% exact match"] = results["training"]["steps_to_100"]
+    trainer.card.eval_results = eval_results(counts, len(programs))
+    if not exact:
+        save_unpushed(trainer)  # the card with the results, for a look at what went wrong
+        sys.exit(f"error: the build did not memorize every trained phrasing exactly ({counts}; instruction exact "
+                 f"match {metrics['eval_exact_match']:.4f} after {trainer.state.global_step} steps): nothing was "
+                 f"pushed. Train longer (--num_train_epochs) or see {RESULTS_FILE} in {training_args.output_dir}")
+    save_and_push(trainer, "synthesizer-bert-256: the program library, by name, on named inputs")
+    for name, (count, total) in counts.items():
+        say(training_args, f"{name}: {count}/{total}")
+    say(training_args, f"built in {results['wall_seconds']:.0f} s ({trainer.state.global_step} steps)")
+    return results
+
+
+if __name__ == "__main__":
+    main()
