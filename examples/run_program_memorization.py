@@ -15,9 +15,15 @@ Recipes (`--recipe`; flags given on the command line override a recipe's values)
     paper   the authors' settings for Table 1: BERT 4 x 256, k = L = 256, N = 16, lr 1e-3, batch floor(N L / 20),
             linear decay over 250 epochs, evaluation once per epoch (about 1,100 steps for N = 16)
     tiny    4 programs of 16 instructions, BERT 2 x 64: seconds (tests, multi-process smoke runs)
+    authors `paper` plus the rest of the authors' Experiment 1 code: bert-base-uncased + program tokens with their
+            new-row init, PyTorch's default head init, C labels over [0, L) (synthesizer_examples/authors.py).
+            Not matched: our C head keeps L + 1 classes (0 = HALT, instructions 1..L; theirs has L and numbers
+            from 0), so one class is never a label; their step count is ours + 1 (`authors_step_count`)
 
     python examples/run_program_memorization.py --output_dir runs/memorize
     python examples/run_program_memorization.py --recipe paper --output_dir runs/paper-n16 --num_programs 16 --seed 1
+    python examples/run_program_memorization.py --recipe authors --tokenizer_name path/to/bert-base-uncased \\
+        --output_dir runs/authors-n16 --num_programs 16 --seed 1
 
 Two processes on CPU (gloo), or several GPUs (drop --use_cpu):
 
@@ -42,10 +48,19 @@ from transformers import pipeline, set_seed
 
 from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq, run_subleq
 from modeling_synthesizer.tokenizer import build_word_level_tokenizer, load_tokenizer_with_programs
+from synthesizer_examples.authors import (
+    C_LABEL_RANGES,
+    EMBEDDING_INITS,
+    HEAD_INITS,
+    authors_step_count,
+    build_random_program_dataset,
+    check_program_tokens_last,
+    init_heads_torch_default,
+    init_new_embedding_rows_authors,
+)
 from synthesizer_examples.checkpoint import HubReadyTrainer, save_and_push
 from synthesizer_examples.memorization import (
     build_memorization_dataset,
-    build_random_program_dataset,
     check_positive,
 )
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
@@ -88,6 +103,12 @@ RECIPES = {
         "dropout": 0.0, "label_smoothing": 0.0, "learning_rate": 1e-2, "warmup_steps": 0.1, "adam_beta2": 0.98,
         "per_device_train_batch_size": 16, "num_train_epochs": 100,
     },
+    # `paper` plus what the authors' code does differently from our defaults; each is also a flag of its own
+    # (bench/table1_ablation.py switches them on one at a time). Offline, point --tokenizer_name at a local copy.
+    "authors": {
+        "tokenizer_name": "bert-base-uncased", "embedding_init": "authors", "head_init": "torch_default",
+        "c_label_range": "0..L-1",
+    },
 }
 DEFAULT_RECIPE = "quick"
 # The paper's backbone stops learning when a step sees only a few rows: N = 4, L = 16 at batch floor(N L / 20) = 3
@@ -115,6 +136,18 @@ class ModelArguments:
         metadata={"help": "A tokenizer to use instead of the embedded word-level one, e.g. bert-base-uncased "
                           "(offline: a local folder). Program tokens are added and the embeddings resized."},
     )
+    embedding_init: str = field(
+        default="normal",
+        metadata={"help": "Embedding rows of the program tokens: normal (the backbone's init) or authors (their "
+                          "resize_embedding: a standard-normal draw rescaled to the other rows' mean row spread).",
+                  "choices": list(EMBEDDING_INITS)},
+    )
+    head_init: str = field(
+        default="normal",
+        metadata={"help": "A, B and C heads: normal (normal(0, 0.02), zero bias) or torch_default (nn.Linear's "
+                          "uniform +-1/sqrt(H), bias included: the authors' head, never re-initialized).",
+                  "choices": list(HEAD_INITS)},
+    )
 
 
 @dataclass
@@ -126,6 +159,11 @@ class DataArguments:
     num_programs: int = field(default=16, metadata={"help": "N, the number of programs (the paper: 16..128)."})
     program_length: int = field(default=256, metadata={"help": "L, instructions per program (the paper: 256)."})
     data_memory_size: int = field(default=256, metadata={"help": "k, data-memory cells (the paper: 256)."})
+    c_label_range: str = field(
+        default="0..L",
+        metadata={"help": "Random programs' C: 0..L (every class of the C head) or 0..L-1 (the authors' range; "
+                          "C = L, a jump to the last instruction, never occurs).", "choices": list(C_LABEL_RANGES)},
+    )
     program_seed: int | None = field(
         default=None, metadata={"help": "Seed of the random programs (default: --seed)."}
     )
@@ -169,7 +207,8 @@ def load_programs(data_args: DataArguments, seed: int):
     """The memorization dataset and its `programs.json` records."""
     if data_args.dataset_name is None:
         return build_random_program_dataset(
-            data_args.num_programs, data_args.program_length, data_args.data_memory_size, seed
+            data_args.num_programs, data_args.program_length, data_args.data_memory_size, seed,
+            c_label_range=data_args.c_label_range,
         )
     if os.path.isdir(data_args.dataset_name):
         dataset = datasets.load_from_disk(data_args.dataset_name)
@@ -220,6 +259,14 @@ def build_model(model_args, data_args, tokenizer, records: list[dict]):
                          "instructions": record["program"]} for record in records],
     )
     return SynthesizerForSubleq(config)
+
+
+def apply_init_choices(model, model_args: ModelArguments, tokenizer, descriptions: list[str]) -> None:
+    """`--head_init torch_default` and `--embedding_init authors`, after the model's own init."""
+    if model_args.head_init == "torch_default":
+        init_heads_torch_default(model)
+    if model_args.embedding_init == "authors":
+        init_new_embedding_rows_authors(model, check_program_tokens_last(tokenizer, descriptions))
 
 
 def describe_memorized(trainer, eval_dataset, records, program_length) -> list[dict]:
@@ -279,6 +326,7 @@ def summarize(trainer, data_args, metrics: dict, train_runtime: float, program_s
         "learning_rate": args.learning_rate,
         "eval_strategy": getattr(args.eval_strategy, "value", args.eval_strategy),
         "steps_to_100": first_step_reaching(trainer.state.log_history),
+        "authors_step_count": authors_step_count(first_step_reaching(trainer.state.log_history)),
         "global_step": trainer.state.global_step,
         "final_exact_match": metrics["eval_exact_match"],
         "final_program_exact_match": metrics["eval_program_exact_match"],
@@ -384,6 +432,7 @@ def main(argv=None, callbacks=None):
     tokenizer = build_tokenizer(model_args, data_args, descriptions)
     set_seed(training_args.seed)
     model = build_model(model_args, data_args, tokenizer, records)
+    apply_init_choices(model, model_args, tokenizer, descriptions)
     # Memorization is the task: the training set is the evaluation set.
     train_dataset = tokenize_instructions(train_dataset, tokenizer, model.config)
     trainer = HubReadyTrainer(

@@ -3,15 +3,25 @@ computed another way."""
 
 import json
 import math
+import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
+from transformers import AutoTokenizer, pipeline
 
-from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq
+from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq, run_subleq
 from modeling_synthesizer.tokenizer import load_tokenizer_with_programs, program_token
 from synthesizer_examples import authors
+from synthesizer_examples.memorization import make_random_programs
+
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "examples"), str(ROOT / "bench")]
+import run_program_memorization  # noqa: E402
+import table1_ablation  # noqa: E402
 
 
 H, K, L = 32, 8, 12
@@ -103,3 +113,48 @@ def test_unknown_c_label_range_is_refused():
 def test_authors_step_count_adds_their_extra_step():
     assert authors.authors_step_count(1008) == 1009
     assert authors.authors_step_count(None) is None
+
+
+def test_our_range_draws_what_memorization_draws():
+    assert authors.make_random_programs(3, L, K, seed=5) == make_random_programs(3, L, K, seed=5)
+
+
+def test_authors_recipe_is_paper_plus_the_differences_the_ablation_switches_on():
+    parse = run_program_memorization.parse_args
+    paper = [asdict(args) for args in parse(["--recipe", "paper"])]
+    recipe = [asdict(args) for args in parse(["--recipe", "authors", "--tokenizer_name", "tok"])]
+    flags = [("tok" if flag == table1_ablation.TOKENIZER else flag) for flag in table1_ablation.SETTINGS["authors"]]
+    ablation = [asdict(args) for args in parse(["--recipe", "paper", *flags])]
+    differs = {key: value for got, want in zip(recipe, paper) for key, value in got.items() if want[key] != value}
+    assert differs.pop("recipe") == "authors"
+    assert differs == {"tokenizer_name": "tok", "embedding_init": "authors", "head_init": "torch_default",
+                       "c_label_range": "0..L-1"}
+    for got, want in zip(recipe, ablation):
+        assert {k: v for k, v in got.items() if k != "recipe"} == {k: v for k, v in want.items() if k != "recipe"}
+
+
+def test_tiny_authors_recipe_run_saves_a_checkpoint_that_runs_through_the_pipeline(tmp_path):
+    write_bert_vocab(tmp_path / "bert")
+    output_dir = tmp_path / "run"
+    results = run_program_memorization.main([
+        "--recipe", "authors", "--tokenizer_name", str(tmp_path / "bert"), "--output_dir", str(output_dir),
+        "--num_programs", "3", "--program_length", "8", "--data_memory_size", "8", "--hidden_size", "32",
+        "--num_hidden_layers", "1", "--num_attention_heads", "2", "--intermediate_size", "64", "--learning_rate",
+        "1e-2", "--dropout", "0", "--label_smoothing", "0", "--per_device_train_batch_size", "8",
+        "--num_train_epochs", "200", "--save_strategy", "no", "--logging_strategy", "no", "--disable_tqdm", "true",
+        "--log_level", "warning", "--seed", "0",
+    ])
+    assert results["final_exact_match"] == 1.0
+    assert results["authors_step_count"] == results["steps_to_100"] + 1
+    records = json.loads((output_dir / "programs.json").read_text())
+    assert max(c for record in records for _, _, c in record["program"]) < 8, "C over [0, L)"
+    model = SynthesizerForSubleq.from_pretrained(output_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(output_dir)
+    assert len(tokenizer) == 307 + 3 and model.get_input_embeddings().weight.shape[0] == len(tokenizer)
+    run = pipeline("subleq-execution", model=model, tokenizer=tokenizer)
+    memory = [(5 * i) % 7 - 3 for i in range(8)]
+    for record in records:
+        expected = run_subleq([tuple(x) for x in record["program"]], memory, max_steps=50)
+        result = run(record["description"], memory=memory, max_steps=50)
+        assert (result["memory"], result["steps"], result["halt_reason"]) == (
+            expected.memory, expected.steps, expected.halt_reason)
