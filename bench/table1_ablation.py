@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PAPER = {16: (1030.0, 74.0), 32: (1366.0, 95.0), 64: (1907.8, 153.0), 128: (2991.4, 72.0)}
-# The authors' Experiment 1 optimization and model, spelled out (the script's `paper` recipe).
+# The authors' Experiment 1 optimization and model, spelled out: the script's `paper` recipe, whatever its defaults.
 PAPER_FLAGS = [
     "--hidden_size", "256", "--num_hidden_layers", "4", "--num_attention_heads", "4", "--intermediate_size", "1024",
     "--program_length", "256", "--data_memory_size", "256", "--dropout", "0.1", "--label_smoothing", "0.05",
@@ -67,8 +67,8 @@ LOCK = threading.Lock()
 def command_for(args, setting: str, num_programs: int, seed: int, output_dir: str) -> list[str]:
     flags = [args.tokenizer_name if flag == TOKENIZER else flag for flag in SETTINGS[setting]]
     return [
-        sys.executable, str(args.script), "--output_dir", output_dir, "--num_programs", str(num_programs),
-        "--seed", str(seed), *PAPER_FLAGS, *flags,
+        sys.executable, str(args.script), "--recipe", "paper", "--output_dir", output_dir,
+        "--num_programs", str(num_programs), "--seed", str(seed), *PAPER_FLAGS, *flags,
         "--save_strategy", "no", "--logging_strategy", "no", "--disable_tqdm", "true", "--log_level", "warning",
     ]
 
