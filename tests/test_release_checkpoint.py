@@ -100,10 +100,12 @@ def test_card_metadata_holds_the_results_as_model_index(release):
     assert "| add | \"add two numbers\" | `a` (1), `b` (1) | `sum` (1) | 3 |" in card.text
 
 
+# Run after the card's code, in the same process (one interpreter start and model load for both): the card's imports
+# and `run` stay, CASES and UNKNOWN are prepended.
 CHECK_BY_NAME = """
 import json
-from transformers import AutoModel, pipeline
 
+print(CHECKS_START)
 model = AutoModel.from_pretrained("org/synthesizer-bert-256", trust_remote_code=True)
 print(json.dumps({"module": type(model).__module__, "programs": len(model.config.known_programs)}))
 run = pipeline("subleq-execution", model="org/synthesizer-bert-256", trust_remote_code=True)
@@ -118,36 +120,51 @@ try:
 except ValueError as error:
     print(json.dumps([type(error).__name__, str(error)]))
 """
+CHECKS_START = "--- checks ---"
 
 
-def test_loads_by_name_offline_and_runs_every_program_on_named_inputs(release):
-    results, _, snapshot, workdir = release
+def random_cases(count: int) -> tuple[list, list]:
+    """`count` random inputs of each program, run by its first description, and what each run must give."""
     rng = random.Random(0)
     cases, expected = [], []
     for name in PROGRAMS:
         program = load_program(name)
-        for _ in range(10):
+        for _ in range(count):
             inputs = program.random_inputs(rng)
             cases.append([program.descriptions[0], inputs])
             expected.append([program.reference(**inputs), "halt", name])
-    code = f"CASES = {json.dumps(json.dumps(cases))}\nUNKNOWN = {UNKNOWN!r}\n" + CHECK_BY_NAME
-    loaded, ran, default, refused = [json.loads(line) for line in run_without_package(code, workdir).splitlines()]
+    return cases, expected
+
+
+@pytest.fixture(scope="module")
+def offline_run(release):
+    """(the card's code, what it printed, what the checks printed, what they must print): in a process with only
+    torch and transformers, offline, whose HF_HOME is the cache that holds the release."""
+    _, _, snapshot, workdir = release
+    code, named = card_code(snapshot)
+    assert named == REPO_ID
+    cases, expected = random_cases(10)
+    preamble = f"CASES = {json.dumps(json.dumps(cases))}\nUNKNOWN = {UNKNOWN!r}\nCHECKS_START = {CHECKS_START!r}\n"
+    printed = run_without_package(preamble + code + "\n" + CHECK_BY_NAME, workdir)
+    card_lines, _, checks = printed.partition(CHECKS_START + "\n")
+    return code, card_lines.splitlines(), [json.loads(line) for line in checks.splitlines()], expected
+
+
+def test_loads_by_name_offline_and_runs_every_program_on_named_inputs(offline_run):
+    _, _, (loaded, ran, default, refused), expected = offline_run
     # The checkpoint's own code from the cache, not this package (which the process cannot import).
-    assert loaded == {"module": loaded["module"], "programs": 2}
+    assert loaded["programs"] == 2
     assert loaded["module"].startswith("transformers_modules.org.synthesizer_hyphen_bert_hyphen_256.")
     assert ran == expected
     # Without inputs, a program runs on its own memory: add's cells a and b start at 0.
     assert default == {"sum": 0}
-    assert refused[0] == "RunRefused" and "refused to run 'translate this sentence into French'" in refused[1]
+    assert refused[0] == "RunRefused" and f"refused to run {UNKNOWN!r}" in refused[1]
 
 
-def test_card_code_runs_verbatim_by_name(release):
-    results, _, snapshot, workdir = release
-    code, named = card_code(snapshot)
-    assert named == REPO_ID
-    lines = run_without_package(code, workdir).splitlines()
+def test_card_code_runs_verbatim_by_name_and_prints_what_it_says(offline_run):
+    code, lines, _, _ = offline_run
     assert lines[0] == "2 programs: add, absolute"
-    runs, refusals = lines[1:-1], lines[-1]
+    runs, refusal = lines[1:-1], lines[-1]
     assert len(runs) == len(PROGRAMS)
     for line, name in zip(runs, PROGRAMS):
         program = load_program(name)
@@ -157,7 +174,7 @@ def test_card_code_runs_verbatim_by_name(release):
         assert description == program.descriptions[0]
         assert ast.literal_eval(outputs) == program.reference(**inputs)
         assert f"# -> {program.reference(**inputs)}" in code  # the card says what it prints
-    assert refusals.startswith(f"refused: refused to run {build.UNKNOWN_DESCRIPTIONS[0]!r}")
+    assert refusal.startswith(f"refused: refused to run {build.UNKNOWN_DESCRIPTIONS[0]!r}")
 
 
 def test_a_build_below_100_percent_exits_with_an_error_and_pushes_nothing(tmp_path):
