@@ -134,7 +134,8 @@ def headline_section(results: dict) -> list[str]:
         "",
         f"Trained phrasings: {split_summary(trained)}. Held-out phrasings: {split_summary(held)}.",
         "",
-        f"Through the pipeline's known-program matching (`min_margin` = {s['min_margin']:g} nats): trained "
+        f"Through the pipeline's known-program matching (`min_margin` = {s['min_margin']:g} nats, "
+        f"`min_match_confidence` = {s['min_match_confidence']:g}): trained "
         f"phrasings {decision_summary(trained)}; held-out phrasings {decision_summary(held)}. A phrasing runs wrong "
         "when the pipeline runs it and any of its outputs is wrong: a silent wrong answer.",
         "",
@@ -210,7 +211,8 @@ def write_markdown(path: Path, results: dict, report_command: str):
         "Decoded as given with a vocabulary of the trained phrasings' words only (unknown words read as `[UNK]`); "
         "\"decodes as\" names the library program the decoded instructions equal, if any. The pipeline does not run "
         "that decoding: it scores every library program by its log-likelihood under the network for the phrasing, "
-        "runs the best one when it leads the runner-up by at least `min_margin` nats (the margin column), and "
+        "runs the best one when it leads the best program with other instructions by at least `min_margin` nats "
+        "(the margin column) and the network gives each of its instructions at least `min_match_confidence`, and "
         "refuses the phrasing otherwise. Right outputs count the pipeline's runs (0 when refused).",
         "",
         *held_out_table(results["programs"]),

@@ -128,6 +128,11 @@ class ModelArguments:
                                         "least this many nats (10: over 20,000 times likelier); otherwise the "
                                         "pipeline refuses it."}
     )
+    min_match_confidence: float = field(
+        default=0.1, metadata={"help": "The checkpoint's config.min_match_confidence: that matched program also needs "
+                                       "every one of its instructions decoded with at least this probability (the "
+                                       "network is not sure of a program it gives an instruction under 10%)."}
+    )
 
 
 @dataclass
@@ -260,6 +265,7 @@ def build_model(model_args: ModelArguments, data_args: DataArguments, tokenizer,
         known_programs=known_program_entries(programs, {name: p["trained"] for name, p in phrasings.items()}, k,
                                              length),
         min_margin=model_args.min_margin,
+        min_match_confidence=model_args.min_match_confidence,
     )
     return SynthesizerForSubleq(config)
 
@@ -574,6 +580,7 @@ def summarize(trainer, model_args, data_args, metrics: dict, seconds: dict, voca
         "max_program_length": data_args.max_program_length,
         "num_held_out": data_args.num_held_out,
         "min_margin": model_args.min_margin,
+        "min_match_confidence": model_args.min_match_confidence,
         "num_inputs": data_args.num_inputs,
         "vocabulary": vocabulary,
         "train_rows": len(trainer.eval_dataset),

@@ -100,7 +100,10 @@ class SynthesizerConfig(PreTrainedConfig):
         min_margin (`float`, *optional*):
             When set, a description that is not one of `known_programs`' is matched to the known program with the
             highest log-likelihood under the network, and runs only when that program leads the next by at least
-            this many nats; when `None`, only known descriptions run.
+            this many nats over every program with other instructions; when `None`, only known descriptions run.
+        min_match_confidence (`float`, *optional*):
+            With `min_margin`, an unseen description's matched program also needs the network to give each of its
+            instructions at least this probability; `None` checks only the margin.
 
     `id2label` (from `PreTrainedConfig`) names output values: `{0: "negative", 1: "positive"}` makes the
     pipeline report `label`. Unlike other configs, it is empty unless set, because most programs' outputs are
@@ -137,6 +140,7 @@ class SynthesizerConfig(PreTrainedConfig):
     add_special_tokens: bool = True
     known_programs: list[dict] | None = None
     min_margin: float | int | None = None
+    min_match_confidence: float | int | None = None
 
     def __post_init__(self, **kwargs):
         if isinstance(self.text_config, dict):
@@ -182,6 +186,8 @@ class SynthesizerConfig(PreTrainedConfig):
     def validate_known_programs(self):
         if self.min_margin is not None and not self.min_margin >= 0:
             raise ValueError(f"min_margin must be >= 0 nats, got {self.min_margin}")
+        if self.min_match_confidence is not None and not 0 <= self.min_match_confidence <= 1:
+            raise ValueError(f"min_match_confidence must be a probability in [0, 1], got {self.min_match_confidence}")
         if self.known_programs is None:
             return
         if not isinstance(self.known_programs, list):

@@ -8,9 +8,12 @@ A description runs only when it names a program the network was trained on:
   exactly what it was trained on (case or spacing the tokenizer normalizes away does not matter);
 - **likely** (only with a `min_margin` and programs that carry their `instructions`): every known program is scored
   by its log-likelihood under the network for this description, `sum over C_t of log p(A) + log p(B) + log p(C)` of
-  its instructions, and the best one runs when it leads the next by at least `min_margin` nats. It then runs under its
-  canonical (first trained) description, so the network executes a program it memorized rather than whatever
-  mixture an unseen phrasing decodes to;
+  its instructions, and the best one runs when it leads the best program with other instructions by at least
+  `min_margin` nats (two names of one instruction list are one candidate), and, with `min_match_confidence`, when the
+  network gives every one of its instructions at least that probability: a large lead over worse programs does not
+  make a program the network decodes only in part a good answer. It then runs under its canonical (first trained)
+  description, so the network executes a program it memorized rather than whatever mixture an unseen phrasing decodes
+  to;
 - anything else is **refused** (`RunRefused`).
 
 Glossary of shapes:
@@ -126,6 +129,8 @@ class KnownPrograms:
                 self.by_tokens.setdefault(tokenize(description), index)
         self.can_score = all(program.get("instructions") for program in known_programs)
         self.by_name = {program["name"]: program for program in known_programs}
+        # Programs with equal instructions run alike (say, summing 8 numbers and counting 8 bits): one candidate.
+        self.same_as = [tuple(map(tuple, program.get("instructions") or [])) for program in known_programs]
 
     def names(self) -> str:
         names = [program["name"] for program in self.programs]
@@ -142,39 +147,54 @@ class KnownPrograms:
         """L: how many instruction numbers scoring needs, the longest known program's length."""
         return max(len(program["instructions"]) for program in self.programs)
 
-    def log_likelihoods(self, a_log_probs, b_log_probs, c_log_probs) -> torch.Tensor:
+    def log_likelihoods(self, a_log_probs, b_log_probs, c_log_probs) -> tuple[torch.Tensor, torch.Tensor]:
         """
-        Each known program's log-likelihood for each scored description.
+        Each known program's log-likelihood for each scored description, and its least likely instruction's.
 
         Args:
             a_log_probs, b_log_probs: `[D, L, k]` log-probabilities of the A and B heads for C_t = 1..L.
             c_log_probs: `[D, L, L_max + 1]` of the C head.
 
         Returns:
-            `[D, K]`: sum over a program's instructions of log p(A) + log p(B) + log p(C).
+            `([D, K], [D, K])`: the sum over a program's instructions of log p(A) + log p(B) + log p(C), and the
+            smallest of those per-instruction terms.
         """
-        scores = []
+        scores, worst = [], []
         for program in self.programs:
             operands = torch.tensor(program["instructions"], dtype=torch.long)  # [n, 3], n <= L
             rows = torch.arange(len(operands))
             score = (a_log_probs[:, rows, operands[:, 0]] + b_log_probs[:, rows, operands[:, 1]]
                      + c_log_probs[:, rows, operands[:, 2]])  # [D, n]
             scores.append(score.sum(-1))
-        return torch.stack(scores, dim=-1)
+            worst.append(score.min(-1).values)
+        return torch.stack(scores, dim=-1), torch.stack(worst, dim=-1)
 
-    def decide(self, description: str, log_likelihoods: torch.Tensor, min_margin: float) -> Match:
-        """The match of an unseen description from its `[K]` log-likelihoods: the best program if it leads by
-        `min_margin` nats, else a refusal."""
-        ranked = sorted(zip(log_likelihoods.tolist(), (p["name"] for p in self.programs)), reverse=True)
-        scores = {name: round(score, 3) for score, name in ranked}
-        (best, name), runner_up = ranked[0], ranked[1] if len(ranked) > 1 else (-math.inf, None)
-        margin = best - runner_up[0]
-        if margin >= min_margin:
-            canonical = next(p for p in self.programs if p["name"] == name)["descriptions"][0]
-            return Match(description, name, "likely", canonical, margin=margin, scores=scores)
-        reason = (f"it is not a known description, and its most likely program {name!r} leads {runner_up[1]!r} by "
-                  f"only {margin:.2f} nats (min_margin = {min_margin:g})")
-        return Match(description, None, "refused", None, margin=margin, scores=scores, reason=reason)
+    def decide(self, description: str, log_likelihoods: torch.Tensor, worst: torch.Tensor, min_margin: float,
+               min_match_confidence: Optional[float] = None) -> Match:
+        """
+        The match of an unseen description from its `[K]` log-likelihoods and least likely instructions
+        (`log_likelihoods`): the best program if it leads the best program with other instructions by `min_margin`
+        nats and, with `min_match_confidence`, the network gives each of its instructions at least that
+        probability; else a refusal.
+        """
+        order = sorted(range(len(self.programs)), key=lambda i: -float(log_likelihoods[i]))
+        scores = {self.programs[i]["name"]: round(float(log_likelihoods[i]), 3) for i in order}
+        best = order[0]
+        rivals = [i for i in order if self.same_as[i] != self.same_as[best]]
+        margin = float(log_likelihoods[best] - log_likelihoods[rivals[0]]) if rivals else math.inf
+        name = self.programs[best]["name"]
+        if margin < min_margin:
+            reason = (f"it is not a known description, and its most likely program {name!r} leads "
+                      f"{self.programs[rivals[0]]['name']!r} by only {margin:.2f} nats (min_margin = {min_margin:g})")
+            return Match(description, None, "refused", None, margin=margin, scores=scores, reason=reason)
+        least = math.exp(float(worst[best]))
+        if min_match_confidence is not None and least < min_match_confidence:
+            reason = (f"it is not a known description, and the network gives an instruction of its most likely "
+                      f"program {name!r} only probability {least:.3g} (min_match_confidence = "
+                      f"{min_match_confidence:g})")
+            return Match(description, None, "refused", None, margin=margin, scores=scores, reason=reason)
+        canonical = self.programs[best]["descriptions"][0]
+        return Match(description, name, "likely", canonical, margin=margin, scores=scores)
 
     def unknown(self, description: str) -> Match:
         """The refusal of a description that is not known, when likelihood matching is off."""

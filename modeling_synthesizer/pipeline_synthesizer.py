@@ -425,8 +425,9 @@ class SubleqPipeline(Pipeline):
             length = known.instruction_count()
             pairs = [(description, pc) for description in unseen for pc in range(1, length + 1)]
             log_probs = [head.view(len(unseen), length, -1) for head in self._log_probs(pairs)]  # [D, L, *]
-            scores = known.log_likelihoods(*log_probs)  # [D, K]
-            matches.update({description: known.decide(description, scores[d], min_margin)
+            scores, worst = known.log_likelihoods(*log_probs)  # [D, K] each
+            floor = self.model.config.min_match_confidence
+            matches.update({description: known.decide(description, scores[d], worst[d], min_margin, floor)
                             for d, description in enumerate(unseen)})
         return [matches[description] for description in descriptions]
 

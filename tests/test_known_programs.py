@@ -131,8 +131,8 @@ def test_a_known_description_scores_its_own_program_highest(pipe, memorized):
         length = known.instruction_count()
         log_probs = [head.view(1, length, -1) for head in
                      pipe._log_probs([(description, pc) for pc in range(1, length + 1)])]
-        scores = known.log_likelihoods(*log_probs)[0]
-        assert int(scores.argmax()) == i
+        scores, _ = known.log_likelihoods(*log_probs)
+        assert int(scores[0].argmax()) == i
 
 
 def test_log_likelihood_sums_the_three_heads_over_the_instructions():
@@ -142,14 +142,31 @@ def test_log_likelihood_sums_the_three_heads_over_the_instructions():
     a = torch.log(torch.tensor([[[0.25, 0.75], [0.5, 0.5]]]))  # [D=1, L=2, k=2]
     b = torch.log(torch.tensor([[[0.9, 0.1], [0.2, 0.8]]]))
     c = torch.log(torch.tensor([[[0.1, 0.3, 0.6], [0.7, 0.2, 0.1]]]))
-    scores = known.log_likelihoods(a, b, c)
+    scores, worst = known.log_likelihoods(a, b, c)
     p = 0.75 * 0.9 * 0.6 * 0.5 * 0.8 * 0.7
     q = 0.25 * 0.9 * 0.3
     assert torch.allclose(scores.exp(), torch.tensor([[p, q]]))
-    match = known.decide("r", scores[0], min_margin=0.5)
+    assert torch.allclose(worst.exp(), torch.tensor([[min(0.75 * 0.9 * 0.6, 0.5 * 0.8 * 0.7), q]]))
+    match = known.decide("r", scores[0], worst[0], min_margin=0.5)
     assert (match.program, match.run_as) == ("p", "p")
     assert match.margin == pytest.approx(float(scores[0, 0] - scores[0, 1]))
-    assert known.decide("r", scores[0], min_margin=10).how == "refused"
+    assert known.decide("r", scores[0], worst[0], min_margin=10).how == "refused"
+    # The least likely instruction of p has probability 0.28: a floor above it refuses, one below it does not.
+    refused = known.decide("r", scores[0], worst[0], min_margin=0.5, min_match_confidence=0.3)
+    assert refused.how == "refused" and "only probability 0.28 (min_match_confidence = 0.3)" in refused.reason
+    assert known.decide("r", scores[0], worst[0], min_margin=0.5, min_match_confidence=0.25).program == "p"
+
+
+def test_programs_with_equal_instructions_are_one_candidate():
+    # Summing 8 numbers and counting 8 bits can be one instruction list: the margin is over other instructions.
+    same = [[1, 0, 2], [0, 1, 0]]
+    programs = [{"name": "count", "descriptions": ["c"], "instructions": same},
+                {"name": "sum", "descriptions": ["s"], "instructions": same},
+                {"name": "other", "descriptions": ["o"], "instructions": [[0, 0, 1], [0, 0, 0]]}]
+    known = KnownPrograms(programs, tokenize=lambda text: (text,))
+    scores, worst = torch.tensor([-2.0, -2.0, -9.0]), torch.tensor([-1.0, -1.0, -5.0])
+    match = known.decide("total", scores, worst, min_margin=5)
+    assert (match.how, match.program, match.margin) == ("likely", "count", 7.0)
 
 
 # confidence and min_confidence
