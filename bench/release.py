@@ -84,7 +84,10 @@ def markdown(results: dict) -> str:
         f"on the same {settings['num_inputs']} random named inputs per program (`run(description, inputs={{...}})`), "
         "its `outputs` compared with the program's Python reference. A held-out phrasing runs as the known program "
         f"most likely under the network only when it leads the next by `min_margin` = {settings['min_margin']:g} "
-        "nats; otherwise it is refused.",
+        + ("nats" if settings.get("min_match_confidence") is None else
+           f"nats and the network gives each of its instructions at least `min_match_confidence` = "
+           f"{settings['min_match_confidence']:g}")
+        + "; otherwise it is refused.",
         "",
         "## Headline",
         "",
@@ -124,12 +127,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     parser.add_argument("--run_dir", required=True, help=f"The build's --output_dir (holds {RUN_FILE}).")
     parser.add_argument("--results_dir", default=str(RESULTS), help="Where release.json and release.md go.")
+    parser.add_argument("--note", default=None,
+                        help="A paragraph on how the build was run (e.g. the earlier sessions of a resumed build).")
     args = parser.parse_args(argv)
     path = Path(args.run_dir) / RUN_FILE
     if not path.is_file():
         parser.error(f"{path} does not exist: run examples/build_synthesizer_bert_256.py with --output_dir "
                      f"{args.run_dir} first")
     results = json.loads(path.read_text())
+    if args.note:
+        results["note"] = args.note
     out = Path(args.results_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "release.json").write_text(json.dumps(results, indent=2) + "\n")
