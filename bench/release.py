@@ -82,8 +82,10 @@ def markdown(results: dict) -> str:
         f"phrasings but the last {settings['num_held_out']}, and was written as a complete Hub repository. Every "
         "phrasing then ran through `pipeline(\"subleq-execution\", model=<the saved folder>, trust_remote_code=True)` "
         f"on the same {settings['num_inputs']} random named inputs per program (`run(description, inputs={{...}})`), "
-        "its `outputs` compared with the program's Python reference. A held-out phrasing runs as the known program "
-        f"most likely under the network only when it leads the next by `min_margin` = {settings['min_margin']:g} "
+        "its `outputs` compared with the program's Python reference. By default the checkpoint refuses every "
+        "description it was not trained on. The held-out and unknown rows measure the opt-in matching: a "
+        "description runs as the known program most likely under the network only when it leads the next by "
+        f"`min_margin` = {settings['min_margin']:g} "
         + ("nats" if settings.get("min_match_confidence") is None else
            f"nats and the network gives each of its instructions at least `min_match_confidence` = "
            f"{settings['min_match_confidence']:g}")

@@ -15,11 +15,12 @@ descriptions, written as a complete Hub repository that runs programs by name on
    every trained phrasing is right (evaluated every `--eval_steps`).
 2. Evaluate the saved folder as a user runs it (`pipeline(..., trust_remote_code=True)`): every trained phrasing must
    decode to exactly the assembled program and give the reference's `outputs` on `--num_inputs` random named
-   inputs per program; held-out phrasings are reported as run right, refused, or run wrong, and which of the
-   `--unknown_descriptions` (no library program) are refused (`min_margin` decides).
+   inputs per program. The checkpoint itself refuses every description it was not trained on; with the opt-in
+   matching of `--min_margin` and `--min_match_confidence`, held-out phrasings are reported as run right, refused,
+   or run wrong, and the `--unknown_descriptions` (no library program) as refused or not.
 3. Write the repository: weights (safetensors), tokenizer, config.json (`auto_map`, `custom_pipelines`,
-   `known_programs` with each program's descriptions, instructions, memory and named input/output cells, and
-   `min_margin`), the code files, a model card (README.md) with the results as `model-index` metadata and usage code
+   `known_programs` with each program's descriptions, instructions, memory and named input/output cells), the code
+   files, a model card (README.md) with the results as `model-index` metadata and usage code
    that runs as written, and `release_results.json` (the command, the machine, the time and the report;
    `bench/release.py` turns it into bench/results/release.*). `--push_to_hub --hub_model_id org/synthesizer-bert-256`
    publishes it. A build that does not reach 100% exits with status 1 and pushes nothing.
@@ -110,12 +111,13 @@ class ModelArguments:
                                        "a program is named by any of its words, not one exact phrasing."}
     )
     min_margin: float = field(
-        default=10.0, metadata={"help": "config.min_margin: an unseen description runs as the known program most "
+        default=10.0, metadata={"help": "Opt-in matching of unseen descriptions, as measured in the results (the "
+                                        "checkpoint's own default refuses them): one runs as the known program most "
                                         "likely under the network only when it leads the next by at least this many "
-                                        "nats (10: over 20,000 times likelier); otherwise the pipeline refuses it."}
+                                        "nats (10: over 20,000 times likelier)."}
     )
     min_match_confidence: float = field(
-        default=0.1, metadata={"help": "config.min_match_confidence: such a likely match is also refused when the "
+        default=0.1, metadata={"help": "Opt-in matching, as measured: such a likely match is also refused when the "
                                        "network gives one of its instructions a probability below this (the "
                                        "program library example's 0.1)."}
     )
@@ -225,8 +227,6 @@ def build_model(model_args: ModelArguments, release_args: ReleaseArguments, toke
         add_special_tokens=True,
         known_programs=known_program_entries(programs, {name: p["trained"] for name, p in phrasings.items()}, k,
                                              length),
-        min_margin=model_args.min_margin,
-        min_match_confidence=model_args.min_match_confidence,
     )
     return SynthesizerForSubleq(config)
 
@@ -309,7 +309,9 @@ def main(argv=None):
     pipe = pipeline("subleq-execution", model=training_args.output_dir, trust_remote_code=True, device=-1)
     report = evaluate_release(pipe, programs, phrasings, k, length, release_args.num_inputs,
                               release_args.input_seed, release_args.max_steps_per_run,
-                              release_args.unknown_descriptions)
+                              release_args.unknown_descriptions,
+                              {"min_margin": model_args.min_margin,
+                               "min_match_confidence": model_args.min_match_confidence})
     seconds["evaluate"] = time.time() - start
     counts = release_metrics(report)
     results = {"command": command, "machine": machine, "settings": training_settings,

@@ -122,17 +122,6 @@ class ModelArguments:
         default=0.1, metadata={"help": "Probability of replacing each description word by [UNK] in training, so that "
                                        "a program is named by any of its words, not one exact phrasing."}
     )
-    min_margin: float = field(
-        default=10.0, metadata={"help": "The checkpoint's config.min_margin: an unseen phrasing runs as the library "
-                                        "program most likely under the network only when it leads the next by at "
-                                        "least this many nats (10: over 20,000 times likelier); otherwise the "
-                                        "pipeline refuses it."}
-    )
-    min_match_confidence: float = field(
-        default=0.1, metadata={"help": "The checkpoint's config.min_match_confidence: that matched program also needs "
-                                       "every one of its instructions decoded with at least this probability (the "
-                                       "network is not sure of a program it gives an instruction under 10%)."}
-    )
 
 
 @dataclass
@@ -149,6 +138,18 @@ class DataArguments:
     stepwise_check_inputs: int = field(
         default=10, metadata={"help": "Inputs per program also run with strategy='stepwise' (Algorithm 1, one "
                                       "forward pass per step) to check that it agrees with 'decoded'."}
+    )
+    min_margin: float = field(
+        default=10.0, metadata={"help": "Opt-in matching of unseen phrasings, as measured here (the checkpoint's own "
+                                        "default runs only trained phrasings): a held-out phrasing runs as the "
+                                        "library program most likely under the network when it leads every program "
+                                        "with other instructions by at least this many nats (10: over 20,000 times "
+                                        "likelier); otherwise the pipeline refuses it."}
+    )
+    min_match_confidence: float = field(
+        default=0.1, metadata={"help": "Opt-in matching, as measured here: that program also needs every one of its "
+                                       "instructions decoded with at least this probability (the network is not "
+                                       "sure of a program it gives an instruction under 10%)."}
     )
     baseline: bool = field(default=True, metadata={"help": "Train and compare the end-to-end baselines."})
     baselines: str = field(
@@ -253,7 +254,8 @@ def backbone_dict(model_args: ModelArguments, tokenizer) -> dict:
 def build_model(model_args: ModelArguments, data_args: DataArguments, tokenizer, programs,
                 phrasings: dict) -> SynthesizerForSubleq:
     """The Synthesizer to train; its config lists the programs and their trained phrasings, so that the pipeline
-    refuses what it was not trained on."""
+    refuses what it was not trained on. It sets no `min_margin`: matching unseen phrasings is the caller's opt-in,
+    because the network can be confidently wrong about one (see the report)."""
     k, length = data_args.data_memory_size, data_args.max_program_length
     config = SynthesizerConfig(
         text_config=backbone_dict(model_args, tokenizer),
@@ -264,8 +266,6 @@ def build_model(model_args: ModelArguments, data_args: DataArguments, tokenizer,
         add_special_tokens=True,
         known_programs=known_program_entries(programs, {name: p["trained"] for name, p in phrasings.items()}, k,
                                              length),
-        min_margin=model_args.min_margin,
-        min_match_confidence=model_args.min_match_confidence,
     )
     return SynthesizerForSubleq(config)
 
@@ -326,35 +326,37 @@ def subleq_error_of(pipe) -> type:
     return getattr(sys.modules[type(pipe).__module__], "SubleqError", SubleqError)
 
 
-def run_inputs(pipe, description: str, memories: list[list[int]], max_steps: int, strategy: str = "lazy"):
+def run_inputs(pipe, description: str, memories: list[list[int]], max_steps: int, strategy: str = "lazy",
+               **matching):
     """The pipeline's results for `description` on each memory, all in one batch; a run that overflows int64 is
-    None."""
+    None. `matching`: the pipeline's `min_margin` and `min_match_confidence`."""
     items = [{"description": description, "memory": memory} for memory in memories]
     error = subleq_error_of(pipe)
     try:
-        return pipe(items, max_steps=max_steps, strategy=strategy, batch_size=len(items))
+        return pipe(items, max_steps=max_steps, strategy=strategy, batch_size=len(items), **matching)
     except error:
         # One overflowing input fails the whole batch (only a wrongly decoded program can overflow): run one by one.
         results = []
         for item in items:
             try:
-                results.append(pipe(item, max_steps=max_steps, strategy=strategy))
+                results.append(pipe(item, max_steps=max_steps, strategy=strategy, **matching))
             except error:
                 results.append(None)
         return results
 
 
-def evaluate_phrasing(pipe, program, assembled, description, padded, library_padded, inputs, memories, max_steps):
+def evaluate_phrasing(pipe, program, assembled, description, padded, library_padded, inputs, memories, max_steps,
+                      matching: dict):
     """
-    One phrasing: what the network decodes from it as given, which known program the pipeline matches it to (or
-    whether it refuses it), and how many of the inputs the run gets right. A phrasing "runs wrong" when the pipeline
-    runs it (not refused) and any output is wrong: the silent wrong answers that matching must prevent.
+    One phrasing: what the network decodes from it as given, which known program the pipeline matches it to with
+    the opt-in `matching` thresholds (or whether it refuses it), and how many of the inputs the run gets right. A
+    phrasing "runs wrong" when the pipeline runs it (not refused) and any output is wrong: a silent wrong answer.
     """
     decoded = [tuple(instruction) for instruction in pipe.decode_program(description, allow_unknown=True)]
     wrong = sum(d != t for d, t in zip(decoded, padded))
-    match = pipe.match_program(description)
+    match = pipe.match_program(description, **matching)
     refused = match["how"] == "refused"
-    results = [] if refused else run_inputs(pipe, description, memories, max_steps)
+    results = [] if refused else run_inputs(pipe, description, memories, max_steps, **matching)
     correct = sum(
         result is not None and result["halted"]
         and assembled.read_outputs(result["memory"]) == program.reference(**values)
@@ -389,7 +391,9 @@ def evaluate_program(pipe, program, phrasings: dict, library_padded: dict, data_
     for split in ("trained", "held_out"):
         entry[split] = [
             evaluate_phrasing(pipe, program, assembled, description, library_padded[program.name],
-                              library_padded, inputs, memories, data_args.max_steps_per_run)
+                              library_padded, inputs, memories, data_args.max_steps_per_run,
+                              {"min_margin": data_args.min_margin,
+                               "min_match_confidence": data_args.min_match_confidence})
             for description in phrasings[split]
         ]
     if data_args.stepwise_check_inputs:
@@ -579,8 +583,8 @@ def summarize(trainer, model_args, data_args, metrics: dict, seconds: dict, voca
         "data_memory_size": data_args.data_memory_size,
         "max_program_length": data_args.max_program_length,
         "num_held_out": data_args.num_held_out,
-        "min_margin": model_args.min_margin,
-        "min_match_confidence": model_args.min_match_confidence,
+        "min_margin": data_args.min_margin,
+        "min_match_confidence": data_args.min_match_confidence,
         "num_inputs": data_args.num_inputs,
         "vocabulary": vocabulary,
         "train_rows": len(trainer.eval_dataset),

@@ -108,8 +108,8 @@ class SubleqPipeline(Pipeline):
     _known_programs = None
 
     def _sanitize_parameters(self, memory=None, max_steps=None, strategy=None, return_trace=None,
-                             min_confidence=None, min_margin=None, allow_unknown=None, inputs=None,
-                             named_inputs=None, **kwargs):
+                             min_confidence=None, min_margin=None, min_match_confidence=None, allow_unknown=None,
+                             inputs=None, named_inputs=None, **kwargs):
         if kwargs:
             raise TypeError(f"SubleqPipeline got unexpected arguments: {sorted(kwargs)}")
         preprocess_params, forward_params = {}, {}
@@ -120,6 +120,8 @@ class SubleqPipeline(Pipeline):
             forward_params["min_confidence"] = _check_fraction("min_confidence", min_confidence)
         if min_margin is not None:
             forward_params["min_margin"] = _check_margin(min_margin)
+        if min_match_confidence is not None:
+            forward_params["min_match_confidence"] = _check_fraction("min_match_confidence", min_match_confidence)
         if allow_unknown is not None:
             forward_params["allow_unknown"] = _check_flag("allow_unknown", allow_unknown)
         if memory is not None:
@@ -164,6 +166,9 @@ class SubleqPipeline(Pipeline):
             min_margin (`float`, *optional*):
                 Match an unseen description to the known program most likely under the network when it leads the
                 next by at least this many nats. Defaults to `config.min_margin`; None refuses unseen descriptions.
+            min_match_confidence (`float`, *optional*):
+                With `min_margin`, also refuse such a match unless the network gives each of the program's
+                instructions at least this probability. Defaults to `config.min_match_confidence`.
             allow_unknown (`bool`, *optional*, defaults to `False`):
                 Run every description as given, unchecked: what the network decodes from a description it was not
                 trained on may be any mixture of programs.
@@ -370,7 +375,8 @@ class SubleqPipeline(Pipeline):
         self._check_description(description)
         length = self.model.config.max_program_length
         with self.device_placement(), torch.inference_mode():
-            match = self._match([description], self.model.config.min_margin, allow_unknown)[0]
+            config = self.model.config
+            match = self._match([description], config.min_margin, config.min_match_confidence, allow_unknown)[0]
             if match.how == "refused":
                 raise match.refusal()
             return self._decode([(match.run_as, pc) for pc in range(1, length + 1)])[0]
@@ -389,7 +395,8 @@ class SubleqPipeline(Pipeline):
     def _description_tokens(self, description: str) -> tuple[int, ...]:
         return tuple(self.tokenizer(description, add_special_tokens=False, verbose=False)["input_ids"])
 
-    def match_program(self, description: str, min_margin: float | None = None) -> dict:
+    def match_program(self, description: str, min_margin: float | None = None,
+                      min_match_confidence: float | None = None) -> dict:
         """
         Which known program `description` runs as, without running it.
 
@@ -398,6 +405,8 @@ class SubleqPipeline(Pipeline):
             min_margin (`float`, *optional*): the lead, in nats, an unseen description's most likely known program
                 needs over the next one to run; defaults to `config.min_margin` (None: unseen descriptions are
                 refused).
+            min_match_confidence (`float`, *optional*): the probability the network must give each instruction of
+                that program; defaults to `config.min_match_confidence`.
 
         Returns:
             `dict` with `program` (the known program's name, or None), `how` (`"exact"`, `"likely"`, `"refused"`, or
@@ -409,10 +418,14 @@ class SubleqPipeline(Pipeline):
         """
         self._check_description(description)
         min_margin = self.model.config.min_margin if min_margin is None else _check_margin(min_margin)
+        if min_match_confidence is None:
+            min_match_confidence = self.model.config.min_match_confidence
+        else:
+            min_match_confidence = _check_fraction("min_match_confidence", min_match_confidence)
         with self.device_placement(), torch.inference_mode():
-            return self._match([description], min_margin, allow_unknown=False)[0].to_dict()
+            return self._match([description], min_margin, min_match_confidence, allow_unknown=False)[0].to_dict()
 
-    def _match(self, descriptions: list[str], min_margin, allow_unknown: bool) -> list[Match]:
+    def _match(self, descriptions: list[str], min_margin, min_match_confidence, allow_unknown: bool) -> list[Match]:
         """One `Match` per description; the unseen ones are scored together, each distinct one once."""
         known = self.known_programs()
         if known is None or allow_unknown:
@@ -426,21 +439,24 @@ class SubleqPipeline(Pipeline):
             pairs = [(description, pc) for description in unseen for pc in range(1, length + 1)]
             log_probs = [head.view(len(unseen), length, -1) for head in self._log_probs(pairs)]  # [D, L, *]
             scores, worst = known.log_likelihoods(*log_probs)  # [D, K] each
-            floor = self.model.config.min_match_confidence
-            matches.update({description: known.decide(description, scores[d], worst[d], min_margin, floor)
+            matches.update({description: known.decide(description, scores[d], worst[d], min_margin,
+                                                      min_match_confidence)
                             for d, description in enumerate(unseen)})
         return [matches[description] for description in descriptions]
 
     # _forward: the network and the machine for one batch
 
     def _forward(self, model_inputs, max_steps=DEFAULT_MAX_STEPS, strategy="lazy", return_trace=False,
-                 min_confidence=None, min_margin=None, allow_unknown=False):
+                 min_confidence=None, min_margin=None, min_match_confidence=None, allow_unknown=False):
         batched = isinstance(model_inputs["description"], list)  # batch_size > 1: every field is a list
         inputs = [model_inputs[name] if batched else [model_inputs[name]]
                   for name in ("description", "memory", "inputs", "position")]
         descriptions, memories, named_inputs, positions = inputs
-        min_margin = self.model.config.min_margin if min_margin is None else min_margin
-        matches = self._match(descriptions, min_margin, allow_unknown)
+        config = self.model.config
+        min_margin = config.min_margin if min_margin is None else min_margin
+        if min_match_confidence is None:
+            min_match_confidence = config.min_match_confidence
+        matches = self._match(descriptions, min_margin, min_match_confidence, allow_unknown)
         for match, position in zip(matches, positions):
             if match.how == "refused":
                 raise match.refusal(position)

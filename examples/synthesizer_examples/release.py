@@ -77,23 +77,24 @@ def _is_machine_error(error: Exception) -> bool:
     return any(cls.__name__ == "SubleqError" for cls in type(error).__mro__)
 
 
-def run_named(pipe, description: str, inputs: list[dict], max_steps: int) -> list[dict | None]:
+def run_named(pipe, description: str, inputs: list[dict], max_steps: int, **matching) -> list[dict | None]:
     """The pipeline's results for `description` on each of `inputs` (named input values), in one batch; a run that
-    overflows int64 (only a wrongly decoded program can) is None.
+    overflows int64 (only a wrongly decoded program can) is None. `matching`: the pipeline's opt-in `min_margin`
+    and `min_match_confidence`.
 
     Raises:
         ValueError: any other error of the pipeline (a refusal, a bad input).
     """
     items = [{"description": description, "inputs": values} for values in inputs]
     try:
-        return pipe(items, max_steps=max_steps, batch_size=len(items))
+        return pipe(items, max_steps=max_steps, batch_size=len(items), **matching)
     except ValueError as error:
         if not _is_machine_error(error):
             raise
     results = []  # one overflow fails the whole batch: run one by one
     for item in items:
         try:
-            results.append(pipe(item, max_steps=max_steps))
+            results.append(pipe(item, max_steps=max_steps, **matching))
         except ValueError as error:
             if not _is_machine_error(error):
                 raise
@@ -107,18 +108,19 @@ def _most_likely(match: dict) -> str | None:
 
 
 def evaluate_phrasing(pipe, program: LibraryProgram, padded: list[tuple], description: str, inputs: list[dict],
-                      max_steps: int) -> dict:
+                      max_steps: int, matching: dict) -> dict:
     """
     One phrasing as a user runs it: what the network decodes from it as given, which known program the pipeline
-    matches it to (or whether it refuses it), and how many runs on named `inputs` end with the reference's outputs.
+    matches it to with the opt-in `matching` thresholds (or whether it refuses it), and how many runs on named
+    `inputs` end with the reference's outputs.
     A phrasing "runs wrong" when the pipeline runs it (not refused) and any output is wrong, or it runs as another
     program: the silent wrong answers that matching must prevent.
     """
     decoded = [tuple(instruction) for instruction in pipe.decode_program(description, allow_unknown=True)]
-    match = pipe.match_program(description)
+    match = pipe.match_program(description, **matching)
     correct = 0
     if match["how"] != "refused" and match["program"] == program.name:
-        results = run_named(pipe, description, inputs, max_steps)
+        results = run_named(pipe, description, inputs, max_steps, **matching)
         correct = sum(result is not None and result["halt_reason"] == "halt"
                       and result["outputs"] == program.reference(**values)
                       for result, values in zip(results, inputs))
@@ -140,7 +142,7 @@ def evaluate_phrasing(pipe, program: LibraryProgram, padded: list[tuple], descri
 
 def evaluate_release(pipe, programs: Sequence[LibraryProgram], phrasings: dict, data_memory_size: int,
                      max_program_length: int, num_inputs: int, input_seed: int, max_steps: int,
-                     unknown_descriptions: Sequence[str]) -> dict:
+                     unknown_descriptions: Sequence[str], matching: dict) -> dict:
     """
     The release's report: per program, every trained and held-out phrasing (`evaluate_phrasing`) on the same
     `num_inputs` random named inputs; and whether each of `unknown_descriptions` is refused.
@@ -148,6 +150,8 @@ def evaluate_release(pipe, programs: Sequence[LibraryProgram], phrasings: dict, 
     Args:
         pipe: a `subleq-execution` pipeline of the saved checkpoint.
         phrasings: program name -> `{"trained": [...], "held_out": [...]}`.
+        matching: the opt-in `min_margin` and `min_match_confidence` the unseen descriptions are matched with (the
+            checkpoint's default refuses every one of them).
     """
     report = {"programs": {}, "unknown": []}
     for program in programs:
@@ -155,11 +159,11 @@ def evaluate_release(pipe, programs: Sequence[LibraryProgram], phrasings: dict, 
         inputs = program_inputs(program, input_seed, num_inputs)
         entry = {"instructions": len(program.assemble(data_memory_size, max_program_length).program)}
         for split in ("trained", "held_out"):
-            entry[split] = [evaluate_phrasing(pipe, program, padded, description, inputs, max_steps)
+            entry[split] = [evaluate_phrasing(pipe, program, padded, description, inputs, max_steps, matching)
                             for description in phrasings[program.name][split]]
         report["programs"][program.name] = entry
     for description in unknown_descriptions:
-        match = pipe.match_program(description)
+        match = pipe.match_program(description, **matching)
         report["unknown"].append({"description": description, "refused": match["how"] == "refused",
                                   "runs_as": match["program"], "most_likely": _most_likely(match),
                                   "margin": match["margin"]})
@@ -281,7 +285,6 @@ def release_card(config, programs: Sequence[LibraryProgram], phrasings: dict, da
                  max_program_length: int, input_seed: int, training_settings: dict) -> ModelCardSpec:
     """The release's card, its usage running `card_examples`; once the evaluation is done, set its usage again with
     a refused description (`release_usage`) and fill `results` and `eval_results`."""
-    min_margin = config.min_margin
     return ModelCardSpec(
         summary=synthesizer_summary(config),
         task_description=(
@@ -289,9 +292,10 @@ def release_card(config, programs: Sequence[LibraryProgram], phrasings: dict, da
             "descriptions, on named inputs: `run(description, inputs={...})` writes the inputs into the program's "
             "data memory, runs the program the network decodes, and returns `outputs` (read from the program's "
             "output cells) beside `memory`, `steps` and `halt_reason`. A description runs only when it is one of "
-            "the trained descriptions below (`config.known_programs`), or when a known program is more likely than "
-            f"every other under the network by at least `min_margin` = {min_margin:g} nats; anything else raises "
-            "`RunRefused` (a `ValueError`). Without `inputs`, a program runs on its own initial memory.\n\n"
+            "the trained descriptions below (`config.known_programs`); anything else raises `RunRefused` (a "
+            "`ValueError`). Passing `min_margin=10, min_match_confidence=0.1` opts in to matching an unseen phrasing "
+            "to the known program most likely under the network; the Results show how often that goes wrong. "
+            "Without `inputs`, a program runs on its own initial memory.\n\n"
             + program_table(programs, phrasings, data_memory_size, max_program_length)
         ),
         usage=release_usage(card_examples(programs, phrasings, input_seed), None),
