@@ -46,16 +46,13 @@ Rerunning a command whose run was interrupted resumes the Synthesizer from the l
 import json
 import logging
 import os
-import platform
 import random
-import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
-import transformers
 from torch import nn
 from transformers import (
     AutoConfig,
@@ -85,6 +82,7 @@ from synthesizer_examples.library import (
 from synthesizer_examples.memorization import build_memorization_dataset
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
 from synthesizer_examples.model_card import ModelCardSpec, subleq_usage, synthesizer_summary
+from synthesizer_examples.run_info import launch_command, machine_description
 from synthesizer_examples.training import (
     MemorizationTrainingArguments,
     StopAtExactMatchCallback,
@@ -108,8 +106,9 @@ class ModelArguments:
     num_hidden_layers: int = field(default=2, metadata={"help": "Backbone layers (the paper: 4)."})
     num_attention_heads: int = field(default=4, metadata={"help": "Attention heads (the paper: 4)."})
     intermediate_size: int = field(default=512, metadata={"help": "Feed-forward size (the paper: 1024)."})
-    backbone_type: str = field(default="bert", metadata={"help": "Any AutoConfig model_type with BERT-style size "
-                                                                  "names, e.g. bert, roberta."})
+    backbone_type: str = field(
+        default="bert", metadata={"help": "Any AutoConfig model_type with BERT-style size names, e.g. bert, roberta."}
+    )
     max_position_embeddings: int = field(
         default=64, metadata={"help": "Backbone positions: the longest input is a 32-bit baseline sequence plus "
                                       "[CLS]/[SEP] (34 tokens)."}
@@ -149,7 +148,7 @@ class DataArguments:
     min_match_confidence: float = field(
         default=0.1, metadata={"help": "Opt-in matching, as measured here: that program also needs every one of its "
                                        "instructions decoded with at least this probability (the network is not "
-                                       "sure of a program it gives an instruction under 10%)."}
+                                       "sure of a program it gives an instruction under 10%%)."}
     )
     baseline: bool = field(default=True, metadata={"help": "Train and compare the end-to-end baselines."})
     baselines: str = field(
@@ -177,35 +176,14 @@ class LibraryTrainingArguments(MemorizationTrainingArguments):
     """Defaults for memorizing the library on a CPU."""
 
     learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate (the authors': 1e-3)."})
-    num_train_epochs: float = field(default=300, metadata={"help": "Epochs of the linear decay (a cap: training "
-                                                                    "stops at 100%% exact match)."})
+    num_train_epochs: float = field(
+        default=300, metadata={"help": "Epochs of the linear decay (a cap: training stops at 100%% exact match)."}
+    )
     per_device_train_batch_size: int = field(default=64, metadata={"help": "Batch per process."})
 
 
 def parse_args(argv=None):
     return parse_example_args((ModelArguments, DataArguments, LibraryTrainingArguments), argv)
-
-
-def launch_command(argv) -> str:
-    """The command line of this run, as `library_results.json` records it."""
-    command = "python examples/run_program_library.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    if os.environ.get("OMP_NUM_THREADS"):
-        command = f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} " + command
-    return command
-
-
-def machine_description() -> str:
-    """The machine as the run starts (its load then included), for `library_results.json`."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{cpu}, {os.cpu_count()} cores, load average {load:.1f} at start, torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads), transformers {transformers.__version__}, Python "
-            f"{platform.python_version()}")
 
 
 # Data, model and card
@@ -656,7 +634,7 @@ def main(argv=None, callbacks=None):
     wall_start = time.time()
     model_args, data_args, training_args = parse_args(argv)
     setup_run(training_args, logger)
-    command, machine = launch_command(argv), machine_description()
+    command, machine = launch_command("examples/run_program_library.py", argv), machine_description()
     programs = select_programs(data_args)
     phrasings = split_library(programs, data_args.num_held_out)
     k, length = data_args.data_memory_size, data_args.max_program_length
