@@ -212,6 +212,11 @@ def check_outputs(command: str, result, sandbox) -> None:
 
 
 def script_module(path: Path):
+    # Reuse a script another test already imported: a second module object would make its argument classes differ
+    # from the ones the Trainer pickles into training_args.bin (`Can't pickle ...: it's not the same object`).
+    loaded = sys.modules.get(path.stem)
+    if loaded is not None and Path(getattr(loaded, "__file__", "")).resolve() == path.resolve():
+        return loaded
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[path.stem] = module
