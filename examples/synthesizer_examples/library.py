@@ -102,8 +102,12 @@ def padded_program(program: LibraryProgram, data_memory_size: int, max_program_l
     Raises:
         AssemblyError: if the program does not fit k cells or L instructions.
     """
-    assembled = program.assemble(data_memory_size, max_program_length)
-    return list(assembled.program) + [PADDING_INSTRUCTION] * (max_program_length - len(assembled.program))
+    return pad_instructions(program.assemble(data_memory_size, max_program_length).program, max_program_length)
+
+
+def pad_instructions(instructions: Sequence[tuple], max_program_length: int) -> list[tuple]:
+    """`instructions` padded with HALT (0, 0, 0) to `max_program_length` instructions."""
+    return list(instructions) + [PADDING_INSTRUCTION] * (max_program_length - len(instructions))
 
 
 def library_records(
@@ -148,8 +152,8 @@ def known_program_entries(
         entries.append({
             "name": program.name,
             "descriptions": list(phrasings[program.name]),
-            "instructions": [list(instruction) for instruction in padded_program(program, data_memory_size,
-                                                                                 max_program_length)],
+            "instructions": [list(instruction) for instruction in pad_instructions(assembled.program,
+                                                                                   max_program_length)],
             "memory": [int(cell) for cell in assembled.memory],
             "inputs": {name: list(cells) for name, cells in assembled.inputs.items()},
             "outputs": {name: list(cells) for name, cells in assembled.outputs.items()},
@@ -257,6 +261,7 @@ __all__ = [
     "description_words",
     "known_program_entries",
     "library_records",
+    "pad_instructions",
     "padded_program",
     "split_phrasings",
 ]
