@@ -52,6 +52,13 @@ for method, reference, tolerance in list(TARGETS):
     LABELS[f"{method}-first"] = f"{LABELS[method]}, [CLS] pooling"
     PAPER[f"{method}-first"] = PAPER[method]
     TARGETS.append((f"{method}-first", reference, tolerance))
+# Soft-imperative with the authors' head: their single `Linear(H, 2k + L)` keeps PyTorch's default init (uniform
+# +-1/sqrt(H), bias included), ours is normal(0, 0.02) with zero bias. With BERT's pooler, as theirs: does the stall
+# at the majority class come from our head's init or from the pooler?
+METHODS["soft-imperative-authors-head"] = (METHODS["soft-imperative"][0], ["--head_init", "torch_default"])
+LABELS["soft-imperative-authors-head"] = "soft-imperative, authors' head init"
+PAPER["soft-imperative-authors-head"] = PAPER["soft-imperative"]
+TARGETS.append(("soft-imperative-authors-head", "bert", 1.5))
 PAPER_TOLERANCE = 1.5
 LOG_DIR = Path(tempfile.gettempdir()) / "figure3-logs"
 
@@ -216,7 +223,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--methods", nargs="+", default=PAPER_METHODS, choices=list(METHODS),
-                        help="Default: the paper's three. The -first variants use --pooling first.")
+                        help="Default: the paper's three. The -first variants use --pooling first; "
+                             "soft-imperative-authors-head uses --head_init torch_default.")
     parser.add_argument("--results_dir", default=None, help="Default: bench/results (only for full-data runs).")
     parser.add_argument("--merge", nargs="+", default=None,
                         help="figure3.json files of other drivers (e.g. run in parallel, one method each): merge "

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from test_sst2_tasks import TRAIN_TSV, make_tokenizer_folder
 from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
@@ -173,6 +174,26 @@ def test_soft_imperative_pipeline_halts_on_negative_and_runs_on_positive(soft_im
         kinds.append((program[0] != (0, 0, 0), sentiment))
     assert {running for running, _ in kinds} == {True, False}  # both cases were met
     assert sum(running == bool(sentiment) for running, sentiment in kinds) >= 0.9 * len(kinds)
+
+
+@pytest.mark.parametrize("head_init", ["normal", "torch_default"])
+def test_head_init_draws_the_chosen_heads(head_init, tokenizer_dir, tmp_path):
+    # lr 0: the saved heads are the drawn ones. normal: N(0, 0.02) weights, zero biases; torch_default: the
+    # authors' nn.Linear init, weights and biases uniform in +-1/sqrt(H) (H = 32).
+    load_script("run_soft_imperative").main(script_args(
+        tmp_path, tokenizer_dir, "--max_train_samples", "16", "--max_eval_samples", "16", "--max_steps", "1",
+        "--learning_rate", "0", "--save_strategy", "no", "--load_best_model_at_end", "false",
+        "--num_programs", "1", "--program_length", "1", "--head_init", head_init))
+    model = AutoModel.from_pretrained(tmp_path)
+    bound = 1 / 32 ** 0.5
+    for head in (model.a_head, model.b_head, model.c_head):
+        if head_init == "normal":
+            assert torch.all(head.bias == 0)
+            assert 0.01 < head.weight.std().item() < 0.03
+        else:
+            assert head.bias.abs().max() <= bound and head.bias.abs().max() > bound / 2
+            assert head.weight.abs().max() <= bound and head.weight.std().item() > 0.08
+    assert json.loads((tmp_path / "sst2_results.json").read_text())["global_step"] == 1
 
 
 def test_sequence_classification_end_to_end(tokenizer_dir, tmp_path):

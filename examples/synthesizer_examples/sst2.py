@@ -16,6 +16,7 @@ from transformers import AutoConfig, TrainingArguments
 from modeling_synthesizer.configuration_synthesizer import PAPER_BACKBONE, SynthesizerConfig
 from modeling_synthesizer.modeling_synthesizer import SynthesizerForSubleq
 
+from .authors import HEAD_INITS, init_heads_torch_default
 from .checkpoint import HubReadyTrainer, save_and_push
 from .metrics import argmax_operands, make_compute_metrics
 from .model_card import ModelCardSpec, subleq_usage, synthesizer_summary, text_classification_usage
@@ -135,6 +136,13 @@ class SST2ModelArguments:
     label_smoothing: float = field(
         default=0.05, metadata={"help": "Label smoothing of each Synthesizer head (the authors': 0.05). The baseline "
                                         "uses --label_smoothing_factor (default 0, as the authors' baseline)."}
+    )
+    head_init: str = field(
+        default="normal",
+        metadata={"help": "The Synthesizer's A, B and C heads: normal (normal(0, 0.02), zero bias) or torch_default "
+                          "(nn.Linear's uniform +-1/sqrt(H), bias included: the authors' head, never re-initialized). "
+                          "The baseline keeps its classifier's init.",
+                  "choices": list(HEAD_INITS)},
     )
 
 
@@ -376,8 +384,10 @@ def train_sst2_synthesizer(
         training_settings=run_settings(model_args, data_args, training_args, vars(program_args)),
         dataset=data_args.dataset_name if data_args.train_file is None else None,
     )
-    trainer = sst2_trainer(SynthesizerForSubleq(config), training_args, splits, tokenizer, make_compute_metrics(),
-                           argmax_operands, card)
+    model = SynthesizerForSubleq(config)
+    if model_args.head_init == "torch_default":
+        init_heads_torch_default(model)
+    trainer = sst2_trainer(model, training_args, splits, tokenizer, make_compute_metrics(), argmax_operands, card)
     train_metrics, eval_metrics = train_and_evaluate(trainer, training_args)
     results = summarize_run(trainer, method, "a_accuracy", train_metrics, eval_metrics, *map(len, splits))
     results["halt_curve"] = eval_curve(trainer.state.log_history, "halt_accuracy")
