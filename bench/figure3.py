@@ -178,8 +178,8 @@ def write_markdown(report: dict, results_dir: Path):
               if check["gap"] is not None else f"| {check['check']} | not run | ±{check['tolerance']} | - |"
               for check in report["checks"]]
     walls = {row["label"]: row["wall_time_s"] for row in report["methods"].values()}
-    lines += ["", "Wall time per run (s): " + "; ".join(f"{name}: {', '.join(map(str, times))}"
-                                                       for name, times in walls.items())]
+    per_method = "; ".join(f"{name}: {', '.join(map(str, times))}" for name, times in walls.items())
+    lines += ["", f"Wall time per run (s): {per_method}"]
     (results_dir / "figure3.md").write_text("\n".join(lines) + "\n")
 
 

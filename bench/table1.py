@@ -140,7 +140,42 @@ def write_markdown(report: dict):
     lines += [f"- `tuned` and its variants decay linearly to zero over {horizons}."]
     if report.get("notes"):
         lines += ["", "Notes:", "", *[f"- {note}" for note in report["notes"]]]
+    lines += authors_section()
     (RESULTS / "table1.md").write_text("\n".join(lines) + "\n")
+
+
+def authors_section() -> list[str]:
+    """
+    The `--recipe authors` reproduction and its ablation, from `table1_ablation.json` (written by
+    `bench/table1_ablation.py`, whose own report adds commands, wall times and notes): the rows that say which
+    recipe reproduces Table 1 belong next to it.
+    """
+    path = RESULTS / "table1_ablation.json"
+    if not path.exists():
+        return []
+    ablation = json.loads(path.read_text())
+    lines = [
+        "",
+        "## The authors' settings, and each of their differences alone",
+        "",
+        "`python bench/table1_ablation.py` (commands, wall times and notes: table1_ablation.md). The same "
+        "`paper` settings, evaluated per epoch; the steps are in the authors' count (ours + 1: their stop callback "
+        "takes one more optimizer step after the epoch that reached 100%).",
+        *(["", f"**Partial:** {ablation['partial']}"] if ablation.get("partial") else []),
+        "",
+        "| setting | what differs from `paper` | N | seeds | steps per seed (authors' count) | mean ± std | paper "
+        "| / paper |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in ablation["rows"]:
+        per_seed = ", ".join("not reached" if s is None else str(s + 1) for s in row["steps_to_100"])
+        mean = None if row["mean"] is None else row["mean"] + 1
+        lines.append(
+            f"| {row['setting']} | {row.get('description', '')} | {row['num_programs']} | {len(row['seeds'])} | "
+            f"{per_seed} | {fmt(mean, row['std'])} | {fmt(row['paper_mean'], row['paper_std'])} | "
+            f"{row['ratio_to_paper'] if row['ratio_to_paper'] is not None else '-'} |"
+        )
+    return lines
 
 
 def plot(report: dict):

@@ -35,10 +35,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import table1  # bench/, this script's folder
+from table1 import fmt
+
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-PAPER = {16: (1030.0, 74.0), 32: (1366.0, 95.0), 64: (1907.8, 153.0), 128: (2991.4, 72.0)}
+PAPER = table1.PAPER
 # The authors' Experiment 1 optimization and model, spelled out: the script's `paper` recipe, whatever its defaults.
 PAPER_FLAGS = [
     "--hidden_size", "256", "--num_hidden_layers", "4", "--num_attention_heads", "4", "--intermediate_size", "1024",
@@ -109,7 +112,8 @@ def summarize(runs: list[dict]) -> list[dict]:
         mean = statistics.mean(reached) if reached and len(reached) == len(steps) else None
         paper_mean, paper_std = PAPER.get(num_programs, (None, None))
         rows.append({
-            "setting": setting, "num_programs": num_programs, "batch_size": group[0]["batch_size"],
+            "setting": setting, "description": DESCRIPTIONS[setting], "num_programs": num_programs,
+            "batch_size": group[0]["batch_size"],
             "seeds": [run["seed"] for run in group], "steps_to_100": steps, "mean": mean,
             "std": statistics.stdev(reached) if mean is not None and len(reached) > 1 else None,
             "authors_count_mean": None if mean is None else mean + 1,
@@ -119,12 +123,6 @@ def summarize(runs: list[dict]) -> list[dict]:
             "source": sorted({run.get("source", "measured here") for run in group}),
         })
     return rows
-
-
-def fmt(mean, std):
-    if mean is None:
-        return "not reached"
-    return f"{mean:.1f} ± {std:.1f}" if std is not None else f"{mean:.1f}"
 
 
 def write_markdown(report: dict):
@@ -206,6 +204,13 @@ def record(args, result: dict, command: str):
         path.write_text(json.dumps(report, indent=2) + "\n")
         write_markdown(report)
         plot(report)
+        redraw_table1()
+
+
+def redraw_table1():
+    """table1.md shows these rows too (its section on the authors' settings)."""
+    if (RESULTS / "table1.json").exists():
+        table1.write_markdown(json.loads((RESULTS / "table1.json").read_text()))
 
 
 def main():
@@ -249,6 +254,7 @@ def main():
         path.write_text(json.dumps(report, indent=2) + "\n")
         write_markdown(report)
         plot(report)
+        redraw_table1()
         return
 
     shown, skip = [], False

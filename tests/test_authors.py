@@ -21,6 +21,7 @@ from synthesizer_examples.memorization import make_random_programs
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "examples"), str(ROOT / "bench")]
 import run_program_memorization  # noqa: E402
+import table1  # noqa: E402
 import table1_ablation  # noqa: E402
 
 
@@ -158,3 +159,20 @@ def test_tiny_authors_recipe_run_saves_a_checkpoint_that_runs_through_the_pipeli
         result = run(record["description"], memory=memory, max_steps=50)
         assert (result["memory"], result["steps"], result["halt_reason"]) == (
             expected.memory, expected.steps, expected.halt_reason)
+
+
+def test_table1_md_shows_the_authors_rows_from_the_ablation(tmp_path, monkeypatch):
+    monkeypatch.setattr(table1, "RESULTS", tmp_path)
+    runs = [{"setting": "authors", "num_programs": 16, "seed": seed, "steps_to_100": steps, "batch_size": 204,
+             "final_exact_match": 1.0, "wall_time_s": 60.0} for seed, steps in [(1, 1000), (2, None)]]
+    runs.append({**runs[0], "setting": "head_init"})
+    (tmp_path / "table1_ablation.json").write_text(json.dumps({"rows": table1_ablation.summarize(runs)}))
+    table1.write_markdown({"commands": [], "machine": "m", "rows": []})
+    section = (tmp_path / "table1.md").read_text().split("## The authors' settings")[1]
+    rows = [line for line in section.splitlines() if line.startswith(("| head_init", "| authors"))]
+    # Authors' count (ours + 1); a seed that never reached 100% leaves the row without a mean.
+    assert rows == [
+        "| head_init | heads drawn as PyTorch's nn.Linear (uniform +-1/sqrt(H), bias included) | 16 | 1 | 1001 | "
+        "1001.0 | 1030.0 ± 74.0 | 0.972 |",
+        "| authors | all three | 16 | 2 | 1001, not reached | not reached | 1030.0 ± 74.0 | - |",
+    ]
