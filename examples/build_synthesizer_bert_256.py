@@ -53,7 +53,7 @@ from transformers import pipeline, set_seed
 
 from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq
 from modeling_synthesizer.program_library import list_programs, load_program
-from synthesizer_examples.checkpoint import HubReadyTrainer, save_and_push
+from synthesizer_examples.checkpoint import HubReadyTrainer, save_and_push, save_unpushed
 from synthesizer_examples.library import (
     WordDropoutDataset,
     build_description_tokenizer,
@@ -247,12 +247,6 @@ def build_datasets(programs, phrasings, release_args: ReleaseArguments, model_ar
 
 
 # Saving and results
-
-
-def save_unpushed(trainer) -> None:
-    """Saves the folder without uploading it: `Trainer.save_model` pushes with `--push_to_hub` unless told that it is
-    an internal call, and the release is pushed only once it has been checked (`save_and_push`)."""
-    trainer.save_model(_internal_call=True)
 
 
 def summarize(trainer, metrics: dict, seconds: dict) -> dict:

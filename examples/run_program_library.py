@@ -67,7 +67,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from modeling_synthesizer import SubleqError, SynthesizerConfig, SynthesizerForSubleq
 from modeling_synthesizer.program_library import list_programs, load_program
-from synthesizer_examples.checkpoint import HubReadyTrainer, save_and_push
+from synthesizer_examples.checkpoint import HubReadyTrainer, save_and_push, save_unpushed
 from synthesizer_examples.library import (
     WordDropoutDataset,
     bits_to_text,
@@ -657,7 +657,7 @@ def main(argv=None, callbacks=None):
     train_start = time.time()
     trainer.train(resume_from_checkpoint=find_checkpoint_to_resume(training_args))
     seconds = {"train": time.time() - train_start}
-    trainer.save_model()  # the pipeline loads this folder; save_and_push below rewrites it with the card's results
+    save_unpushed(trainer)  # the pipeline loads this folder; save_and_push below rewrites and pushes it, evaluated
     trainer.save_state()
     metrics = trainer.evaluate()
     trainer.log_metrics("eval", metrics)

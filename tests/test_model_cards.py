@@ -173,6 +173,8 @@ def test_push_to_hub_uploads_a_repository_whose_card_runs(tmp_path, monkeypatch)
         assert set(SYNTHESIZER_FILES) <= set(upload["files"]), upload
         assert not any(name.startswith("checkpoint-") for name in upload["files"])
     assert hub.uploads[-1]["commit_message"] == "Synthesizer: program memorization"
+    # The final folder is uploaded once (Trainer.save_model alone would push it a first time, as "Model save").
+    assert [upload["commit_message"] for upload in hub.uploads].count("Model save") == 0
     pushed = hub.root / "org/synthesizer-tiny"
     check_hub_repository(pushed)
     assert "programs.json" in hub.uploads[-1]["files"]

@@ -72,10 +72,18 @@ class HubReadyTrainer(Trainer):
         super()._push_from_checkpoint(checkpoint_folder)
 
 
+def save_unpushed(trainer: HubReadyTrainer) -> None:
+    """Saves the final model, tokenizer, code and card in `output_dir` without uploading them: with `--push_to_hub`,
+    `Trainer.save_model` would also push the folder unless told that the call is internal, and the scripts push their
+    final folder once, after it has been evaluated (`save_and_push`)."""
+    trainer.save_model(_internal_call=True)
+
+
 def save_and_push(trainer: HubReadyTrainer, commit_message: str) -> None:
     """Saves the final model, tokenizer, code and card in `output_dir`; with `--push_to_hub`, uploads that folder
-    (without its `checkpoint-*`) to `--hub_model_id` through `Trainer.push_to_hub`, the scripts' only push path."""
-    trainer.save_model()
+    (without its `checkpoint-*`) once to `--hub_model_id` through `Trainer.push_to_hub`, the scripts' only push path
+    for the final model."""
+    save_unpushed(trainer)
     if trainer.args.push_to_hub:
         trainer.push_to_hub(commit_message=commit_message)
         if trainer.is_world_process_zero():
@@ -147,4 +155,5 @@ __all__ = [
     "checkpoints_newest_first",
     "latest_intact_checkpoint",
     "save_and_push",
+    "save_unpushed",
 ]
