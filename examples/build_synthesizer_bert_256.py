@@ -51,14 +51,14 @@ from dataclasses import asdict, dataclass, field
 
 from transformers import pipeline, set_seed
 
-from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq
 from modeling_synthesizer.program_library import list_programs, load_program
+from synthesizer_examples.backbone import backbone_config
 from synthesizer_examples.checkpoint import HubReadyTrainer, save_and_push, save_unpushed
 from synthesizer_examples.library import (
     WordDropoutDataset,
     build_description_tokenizer,
-    known_program_entries,
     library_records,
+    library_synthesizer,
     split_phrasings,
 )
 from synthesizer_examples.memorization import build_memorization_dataset
@@ -202,35 +202,6 @@ def select_programs(release_args: ReleaseArguments) -> tuple[list, dict]:
     return programs, phrasings
 
 
-def build_model(model_args: ModelArguments, release_args: ReleaseArguments, tokenizer, programs,
-                phrasings: dict) -> SynthesizerForSubleq:
-    """The Synthesizer to train; its config lists the programs, their trained phrasings and named cells, so that the
-    pipeline runs them by name and refuses what it was not trained on."""
-    k, length = release_args.data_memory_size, release_args.max_program_length
-    config = SynthesizerConfig(
-        text_config={
-            "model_type": "bert",
-            "vocab_size": len(tokenizer),
-            "hidden_size": model_args.hidden_size,
-            "num_hidden_layers": model_args.num_hidden_layers,
-            "num_attention_heads": model_args.num_attention_heads,
-            "intermediate_size": model_args.intermediate_size,
-            "max_position_embeddings": model_args.max_position_embeddings,
-            "pad_token_id": tokenizer.pad_token_id,
-            "hidden_dropout_prob": model_args.dropout,
-            "attention_probs_dropout_prob": model_args.dropout,
-        },
-        data_memory_size=k,
-        max_program_length=length,
-        label_smoothing=model_args.label_smoothing,
-        input_template="{instruction} {description}",
-        add_special_tokens=True,
-        known_programs=known_program_entries(programs, {name: p["trained"] for name, p in phrasings.items()}, k,
-                                             length),
-    )
-    return SynthesizerForSubleq(config)
-
-
 def build_datasets(programs, phrasings, release_args: ReleaseArguments, model_args: ModelArguments, tokenizer,
                    config, seed: int):
     """`(train, eval)`: every (trained phrasing, C_t) row once, clean, for evaluation; for training, the same rows
@@ -275,7 +246,9 @@ def main(argv=None):
     trained = [description for p in phrasings.values() for description in p["trained"]]
     tokenizer = build_description_tokenizer(trained, max(k, length), model_args.max_position_embeddings)
     set_seed(training_args.seed)
-    model = build_model(model_args, release_args, tokenizer, programs, phrasings)
+    model = library_synthesizer(backbone_config(model_args, tokenizer), programs,
+                                {name: p["trained"] for name, p in phrasings.items()}, k, length,
+                                model_args.label_smoothing)
     train_dataset, eval_dataset = build_datasets(programs, phrasings, release_args, model_args, tokenizer,
                                                  model.config, training_args.seed)
     say(training_args, f"{len(programs)} programs, {len(trained)} trained phrasings, {len(eval_dataset)} rows "

@@ -65,8 +65,9 @@ from transformers import (
 )
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from modeling_synthesizer import SubleqError, SynthesizerConfig, SynthesizerForSubleq
+from modeling_synthesizer import SubleqError
 from modeling_synthesizer.program_library import list_programs, load_program
+from synthesizer_examples.backbone import backbone_config
 from synthesizer_examples.checkpoint import HubReadyTrainer, save_and_push, save_unpushed
 from synthesizer_examples.library import (
     WordDropoutDataset,
@@ -74,8 +75,8 @@ from synthesizer_examples.library import (
     build_count_ones_dataset,
     build_description_tokenizer,
     count_ones_splits,
-    known_program_entries,
     library_records,
+    library_synthesizer,
     padded_program,
     split_phrasings,
 )
@@ -212,40 +213,6 @@ def program_inputs(program, input_seed: int, count: int) -> list[dict]:
     """The first `count` random inputs of `program`: the same ones for every phrasing, and for the card."""
     rng = random.Random(f"{input_seed}-{program.name}")
     return [program.random_inputs(rng) for _ in range(count)]
-
-
-def backbone_dict(model_args: ModelArguments, tokenizer) -> dict:
-    return {
-        "model_type": model_args.backbone_type,
-        "vocab_size": len(tokenizer),
-        "hidden_size": model_args.hidden_size,
-        "num_hidden_layers": model_args.num_hidden_layers,
-        "num_attention_heads": model_args.num_attention_heads,
-        "intermediate_size": model_args.intermediate_size,
-        "max_position_embeddings": model_args.max_position_embeddings,
-        "pad_token_id": tokenizer.pad_token_id,
-        "hidden_dropout_prob": model_args.dropout,
-        "attention_probs_dropout_prob": model_args.dropout,
-    }
-
-
-def build_model(model_args: ModelArguments, data_args: DataArguments, tokenizer, programs,
-                phrasings: dict) -> SynthesizerForSubleq:
-    """The Synthesizer to train; its config lists the programs and their trained phrasings, so that the pipeline
-    refuses what it was not trained on. It sets no `min_margin`: matching unseen phrasings is the caller's opt-in,
-    because the network can be confidently wrong about one (see the report)."""
-    k, length = data_args.data_memory_size, data_args.max_program_length
-    config = SynthesizerConfig(
-        text_config=backbone_dict(model_args, tokenizer),
-        data_memory_size=k,
-        max_program_length=length,
-        label_smoothing=model_args.label_smoothing,
-        input_template="{instruction} {description}",
-        add_special_tokens=True,
-        known_programs=known_program_entries(programs, {name: p["trained"] for name, p in phrasings.items()}, k,
-                                             length),
-    )
-    return SynthesizerForSubleq(config)
 
 
 def build_datasets(records: list[dict], tokenizer, config, word_dropout: float, seed: int):
@@ -453,7 +420,7 @@ class NoPositionCounter(nn.Module):
 
 def build_baseline(name: str, model_args, tokenizer, num_labels: int) -> nn.Module:
     """The untrained `name` baseline (see BASELINES) with the Synthesizer's backbone sizes."""
-    backbone = backbone_dict(model_args, tokenizer)
+    backbone = backbone_config(model_args, tokenizer)
     if name == "absolute":
         return AutoModelForSequenceClassification.from_config(AutoConfig.for_model(**backbone, num_labels=num_labels))
     if name == "rotary":
@@ -642,7 +609,9 @@ def main(argv=None, callbacks=None):
     tokenizer = build_description_tokenizer([r["description"] for r in records], max(k, length),
                                             model_args.max_position_embeddings)
     set_seed(training_args.seed)
-    model = build_model(model_args, data_args, tokenizer, programs, phrasings)
+    model = library_synthesizer(backbone_config(model_args, tokenizer), programs,
+                                {name: p["trained"] for name, p in phrasings.items()}, k, length,
+                                model_args.label_smoothing)
     train_dataset, eval_dataset = build_datasets(records, tokenizer, model.config, model_args.word_dropout,
                                                  training_args.seed)
     logger.info("%d programs, %d trained phrasings, %d rows, k=%d, L=%d, vocabulary %d", len(programs),

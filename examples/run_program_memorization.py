@@ -58,6 +58,7 @@ from synthesizer_examples.authors import (
     init_heads_torch_default,
     init_new_embedding_rows_authors,
 )
+from synthesizer_examples.backbone import backbone_config
 from synthesizer_examples.checkpoint import HubReadyTrainer, save_and_push
 from synthesizer_examples.memorization import (
     build_memorization_dataset,
@@ -235,19 +236,8 @@ def load_programs(data_args: DataArguments, seed: int):
 
 
 def build_model(model_args, data_args, tokenizer, records: list[dict]):
-    backbone = {
-        "model_type": model_args.backbone_type,
-        "vocab_size": len(tokenizer),
-        "hidden_size": model_args.hidden_size,
-        "num_hidden_layers": model_args.num_hidden_layers,
-        "num_attention_heads": model_args.num_attention_heads,
-        "intermediate_size": model_args.intermediate_size,
-        "pad_token_id": tokenizer.pad_token_id,
-        "hidden_dropout_prob": model_args.dropout,
-        "attention_probs_dropout_prob": model_args.dropout,
-    }
     config = SynthesizerConfig(
-        text_config=backbone,
+        text_config=backbone_config(model_args, tokenizer),
         data_memory_size=data_args.data_memory_size,
         max_program_length=data_args.program_length,
         label_smoothing=model_args.label_smoothing,

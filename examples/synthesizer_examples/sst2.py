@@ -17,6 +17,7 @@ from modeling_synthesizer.configuration_synthesizer import PAPER_BACKBONE, Synth
 from modeling_synthesizer.modeling_synthesizer import SynthesizerForSubleq
 
 from .authors import HEAD_INITS, init_heads_torch_default
+from .backbone import backbone_config
 from .checkpoint import HubReadyTrainer, save_and_push
 from .metrics import argmax_operands, make_compute_metrics
 from .model_card import ModelCardSpec, subleq_usage, synthesizer_summary, text_classification_usage
@@ -257,14 +258,6 @@ def load_sst2_splits(data_args: SST2DataArguments) -> tuple[Dataset, Dataset]:
     return train, validation
 
 
-def backbone_config(model_args: SST2ModelArguments, tokenizer, **extra) -> dict:
-    """The backbone's config as a dict (`model_type` included), sized for `tokenizer` and the size flags."""
-    sizes = {name: getattr(model_args, name) for name in PAPER_BACKBONE}
-    dropouts = dict.fromkeys(("hidden_dropout_prob", "attention_probs_dropout_prob"), model_args.dropout)
-    return dict(model_type=model_args.backbone_type, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
-                **sizes, **dropouts, **extra)
-
-
 def build_sequence_classification_config(model_args: SST2ModelArguments, tokenizer):
     """The baseline's config: the same backbone, two labels named as SST-2's."""
     settings = backbone_config(model_args, tokenizer, num_labels=2, id2label=dict(SST2_ID2LABEL),
@@ -433,7 +426,6 @@ __all__ = [
     "SST2ProgramArguments",
     "SST2TrainingArguments",
     "SAMPLE_FLAGS",
-    "backbone_config",
     "baseline_card",
     "build_sequence_classification_config",
     "finish_sst2_run",
