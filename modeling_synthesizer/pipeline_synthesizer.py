@@ -187,6 +187,9 @@ class SubleqPipeline(Pipeline):
             batch_size (`int`, *optional*, defaults to 1):
                 Inputs run together: one `_forward` decodes what all of them need and runs their machines. As in
                 every transformers pipeline, only one batch's inputs and decoded rows are held at a time.
+            num_workers (`int`, *optional*):
+                DataLoader workers that read a streamed input (a generator or dataset), as in every transformers
+                pipeline.
 
         Returns:
             One dict per input (a dict for a single input, a list for a list, an iterator otherwise):
@@ -207,10 +210,11 @@ class SubleqPipeline(Pipeline):
                 instruction below `min_confidence`.
             ValueError: for an empty or non-string description, a description whose input is longer than the
                 backbone accepts, a memory of the wrong length or with non-integer cells, a negative or
-                non-integer `max_steps`, an unknown strategy, a `batch_size` that is not a positive int, or an
-                int64 overflow while running (`SubleqError`, a `ValueError`, with the input's position among the
-                call's inputs in `index` and the instruction in `instruction`); and for named `inputs` of a
-                description that runs no known program declaring them, an unknown input name or a wrong count.
+                non-integer `max_steps`, an unknown strategy, a `batch_size` that is not a positive int, a
+                `num_workers` that is not an int >= 0, or an int64 overflow while running (`SubleqError`, a
+                `ValueError`, with the input's position among the call's inputs in `index` and the instruction in
+                `instruction`); and for named `inputs` of a description that runs no known program declaring them,
+                an unknown input name or a wrong count.
             TypeError: for an unknown keyword argument, a flag that is not a bool, `inputs` that are bytes, a set or
                 a non-dict mapping, or named inputs that are not a dict of integers.
         """
@@ -218,6 +222,12 @@ class SubleqPipeline(Pipeline):
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
                                        or batch_size < 1):
             raise ValueError(f"batch_size must be an int >= 1 (inputs run together), got {batch_size!r}")
+        num_workers = kwargs.get("num_workers")
+        if num_workers is not None and (isinstance(num_workers, bool) or not isinstance(num_workers, int)
+                                        or num_workers < 0):
+            # Checked here: transformers hands it to a DataLoader, whose error would not name it.
+            raise ValueError(f"num_workers must be an int >= 0 (DataLoader workers of a streamed input), got "
+                             f"{num_workers!r}")
         if isinstance(inputs, (bytes, bytearray, set, frozenset, collections.abc.Mapping)) and not isinstance(
             inputs, dict
         ):

@@ -305,6 +305,8 @@ def test_init_time_defaults(memorized):
         ("[PROG_0]", dict(max_steps=-1), r"max_steps = -1 is out of range"),
         ("[PROG_0]", dict(max_steps=1.5), r"max_steps = 1.5 is not an integer"),
         ("[PROG_0]", dict(batch_size=0), r"batch_size must be an int >= 1"),
+        (["[PROG_0]"], dict(num_workers="a"), r"num_workers must be an int >= 0 .*got 'a'"),
+        (iter(["[PROG_0]"]), dict(num_workers=-1), r"num_workers must be an int >= 0 .*got -1"),
     ],
 )
 def test_bad_input_raises_value_error(pipe, inputs, kwargs, match):
