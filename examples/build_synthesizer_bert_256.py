@@ -75,6 +75,7 @@ from synthesizer_examples.release import (
     release_usage,
 )
 from synthesizer_examples.run_info import launch_command, machine_description
+from synthesizer_examples.run_settings import run_settings, write_run_settings
 from synthesizer_examples.training import (
     MemorizationTrainingArguments,
     StopAtExactMatchCallback,
@@ -239,6 +240,7 @@ def summarize(trainer, metrics: dict, seconds: dict) -> dict:
 def main(argv=None):
     wall_start = time.time()
     model_args, release_args, training_args = parse_args(argv)
+    settings = run_settings((model_args, release_args, training_args))  # as parsed: what a rerun is compared with
     setup_run(training_args, logger)
     command, machine = launch_command(SCRIPT, argv), machine_description()
     programs, phrasings = select_programs(release_args)
@@ -263,6 +265,7 @@ def main(argv=None):
         callbacks=[StopAtExactMatchCallback()] if training_args.stop_at_exact_match else [],
         card=release_card(model.config, programs, phrasings, k, length, release_args.input_seed, training_settings),
     )
+    write_run_settings(settings, training_args)
     start = time.time()
     trainer.train(resume_from_checkpoint=find_checkpoint_to_resume(training_args))
     seconds = {"train": time.time() - start}

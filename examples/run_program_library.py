@@ -84,6 +84,7 @@ from synthesizer_examples.memorization import build_memorization_dataset
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
 from synthesizer_examples.model_card import ModelCardSpec, subleq_usage, synthesizer_summary
 from synthesizer_examples.run_info import launch_command, machine_description
+from synthesizer_examples.run_settings import run_settings, write_run_settings
 from synthesizer_examples.training import (
     MemorizationTrainingArguments,
     StopAtExactMatchCallback,
@@ -600,6 +601,7 @@ def evaluate_saved(output_dir: str, model_args, data_args, training_args, tokeni
 def main(argv=None, callbacks=None):
     wall_start = time.time()
     model_args, data_args, training_args = parse_args(argv)
+    settings = run_settings((model_args, data_args, training_args))  # as parsed: what a rerun is compared with
     setup_run(training_args, logger)
     command, machine = launch_command("examples/run_program_library.py", argv), machine_description()
     programs = select_programs(data_args)
@@ -623,6 +625,7 @@ def main(argv=None, callbacks=None):
         callbacks=([StopAtExactMatchCallback()] if training_args.stop_at_exact_match else []) + (callbacks or []),
         card=build_card(model.config, model_args, data_args, training_args, programs, phrasings),
     )
+    write_run_settings(settings, training_args)
     train_start = time.time()
     trainer.train(resume_from_checkpoint=find_checkpoint_to_resume(training_args))
     seconds = {"train": time.time() - train_start}

@@ -32,7 +32,8 @@ Two processes on CPU (gloo), or several GPUs (drop --use_cpu):
     torchrun --nproc_per_node 2 examples/run_program_memorization.py --recipe tiny --output_dir runs/ddp --use_cpu
 
 Rerunning a command resumes an interrupted run from its last intact checkpoint, and reports a finished one without
-touching it; --overwrite_output_dir starts over.
+touching it; --overwrite_output_dir starts over. A rerun with other model, data or seed settings in the same
+--output_dir is refused (run_settings.json records them); more epochs are allowed.
 """
 
 import json
@@ -66,6 +67,7 @@ from synthesizer_examples.memorization import (
 )
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
 from synthesizer_examples.model_card import ModelCardSpec, subleq_usage, synthesizer_summary
+from synthesizer_examples.run_settings import run_settings, write_run_settings
 from synthesizer_examples.training import (
     MemorizationTrainingArguments,
     StopAtExactMatchCallback,
@@ -407,6 +409,7 @@ def main(argv=None, callbacks=None):
     """Runs the script on `argv`; returns the `memorization_results.json` payload (the earlier one when the run in
     `--output_dir` had already finished)."""
     model_args, data_args, training_args = parse_args(argv)
+    settings = run_settings((model_args, data_args, training_args))  # as parsed: what a rerun is compared with
     setup_run(training_args, logger)
     finished = finished_results(training_args, RESULTS_FILE)
     if finished is not None:
@@ -437,6 +440,7 @@ def main(argv=None, callbacks=None):
         card=build_card(model.config, model_args, data_args, training_args, descriptions),
     )
     use_progress_callback(trainer, stops_early=training_args.stop_at_exact_match)
+    write_run_settings(settings, training_args)
     _, train_runtime = train_resuming(trainer)
     trainer.save_state()
     metrics = trainer.evaluate()

@@ -28,6 +28,7 @@ from transformers import AutoModelForSequenceClassification, set_seed
 
 from modeling_synthesizer.tokenizer import load_tokenizer_with_programs
 from synthesizer_examples.metrics import argmax_labels, make_classification_accuracy
+from synthesizer_examples.run_settings import run_settings, write_run_settings
 from synthesizer_examples.sst2 import (
     CARD_SENTENCES,
     SST2ClassificationTrainingArguments,
@@ -58,6 +59,7 @@ def parse_args(argv=None) -> tuple:
 
 def main(argv=None):
     model_args, data_args, training_args = parse_args(argv)
+    settings = run_settings((model_args, data_args, training_args))  # as parsed: what a rerun is compared with
     setup_sst2_run(training_args, logger)
     finished = finished_sst2_run(training_args)
     if finished is not None:
@@ -79,6 +81,7 @@ def main(argv=None):
     card = baseline_card(model, model_args, data_args, training_args, CARD_SENTENCES)
     trainer = sst2_trainer(model, training_args, splits, tokenizer, make_classification_accuracy(), argmax_labels,
                            card)
+    write_run_settings(settings, training_args)
     train_metrics, eval_metrics = train_and_evaluate(trainer, training_args)
     results = summarize_run(trainer, "bert", "accuracy", train_metrics, eval_metrics, *map(len, splits))
     card.results.update({"best validation accuracy": results["best_accuracy"],

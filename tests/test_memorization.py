@@ -190,6 +190,38 @@ def test_a_corrupt_checkpoint_is_named_and_the_previous_one_used(tmp_path):
     assert latest_intact_checkpoint(str(tmp_path))[0] is None
 
 
+def test_a_rerun_with_other_settings_is_refused_not_reported_as_the_earlier_run(memorized, capsys):
+    output_dir, results = memorized
+    recorded = json.loads((output_dir / "run_settings.json").read_text())
+    assert recorded["num_programs"] == 3 and recorded["seed"] == 0 and "learning_rate" not in recorded
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        run_program_memorization.main(TINY_RUN + ["--output_dir", str(output_dir), "--num_programs", "4"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.endswith(f"error: --output_dir {output_dir} holds a run made with other settings (num_programs 3 "
+                          "there, 4 here); pass --overwrite_output_dir to start over there, or choose another "
+                          "--output_dir")
+    # More epochs is how a run is trained further: not a conflict (this one is finished, so nothing to do).
+    again = run_program_memorization.main(TINY_RUN + ["--output_dir", str(output_dir), "--num_train_epochs", "300"])
+    assert again == json.loads(json.dumps(results))
+
+
+def test_an_interrupted_run_does_not_resume_with_another_seed(tmp_path, capsys):
+    from synthesizer_examples.run_settings import run_settings, write_run_settings
+
+    run = TINY_RUN + ["--output_dir", str(tmp_path)]
+    parsed = run_program_memorization.parse_args(run)
+    write_run_settings(run_settings(parsed), parsed[-1])
+    assert run_program_memorization.parse_args(run) is not None  # no checkpoint yet: nothing to protect
+    (tmp_path / "checkpoint-3").mkdir()
+    assert run_program_memorization.parse_args(run + ["--num_train_epochs", "9"]) is not None
+    with pytest.raises(SystemExit) as exit_info:
+        run_program_memorization.parse_args(run + ["--seed", "1"])
+    assert exit_info.value.code == 2 and "(seed 0 there, 1 here)" in capsys.readouterr().err
+    assert run_program_memorization.parse_args(run + ["--seed", "1", "--overwrite_output_dir"]) is not None
+
+
 def test_a_finished_run_is_left_alone_and_overwrite_starts_over(memorized, capsys):
     output_dir, results = memorized
     weights = output_dir / "model.safetensors"

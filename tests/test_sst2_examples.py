@@ -276,6 +276,17 @@ def test_a_finished_run_is_left_alone(soft_instruction_run, tokenizer_dir, capsy
     assert "holds a finished run" in capsys.readouterr().out
 
 
+def test_a_rerun_is_compared_with_the_settings_as_parsed(soft_imperative_run, tokenizer_dir, capsys):
+    # The script fills in --program_seed (default: --seed) after parsing; the rerun still matches the recorded run.
+    output_dir, results = soft_imperative_run
+    run = script_args(output_dir, tokenizer_dir, *FIT_SYNTHESIZER, "--num_programs", "1", "--program_length", "1")
+    assert load_script("run_soft_imperative").main(run) == json.loads(json.dumps(results))
+    with pytest.raises(SystemExit) as exit_info:
+        load_script("run_soft_imperative").main(run[:-4] + ["--num_programs", "2", "--program_length", "1"])
+    assert exit_info.value.code == 2
+    assert "holds a run made with other settings (num_programs 1 there, 2 here)" in capsys.readouterr().err
+
+
 def test_push_to_hub_offline_fails_before_training(tmp_path, tokenizer_dir):
     with pytest.raises(RuntimeError, match="HF_HUB_OFFLINE"):
         load_script("run_soft_imperative").main(script_args(tmp_path, tokenizer_dir, "--push_to_hub", "true",

@@ -21,6 +21,7 @@ from .backbone import backbone_config
 from .checkpoint import HubReadyTrainer, save_and_push
 from .metrics import argmax_operands, make_compute_metrics
 from .model_card import ModelCardSpec, subleq_usage, synthesizer_summary, text_classification_usage
+from .run_settings import write_run_settings
 from .soft_programs import SST2_ID2LABEL
 from .training import (
     RunControlArguments,
@@ -335,6 +336,7 @@ def finish_sst2_run(trainer: HubReadyTrainer, results: dict, commit_message: str
 
 def train_sst2_synthesizer(
     args: tuple,
+    settings: dict,
     splits: tuple[Dataset, Dataset],
     tokenizer,
     memory_image: list[int],
@@ -354,6 +356,7 @@ def train_sst2_synthesizer(
     Args:
         args (`tuple`): the parsed `(SST2ModelArguments, SST2DataArguments, SST2ProgramArguments subclass,
             TrainingArguments)`.
+        settings (`dict`): `run_settings.run_settings(args)` taken as parsed, recorded in `run_settings.json`.
         splits (`tuple`): the (train, validation) datasets of a builder in `soft_programs`.
         example_descriptions (`list`): descriptions the card's code runs through the pipeline.
 
@@ -381,6 +384,7 @@ def train_sst2_synthesizer(
     if model_args.head_init == "torch_default":
         init_heads_torch_default(model)
     trainer = sst2_trainer(model, training_args, splits, tokenizer, make_compute_metrics(), argmax_operands, card)
+    write_run_settings(settings, training_args)
     train_metrics, eval_metrics = train_and_evaluate(trainer, training_args)
     results = summarize_run(trainer, method, "a_accuracy", train_metrics, eval_metrics, *map(len, splits))
     results["halt_curve"] = eval_curve(trainer.state.log_history, "halt_accuracy")

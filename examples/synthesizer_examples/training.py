@@ -21,6 +21,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from modeling_synthesizer.configuration_synthesizer import SynthesizerConfig
 
 from .checkpoint import CorruptCheckpointError, latest_intact_checkpoint
+from .run_settings import settings_conflict
 
 
 logger = logging.getLogger(__name__)
@@ -124,8 +125,9 @@ def parse_example_args(
         default_output_dir: `--output_dir` when none is given (under `runs/`, which git ignores).
 
     Raises:
-        SystemExit: status 2 with one `error:` line for an unknown, abbreviated or invalid argument, or an unknown
-            recipe; status 0 after `--help`.
+        SystemExit: status 2 with one `error:` line for an unknown, abbreviated or invalid argument, an unknown
+            recipe, or an `--output_dir` that holds a run made with other settings (`run_settings.settings_conflict`;
+            the scripts record theirs with `write_run_settings` before training); status 0 after `--help`.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = ExampleArgumentParser(dataclass_types, description=description)
@@ -136,7 +138,12 @@ def parse_example_args(
         if name not in recipes:
             parser.error(f"argument --recipe: invalid choice: {name!r} (choose from {', '.join(recipes)})")
         parser.set_defaults(recipe=name, **recipes[name])
-    return parser.parse_checked(argv)
+    parsed = parser.parse_checked(argv)
+    training_args = next((args for args in parsed if isinstance(args, TrainingArguments)), None)
+    conflict = None if training_args is None else settings_conflict(parsed, training_args)
+    if conflict is not None:
+        parser.error(conflict)
+    return parsed
 
 
 def setup_run(training_args: TrainingArguments, *script_loggers: logging.Logger) -> None:

@@ -1,0 +1,72 @@
+"""What a run in `--output_dir` was made with, so that a rerun with other settings is refused instead of being
+reported as the earlier run (finished) or silently resumed with new settings (interrupted)."""
+
+import json
+import os
+from dataclasses import asdict
+
+from transformers import TrainingArguments
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+
+RUN_SETTINGS_FILE = "run_settings.json"
+# Of `TrainingArguments`, only the seed decides what a run learns and cannot change on a resume. Epochs, learning rate
+# and batch may: raising the epochs of a run that stopped short is the usual way to train it further.
+TRAINING_SETTINGS = ("seed",)
+
+
+def run_settings(parsed: tuple) -> dict:
+    """The settings that define a run: every field of the script's own argument dataclasses (model, data, programs)
+    and `TRAINING_SETTINGS` of its `TrainingArguments`, as JSON values."""
+    settings = {}
+    for args in parsed:
+        if isinstance(args, TrainingArguments):
+            settings.update({name: getattr(args, name) for name in TRAINING_SETTINGS})
+        else:
+            settings.update(asdict(args))
+    return json.loads(json.dumps(settings, default=str))
+
+
+def holds_a_run(output_dir: str) -> bool:
+    """Whether `output_dir` has something a rerun would use: a saved model or a checkpoint to resume from."""
+    if not os.path.isdir(output_dir):
+        return False
+    return os.path.isfile(os.path.join(output_dir, "model.safetensors")) or any(
+        name.startswith(f"{PREFIX_CHECKPOINT_DIR}-") for name in os.listdir(output_dir))
+
+
+def settings_conflict(parsed: tuple, training_args: TrainingArguments) -> str | None:
+    """
+    Why this run cannot go on in `--output_dir`, or None: the folder holds a run (finished, or a checkpoint to resume)
+    whose `run_settings.json` differs from these settings. Without `--overwrite_output_dir` that run would be reported
+    as finished, or resumed with the new settings. Folders without the file (older runs) are not checked.
+    """
+    path = os.path.join(training_args.output_dir, RUN_SETTINGS_FILE)
+    if getattr(training_args, "overwrite_output_dir", False) or not holds_a_run(training_args.output_dir):
+        return None
+    try:
+        with open(path) as f:
+            earlier = json.load(f)
+    except (OSError, ValueError):
+        return None
+    current = run_settings(parsed)
+    changed = [name for name in sorted(set(earlier) | set(current)) if earlier.get(name) != current.get(name)]
+    if not changed:
+        return None
+    shown = ", ".join(f"{name} {earlier.get(name)!r} there, {current.get(name)!r} here" for name in changed[:4])
+    more = f" and {len(changed) - 4} more" if len(changed) > 4 else ""
+    return (f"--output_dir {training_args.output_dir} holds a run made with other settings ({shown}{more}); pass "
+            "--overwrite_output_dir to start over there, or choose another --output_dir")
+
+
+def write_run_settings(settings: dict, training_args: TrainingArguments) -> None:
+    """Records a run's `settings` (`run_settings` of its arguments as parsed, before the script fills in defaults
+    such as a seed or a batch size) in `--output_dir` (main process), as it starts training."""
+    if training_args.process_index != 0:
+        return
+    os.makedirs(training_args.output_dir, exist_ok=True)
+    with open(os.path.join(training_args.output_dir, RUN_SETTINGS_FILE), "w") as f:
+        json.dump(settings, f, indent=2)
+
+
+__all__ = ["RUN_SETTINGS_FILE", "run_settings", "settings_conflict", "write_run_settings"]
