@@ -75,7 +75,7 @@ from synthesizer_examples.release import (
     release_usage,
 )
 from synthesizer_examples.run_info import launch_command, machine_description
-from synthesizer_examples.run_settings import run_settings, write_run_settings
+from synthesizer_examples.run_settings import settings_of, write_run_settings
 from synthesizer_examples.training import (
     MemorizationTrainingArguments,
     StopAtExactMatchCallback,
@@ -240,7 +240,7 @@ def summarize(trainer, metrics: dict, seconds: dict) -> dict:
 def main(argv=None):
     wall_start = time.time()
     model_args, release_args, training_args = parse_args(argv)
-    settings = run_settings((model_args, release_args, training_args))  # as parsed: what a rerun is compared with
+    settings = settings_of((model_args, release_args, training_args))  # as parsed: what a rerun is compared with
     setup_run(training_args, logger)
     command, machine = launch_command(SCRIPT, argv), machine_description()
     programs, phrasings = select_programs(release_args)

@@ -84,7 +84,7 @@ from synthesizer_examples.memorization import build_memorization_dataset
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
 from synthesizer_examples.model_card import ModelCardSpec, subleq_usage, synthesizer_summary
 from synthesizer_examples.run_info import launch_command, machine_description
-from synthesizer_examples.run_settings import run_settings, write_run_settings
+from synthesizer_examples.run_settings import settings_of, write_run_settings
 from synthesizer_examples.training import (
     MemorizationTrainingArguments,
     StopAtExactMatchCallback,
@@ -601,7 +601,7 @@ def evaluate_saved(output_dir: str, model_args, data_args, training_args, tokeni
 def main(argv=None, callbacks=None):
     wall_start = time.time()
     model_args, data_args, training_args = parse_args(argv)
-    settings = run_settings((model_args, data_args, training_args))  # as parsed: what a rerun is compared with
+    settings = settings_of((model_args, data_args, training_args))  # as parsed: what a rerun is compared with
     setup_run(training_args, logger)
     command, machine = launch_command("examples/run_program_library.py", argv), machine_description()
     programs = select_programs(data_args)

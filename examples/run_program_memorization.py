@@ -67,7 +67,7 @@ from synthesizer_examples.memorization import (
 )
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
 from synthesizer_examples.model_card import ModelCardSpec, subleq_usage, synthesizer_summary
-from synthesizer_examples.run_settings import run_settings, write_run_settings
+from synthesizer_examples.run_settings import settings_of, write_run_settings
 from synthesizer_examples.training import (
     MemorizationTrainingArguments,
     StopAtExactMatchCallback,
@@ -409,7 +409,7 @@ def main(argv=None, callbacks=None):
     """Runs the script on `argv`; returns the `memorization_results.json` payload (the earlier one when the run in
     `--output_dir` had already finished)."""
     model_args, data_args, training_args = parse_args(argv)
-    settings = run_settings((model_args, data_args, training_args))  # as parsed: what a rerun is compared with
+    settings = settings_of((model_args, data_args, training_args))  # as parsed: what a rerun is compared with
     setup_run(training_args, logger)
     finished = finished_results(training_args, RESULTS_FILE)
     if finished is not None:

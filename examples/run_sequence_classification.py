@@ -28,7 +28,7 @@ from transformers import AutoModelForSequenceClassification, set_seed
 
 from modeling_synthesizer.tokenizer import load_tokenizer_with_programs
 from synthesizer_examples.metrics import argmax_labels, make_classification_accuracy
-from synthesizer_examples.run_settings import run_settings, write_run_settings
+from synthesizer_examples.run_settings import settings_of, write_run_settings
 from synthesizer_examples.sst2 import (
     CARD_SENTENCES,
     SST2ClassificationTrainingArguments,
@@ -59,7 +59,7 @@ def parse_args(argv=None) -> tuple:
 
 def main(argv=None):
     model_args, data_args, training_args = parse_args(argv)
-    settings = run_settings((model_args, data_args, training_args))  # as parsed: what a rerun is compared with
+    settings = settings_of((model_args, data_args, training_args))  # as parsed: what a rerun is compared with
     setup_sst2_run(training_args, logger)
     finished = finished_sst2_run(training_args)
     if finished is not None:

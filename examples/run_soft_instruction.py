@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from transformers import set_seed
 
 from modeling_synthesizer.tokenizer import load_tokenizer_with_programs
-from synthesizer_examples.run_settings import run_settings
+from synthesizer_examples.run_settings import settings_of
 from synthesizer_examples.soft_programs import (
     SOFT_INSTRUCTION_OUTPUT_CELL,
     SOFT_INSTRUCTION_TEMPLATE,
@@ -85,7 +85,7 @@ def parse_args(argv=None) -> tuple:
 
 def main(argv=None):
     args = parse_args(argv)
-    settings = run_settings(args)  # as parsed: what a rerun is compared with
+    settings = settings_of(args)  # as parsed: what a rerun is compared with
     model_args, data_args, program_args, training_args = args
     setup_sst2_run(training_args, logger)
     finished = finished_sst2_run(training_args)

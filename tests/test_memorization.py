@@ -208,11 +208,11 @@ def test_a_rerun_with_other_settings_is_refused_not_reported_as_the_earlier_run(
 
 
 def test_an_interrupted_run_does_not_resume_with_another_seed(tmp_path, capsys):
-    from synthesizer_examples.run_settings import run_settings, write_run_settings
+    from synthesizer_examples.run_settings import settings_of, write_run_settings
 
     run = TINY_RUN + ["--output_dir", str(tmp_path)]
     parsed = run_program_memorization.parse_args(run)
-    write_run_settings(run_settings(parsed), parsed[-1])
+    write_run_settings(settings_of(parsed), parsed[-1])
     assert run_program_memorization.parse_args(run) is not None  # no checkpoint yet: nothing to protect
     (tmp_path / "checkpoint-3").mkdir()
     assert run_program_memorization.parse_args(run + ["--num_train_epochs", "9"]) is not None

@@ -15,7 +15,7 @@ RUN_SETTINGS_FILE = "run_settings.json"
 TRAINING_SETTINGS = ("seed",)
 
 
-def run_settings(parsed: tuple) -> dict:
+def settings_of(parsed: tuple) -> dict:
     """The settings that define a run: every field of the script's own argument dataclasses (model, data, programs)
     and `TRAINING_SETTINGS` of its `TrainingArguments`, as JSON values."""
     settings = {}
@@ -49,7 +49,7 @@ def settings_conflict(parsed: tuple, training_args: TrainingArguments) -> str | 
             earlier = json.load(f)
     except (OSError, ValueError):
         return None
-    current = run_settings(parsed)
+    current = settings_of(parsed)
     changed = [name for name in sorted(set(earlier) | set(current)) if earlier.get(name) != current.get(name)]
     if not changed:
         return None
@@ -60,7 +60,7 @@ def settings_conflict(parsed: tuple, training_args: TrainingArguments) -> str | 
 
 
 def write_run_settings(settings: dict, training_args: TrainingArguments) -> None:
-    """Records a run's `settings` (`run_settings` of its arguments as parsed, before the script fills in defaults
+    """Records a run's `settings` (`settings_of(args)` taken right after parsing, before the script fills in defaults
     such as a seed or a batch size) in `--output_dir` (main process), as it starts training."""
     if training_args.process_index != 0:
         return
@@ -69,4 +69,4 @@ def write_run_settings(settings: dict, training_args: TrainingArguments) -> None
         json.dump(settings, f, indent=2)
 
 
-__all__ = ["RUN_SETTINGS_FILE", "run_settings", "settings_conflict", "write_run_settings"]
+__all__ = ["RUN_SETTINGS_FILE", "settings_conflict", "settings_of", "write_run_settings"]

@@ -356,7 +356,7 @@ def train_sst2_synthesizer(
     Args:
         args (`tuple`): the parsed `(SST2ModelArguments, SST2DataArguments, SST2ProgramArguments subclass,
             TrainingArguments)`.
-        settings (`dict`): `run_settings.run_settings(args)` taken as parsed, recorded in `run_settings.json`.
+        settings (`dict`): `run_settings.settings_of(args)`, taken as parsed; recorded in `run_settings.json`.
         splits (`tuple`): the (train, validation) datasets of a builder in `soft_programs`.
         example_descriptions (`list`): descriptions the card's code runs through the pipeline.
 
