@@ -607,12 +607,12 @@ def main(argv=None, callbacks=None):
     programs = select_programs(data_args)
     phrasings = split_library(programs, data_args.num_held_out)
     k, length = data_args.data_memory_size, data_args.max_program_length
-    records = library_records(programs, {name: p["trained"] for name, p in phrasings.items()}, k, length)
+    trained = {name: p["trained"] for name, p in phrasings.items()}
+    records = library_records(programs, trained, k, length)
     tokenizer = build_description_tokenizer([r["description"] for r in records], max(k, length),
                                             model_args.max_position_embeddings)
     set_seed(training_args.seed)
-    model = library_synthesizer(backbone_config(model_args, tokenizer), programs,
-                                {name: p["trained"] for name, p in phrasings.items()}, k, length,
+    model = library_synthesizer(backbone_config(model_args, tokenizer), programs, trained, k, length,
                                 model_args.label_smoothing)
     train_dataset, eval_dataset = build_datasets(records, tokenizer, model.config, model_args.word_dropout,
                                                  training_args.seed)
