@@ -9,6 +9,7 @@ The weights, config, code files and `custom_pipelines` come from `save_pretraine
 adds the card to every save and makes `Trainer.push_to_hub` upload the card instead of its fine-tuning template.
 """
 
+import hashlib
 import json
 import logging
 import os
@@ -18,7 +19,9 @@ import shutil
 import torch
 from safetensors.torch import load_file
 from transformers import Trainer
+from transformers.trainer_pt_utils import safe_globals
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+from transformers.utils import SAFE_WEIGHTS_NAME
 
 from .model_card import ModelCardSpec
 
@@ -79,15 +82,20 @@ def save_unpushed(trainer: HubReadyTrainer) -> None:
     trainer.save_model(_internal_call=True)
 
 
-def save_and_push(trainer: HubReadyTrainer, commit_message: str) -> None:
-    """Saves the final model, tokenizer, code and card in `output_dir`; with `--push_to_hub`, uploads that folder
-    (without its `checkpoint-*`) once to `--hub_model_id` through `Trainer.push_to_hub`, the scripts' only push path
-    for the final model."""
-    save_unpushed(trainer)
+def push_saved(trainer: HubReadyTrainer, commit_message: str) -> None:
+    """With `--push_to_hub`, uploads `output_dir` (without its `checkpoint-*`) once to `--hub_model_id` through
+    `Trainer.push_to_hub`, the scripts' only push path for the final model. The scripts call it last, once the folder
+    holds the saved model and the results that describe it (`Trainer.push_to_hub` saves the same model again)."""
     if trainer.args.push_to_hub:
         trainer.push_to_hub(commit_message=commit_message)
         if trainer.is_world_process_zero():
             logger.info("pushed %s to %s", trainer.args.output_dir, trainer.hub_model_id)
+
+
+def save_and_push(trainer: HubReadyTrainer, commit_message: str) -> None:
+    """Saves the final model, tokenizer, code and card in `output_dir`, then `push_saved`."""
+    save_unpushed(trainer)
+    push_saved(trainer, commit_message)
 
 
 class CorruptCheckpointError(RuntimeError):
@@ -98,13 +106,25 @@ class CorruptCheckpointError(RuntimeError):
         self.path = path
 
 
+def _load_torch_state(path: str) -> None:
+    # As the Trainer loads its optimizer, scheduler, scaler and RNG states on resume: `weights_only=True`, with numpy's
+    # array classes allowed (RNG states hold numpy arrays). Tensors and plain containers only: a pickle that would
+    # build any other object, or call anything, is refused (UnpicklingError) before it runs.
+    with safe_globals():
+        torch.load(path, map_location="cpu", weights_only=True)
+
+
 def check_checkpoint(folder: str) -> None:
     """
-    Reads back every file the Trainer resumes from: weights, optimizer, scheduler and RNG states, and the trainer
-    state (a run killed while saving leaves a truncated one, which the Trainer would report without its name).
+    Reads back every file the Trainer resumes from, without running any of them: the safetensors weights, the torch
+    states (optimizer, scheduler, RNG: `*.pt`/`*.pth`, loaded with `weights_only=True` as the Trainer loads them),
+    and every JSON file (the trainer state and the config: a run killed while saving leaves a truncated one, which
+    the Trainer would report without its name). `training_args.bin`, a pickle that nothing reads on resume, is never
+    opened.
 
     Raises:
-        CorruptCheckpointError: naming the first file that does not load, or a missing `trainer_state.json`.
+        CorruptCheckpointError: naming the first file that does not load that way (a truncated file, or one that
+            holds anything but tensors and plain containers), or a missing `trainer_state.json`.
     """
     state = os.path.join(folder, "trainer_state.json")
     if not os.path.isfile(state):
@@ -115,13 +135,11 @@ def check_checkpoint(folder: str) -> None:
             if name.endswith(".safetensors"):
                 load_file(path)
             elif name.endswith((".pt", ".pth")):
-                # The Trainer's own states (RNG states hold numpy arrays, so not weights_only). training_args.bin is
-                # not read on resume, and unpickling it needs the script's own classes: it is not checked.
-                torch.load(path, map_location="cpu", weights_only=False)
-            elif name == "trainer_state.json":
+                _load_torch_state(path)
+            elif name.endswith(".json"):
                 with open(path) as f:
                     json.load(f)
-        except Exception as error:  # each loader raises its own type for a truncated file
+        except Exception as error:  # each loader raises its own type for a truncated or unsafe file
             raise CorruptCheckpointError(path, " ".join(str(error).split())[:200] or type(error).__name__) from error
 
 
@@ -147,13 +165,56 @@ def latest_intact_checkpoint(output_dir: str) -> tuple[str | None, list[CorruptC
     return None, corrupt
 
 
+def file_sha256(path: str) -> str:
+    """The sha256 of a file's bytes, in hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def saved_model_record(folder: str) -> dict:
+    """What a results file records of the model saved in `folder`, so that a rerun can check that the model there is
+    still the one the results describe: `{"file": "model.safetensors", "sha256": ...}`."""
+    return {"file": SAFE_WEIGHTS_NAME, "sha256": file_sha256(os.path.join(folder, SAFE_WEIGHTS_NAME))}
+
+
+def saved_model_problem(folder: str, record: dict | None) -> str | None:
+    """
+    Why the model saved in `folder` is not the one a results file describes (`record`, from `saved_model_record`),
+    or None when it is: the weights file is missing, does not load as safetensors, or has other bytes. Without a
+    `record` (results written before models were recorded), only that the weights load is checked.
+    """
+    path = os.path.join(folder, SAFE_WEIGHTS_NAME)
+    if not os.path.isfile(path):
+        return f"{path} is missing"
+    if record is not None:
+        numbers = [record.get(name) for name in ("global_step", "epoch")] if isinstance(record, dict) else []
+        if not isinstance(record, dict) or not isinstance(record.get("sha256"), str) or any(
+                isinstance(value, bool) or not isinstance(value, int | float | None) for value in numbers):
+            return f"the record of its model is malformed ({str(record)[:200]})"
+        if file_sha256(path) != record["sha256"]:
+            return f"{path} is not the model the results describe (its sha256 differs from theirs)"
+        return None
+    try:
+        load_file(path)
+    except Exception as error:  # safetensors raises its own type for a truncated file
+        return f"{path} does not load ({' '.join(str(error).split())[:200] or type(error).__name__})"
+    return None
+
+
 __all__ = [
     "CARD_FILE",
     "CorruptCheckpointError",
     "HubReadyTrainer",
     "check_checkpoint",
     "checkpoints_newest_first",
+    "file_sha256",
     "latest_intact_checkpoint",
+    "push_saved",
     "save_and_push",
     "save_unpushed",
+    "saved_model_problem",
+    "saved_model_record",
 ]

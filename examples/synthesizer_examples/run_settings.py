@@ -8,6 +8,8 @@ from dataclasses import asdict
 from transformers import TrainingArguments
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
+from .run_info import redact_settings, write_json_atomic
+
 
 RUN_SETTINGS_FILE = "run_settings.json"
 # Of `TrainingArguments`, only the seed decides what a run learns and cannot change on a resume. Epochs, learning rate
@@ -17,14 +19,15 @@ TRAINING_SETTINGS = ("seed",)
 
 def settings_of(parsed: tuple) -> dict:
     """The settings that define a run: every field of the script's own argument dataclasses (model, data, programs)
-    and `TRAINING_SETTINGS` of its `TrainingArguments`, as JSON values."""
+    and `TRAINING_SETTINGS` of its `TrainingArguments`, as JSON values, secrets redacted
+    (`run_info.redact_settings`)."""
     settings = {}
     for args in parsed:
         if isinstance(args, TrainingArguments):
             settings.update({name: getattr(args, name) for name in TRAINING_SETTINGS})
         else:
             settings.update(asdict(args))
-    return json.loads(json.dumps(settings, default=str))
+    return redact_settings(json.loads(json.dumps(settings, default=str)))
 
 
 def holds_a_run(output_dir: str) -> bool:
@@ -38,17 +41,26 @@ def holds_a_run(output_dir: str) -> bool:
 def settings_conflict(parsed: tuple, training_args: TrainingArguments) -> str | None:
     """
     Why this run cannot go on in `--output_dir`, or None: the folder holds a run (finished, or a checkpoint to resume)
-    whose `run_settings.json` differs from these settings. Without `--overwrite_output_dir` that run would be reported
-    as finished, or resumed with the new settings. Folders without the file (older runs) are not checked.
+    whose `run_settings.json` differs from these settings, or whose `run_settings.json` cannot be read (a JSON object
+    is expected): without it the settings could not be compared. Without `--overwrite_output_dir` that run would be
+    reported as finished, or resumed with the new settings. Folders without the file (older runs) are not checked.
     """
     path = os.path.join(training_args.output_dir, RUN_SETTINGS_FILE)
     if getattr(training_args, "overwrite_output_dir", False) or not holds_a_run(training_args.output_dir):
         return None
+    if not os.path.exists(path):
+        return None
     try:
         with open(path) as f:
             earlier = json.load(f)
-    except (OSError, ValueError):
-        return None
+    except (OSError, ValueError) as error:  # ValueError: JSONDecodeError, UnicodeDecodeError
+        earlier, reason = None, " ".join(str(error).split())[:200] or type(error).__name__
+    else:
+        reason = f"a JSON {type(earlier).__name__}, not an object"
+    if not isinstance(earlier, dict):
+        return (f"{path} cannot be read ({reason}), so the settings of the run in --output_dir "
+                f"{training_args.output_dir} cannot be compared with these; pass --overwrite_output_dir to start "
+                "over there, or choose another --output_dir")
     current = settings_of(parsed)
     changed = [name for name in sorted(set(earlier) | set(current)) if earlier.get(name) != current.get(name)]
     if not changed:
@@ -65,8 +77,8 @@ def write_run_settings(settings: dict, training_args: TrainingArguments) -> None
     if training_args.process_index != 0:
         return
     os.makedirs(training_args.output_dir, exist_ok=True)
-    with open(os.path.join(training_args.output_dir, RUN_SETTINGS_FILE), "w") as f:
-        json.dump(settings, f, indent=2)
+    # Atomically: a crash while writing must not leave a file that no rerun can compare with.
+    write_json_atomic(os.path.join(training_args.output_dir, RUN_SETTINGS_FILE), settings, indent=2)
 
 
 __all__ = ["RUN_SETTINGS_FILE", "settings_conflict", "settings_of", "write_run_settings"]
