@@ -753,17 +753,17 @@ def disassemble(
     `(address, length)` as in `AssembledProgram.inputs`; cells inside a name are written `name+offset` and other
     cells `m<address>`. A target equal to the next instruction is left out; C = 0 is written `halt`.
 
-    Assembling the result gives back the same triples (and the same memory up to the last declared cell), provided
-    every C is in [0, L]: a C beyond the program shows up as an unknown label.
+    Assembling the result gives back the same triples (and the same memory up to the last declared cell).
 
     Raises:
         TypeError: (``SubleqTypeError``) for a program or memory that is not an ordered sequence (a set, a str), an
             instruction that is not a triple, or an operand, cell, address or length that is not an int (a float
             is never truncated); ``symbols`` that is not a mapping from str.
         ValueError: (``SubleqError``) naming the instruction and operand of an A or B outside
-            [0, `MAX_DATA_MEMORY_SIZE`) or a C outside [0, `MAX_PROGRAM_LENGTH`], or the memory cell outside
-            int64; naming the symbol whose name is not a label or whose cells leave [0, `MAX_DATA_MEMORY_SIZE`).
-            Addresses are checked before any cell is declared, so the work is bounded by the input's size.
+            [0, `MAX_DATA_MEMORY_SIZE`) or a C outside [0, L] (L = `len(program)`: a jump past the program has no
+            instruction to name, and the machine refuses it too), or the memory cell outside int64; naming the
+            symbol whose name is not a label or whose cells leave [0, `MAX_DATA_MEMORY_SIZE`). Addresses are
+            checked before any cell is declared, so the work is bounded by the input's size.
     """
     triples = _checked_triples(program)
     cells = _as_list(memory, "memory") if memory is not None else []
@@ -777,12 +777,15 @@ def disassemble(
 
 
 def _checked_triples(program) -> list[tuple[int, int, int]]:
-    """The instructions of `program` as int triples, each operand an address the package supports."""
+    """The instructions of `program` as int triples: A and B addresses the package supports, C an instruction of
+    the program or 0."""
+    instructions = _as_list(program, "program")
+    length = min(len(instructions), MAX_PROGRAM_LENGTH)
     triples = []
-    for number, instruction in enumerate(_as_list(program, "program"), start=1):
+    for number, instruction in enumerate(instructions, start=1):
         a, b, c = _instruction_operands(number, instruction)
-        if not (0 <= a < MAX_DATA_MEMORY_SIZE and 0 <= b < MAX_DATA_MEMORY_SIZE and 0 <= c <= MAX_PROGRAM_LENGTH):
-            _raise_first_bad_operand(number, a, b, c, MAX_DATA_MEMORY_SIZE, MAX_PROGRAM_LENGTH)
+        if not (0 <= a < MAX_DATA_MEMORY_SIZE and 0 <= b < MAX_DATA_MEMORY_SIZE and 0 <= c <= length):
+            _raise_first_bad_operand(number, a, b, c, MAX_DATA_MEMORY_SIZE, length)
         triples.append((a, b, c))
     return triples
 

@@ -2,8 +2,11 @@
 """Synthesizer configuration."""
 
 import contextlib
+import copy
 import functools
+import math
 import string
+import weakref
 
 from huggingface_hub.dataclasses import strict
 from huggingface_hub.errors import StrictDataclassError
@@ -18,6 +21,24 @@ from .subleq import MAX_DATA_MEMORY_SIZE, MAX_PROGRAM_LENGTH, validate_memory
 PAPER_BACKBONE = {"hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 1024}
 
 POOLING_MODES = ("auto", "pooler", "first", "last", "mean")
+
+# The fields a run reads (the pipeline, the model's pooling and the known-program index), each with the types it may
+# hold: `check_runnable` re-validates them whenever one changed since it last did.
+RUN_FIELDS = {
+    "data_memory_size": (int,),
+    "max_program_length": (int,),
+    "memory_image": (list, type(None)),
+    "output_cell": (int, type(None)),
+    "input_template": (str,),
+    "add_special_tokens": (bool,),
+    "pooling": (str,),
+    "known_programs": (list, type(None)),
+    "min_margin": (int, float, type(None)),
+    "min_match_confidence": (int, float, type(None)),
+}
+
+# id(config) -> its run fields as `check_runnable` last validated them (a deep copy), dropped with the config.
+_VALIDATED_RUN_FIELDS: dict[int, tuple] = {}
 
 # The only fields `input_template` may name, each plain (no attribute, index, conversion or format spec): anything
 # else would read attributes of the description at format time or fail there with a KeyError.
@@ -95,8 +116,12 @@ class SynthesizerConfig(PreTrainedConfig):
             One dict per program: `name` (str), `descriptions` (the trained descriptions, the first one canonical)
             and optionally `instructions` (its `[A, B, C]` for C_t = 1, 2, ...; needed to match an unseen phrasing
             by likelihood), `memory` (its initial data memory, k ints), and `inputs` / `outputs` (name ->
-            `[address, length]`, so that the pipeline takes `inputs={"a": 7}` and returns `outputs`). `None`
-            (soft-instruction and soft-imperative checkpoints) means any text is a program.
+            `[address, length]`, so that the pipeline takes `inputs={"a": 7}` and returns `outputs`). Two inputs
+            may not share a cell (writing one would overwrite the other); an output may share cells with inputs,
+            as in a program that works in place (`sort` reads and writes `xs`). `None` (soft-instruction and
+            soft-imperative checkpoints) means any text is a program; `[]` refuses every description. Where the
+            tokenizer matters (a description that tokenizes to nothing, or two programs whose descriptions
+            tokenize alike), the pipeline checks the list when it indexes it.
         min_margin (`float`, *optional*):
             When set, a description that is not one of `known_programs`' is matched to the known program with the
             highest log-likelihood under the network, and runs only when that program leads the next by at least
@@ -111,8 +136,10 @@ class SynthesizerConfig(PreTrainedConfig):
 
     Every invalid field raises a `ValueError` or `TypeError` naming it, at construction (and so at
     `from_pretrained` of an edited `config.json`) and, for a field's own type, at assignment. A check across fields
-    (`output_cell` against `data_memory_size`, say) runs at construction, in `validate()` and when the pipeline
-    uses the config, since assigning fields one by one passes through states that are briefly inconsistent.
+    (`output_cell` against `data_memory_size`, say) runs at construction, in `validate()` and in `check_runnable()`,
+    which the pipeline calls at the start of every call: assigning fields one by one passes through states that are
+    briefly inconsistent, and a list edited in place (`config.known_programs[0]["inputs"]["b"] = [0, 1]`) is seen by
+    no assignment.
 
     Examples:
 
@@ -150,6 +177,48 @@ class SynthesizerConfig(PreTrainedConfig):
         if self.id2label is None and kwargs.get("num_labels") is None:
             kwargs["num_labels"] = 0
         super().__post_init__(**kwargs)
+
+    def check_runnable(self) -> None:
+        """
+        Re-validate every field a run reads (`RUN_FIELDS`: k, L, `memory_image`, `output_cell`, `input_template`,
+        `add_special_tokens`, `pooling`, `known_programs`, `min_margin`, `min_match_confidence`), so that a config
+        changed after it was built (a field assigned, a list edited in place) never runs while invalid.
+
+        Cheap when nothing changed: the fields are compared with a copy of them as last validated (each scalar with
+        its type, so `True` for `1` or a NaN counts as a change), and validated again only when they differ.
+
+        Raises:
+            TypeError: naming the field whose value has the wrong type.
+            ValueError: naming the field (and the program, input or cell) that is out of range or inconsistent.
+        """
+        fields = self._run_fields()
+        if _VALIDATED_RUN_FIELDS.get(id(self)) == fields:
+            return
+        self._check_run_field_types()
+        self.validate_memory_layout()
+        self.validate_input_template()
+        self.validate_known_programs()
+        self.validate_training_settings()
+        if id(self) not in _VALIDATED_RUN_FIELDS:
+            weakref.finalize(self, _VALIDATED_RUN_FIELDS.pop, id(self), None)
+        _VALIDATED_RUN_FIELDS[id(self)] = copy.deepcopy(fields)
+
+    def _run_fields(self) -> tuple:
+        """The fields `check_runnable` validates; scalars with their type (`1 == True == 1.0` in Python)."""
+        fields = vars(self)  # read once: each attribute access of a PreTrainedConfig costs about a microsecond
+        return tuple([(type(value), value) for value in map(fields.get, RUN_FIELDS)])
+
+    def _check_run_field_types(self) -> None:
+        # @strict checks these at assignment; a config changed another way (or without @strict) is checked here.
+        for name, types in RUN_FIELDS.items():
+            value = getattr(self, name, None)
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                expected = " or ".join("None" if kind is type(None) else kind.__name__ for kind in types)
+                raise TypeError(f"{name} must be {expected}, got {type(value).__name__}: {value!r}")
+        for name in ("min_margin", "min_match_confidence"):
+            value = getattr(self, name)
+            if value is not None and math.isnan(value):
+                raise ValueError(f"{name} must be a number, got {value}")
 
     def format_input(self, instruction: int, description: str) -> str:
         """The network's input text for instruction number `instruction` (C_t) of the described program."""
@@ -216,9 +285,12 @@ class SynthesizerConfig(PreTrainedConfig):
                 if len(program["memory"]) != self.data_memory_size:
                     raise ValueError(f"{where}['memory'] has {len(program['memory'])} cells but data_memory_size is "
                                      f"{self.data_memory_size}")
+            # Inputs are written one after the other: two on one cell would leave only the last value. Outputs are
+            # only read, and may share cells with inputs (a program that works in place).
             for field_name in ("inputs", "outputs"):
                 if program.get(field_name) is not None:
-                    self._check_cells(program[field_name], f"{where}[{field_name!r}]")
+                    self._check_cells(program[field_name], f"{where}[{field_name!r}]",
+                                      overlap=field_name == "outputs")
 
     def _check_instructions(self, instructions, where):
         if not isinstance(instructions, list) or not 1 <= len(instructions) <= self.max_program_length:
@@ -233,8 +305,9 @@ class SynthesizerConfig(PreTrainedConfig):
                                  f"[0, {self.data_memory_size}) and C in [0, {self.max_program_length}], got "
                                  f"{instruction!r}")
 
-    def _check_cells(self, named_cells, where):
-        """`{name: [address, length]}`, each run of cells inside the data memory."""
+    def _check_cells(self, named_cells, where, overlap: bool):
+        """`{name: [address, length]}`, each run of cells inside the data memory; with `overlap=False`, no two
+        sharing a cell."""
         if not isinstance(named_cells, dict):
             raise TypeError(f"{where} must be a dict of name -> [address, length], got {type(named_cells).__name__}")
         for name, cells in named_cells.items():
@@ -243,6 +316,14 @@ class SynthesizerConfig(PreTrainedConfig):
                     or not (0 <= cells[0] and 1 <= cells[1] and cells[0] + cells[1] <= self.data_memory_size)):
                 raise ValueError(f"{where}[{name!r}] must be [address, length] of cells inside the data memory "
                                  f"[0, {self.data_memory_size}), got {cells!r}")
+        if overlap:
+            return
+        runs = sorted((cells[0], cells[0] + cells[1], name) for name, cells in named_cells.items())
+        for (start, end, name), (next_start, _, next_name) in zip(runs, runs[1:]):
+            if next_start < end:
+                raise ValueError(f"{where}: {name!r} {list(named_cells[name])} and {next_name!r} "
+                                 f"{list(named_cells[next_name])} share cell {next_start}, so writing one would "
+                                 "overwrite the other")
 
     def validate_training_settings(self):
         if not 0 <= self.label_smoothing < 1:
@@ -269,4 +350,4 @@ class SynthesizerConfig(PreTrainedConfig):
                 raise ValueError(f"input_template must contain {{{field_name}}}, got {self.input_template!r}")
 
 
-__all__ = ["TEMPLATE_FIELDS", "SynthesizerConfig"]
+__all__ = ["RUN_FIELDS", "TEMPLATE_FIELDS", "SynthesizerConfig"]

@@ -6,15 +6,21 @@ A description runs only when it names a program the network was trained on:
 
 - **exact**: it tokenizes to the same ids as one of a known program's trained descriptions, so the network reads
   exactly what it was trained on (case or spacing the tokenizer normalizes away does not matter);
-- **likely** (only with a `min_margin` and programs that carry their `instructions`): every known program is scored
-  by its log-likelihood under the network for this description, `sum over C_t of log p(A) + log p(B) + log p(C)` of
-  its instructions, and the best one runs when it leads the best program with other instructions by at least
-  `min_margin` nats (two names of one instruction list are one candidate), and, with `min_match_confidence`, when the
-  network gives every one of its instructions at least that probability: a large lead over worse programs does not
-  make a program the network decodes only in part a good answer. It then runs under its canonical (first trained)
-  description, so the network executes a program it memorized rather than whatever mixture an unseen phrasing decodes
-  to;
+- **likely** (only with a `min_margin` and programs that carry their `instructions`): a description made only of
+  tokens that occur in the known programs' descriptions is scored against every known program by its
+  log-likelihood under the network, `sum over C_t of log p(A) + log p(B) + log p(C)` of its instructions, and the
+  best one runs when it leads the best program with other instructions by at least `min_margin` nats (two names of
+  one instruction list are one candidate), and, with `min_match_confidence`, when the network gives every one of its
+  instructions at least that probability: a large lead over worse programs does not make a program the network
+  decodes only in part a good answer. It then runs under its canonical (first trained) description, so the network
+  executes a program it memorized rather than whatever mixture an unseen phrasing decodes to;
 - anything else is **refused** (`RunRefused`).
+
+A likely match needs evidence, not only the absence of a rival. A token that occurs in no known description (a new
+word, or the tokenizer's unknown token) is refused, naming the word: the network never read it as part of a program's
+name, and a network trained with word dropout learns to ignore such words, so "find the minimum of the list" would
+score like "find the maximum of the list". And a margin over no rival is no evidence: with a single candidate (one
+known program, or all of them with the same instructions) every unseen description is refused.
 
 Glossary of shapes:
     D: descriptions scored together
@@ -28,6 +34,7 @@ values into its memory and `read_outputs` reads the results back.
 This file is remote code: it imports only the standard library, torch and its sibling `subleq.py`.
 """
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Optional
@@ -37,7 +44,7 @@ import torch
 from .subleq import validate_memory
 
 
-# How many known names a refusal lists before "...".
+# How many known names (or unknown words) a refusal lists before "...".
 _NAMES_SHOWN = 8
 
 
@@ -115,37 +122,111 @@ class KnownPrograms:
     The known programs of a config, indexed by the token ids of their descriptions.
 
     Args:
-        known_programs: `config.known_programs` (validated by the config).
+        known_programs: `config.known_programs` (validated by the config). The index keeps its own copy: a later edit
+            of the config's list changes nothing here until the index is rebuilt (`indexes` tells whether it is
+            still the config's).
         tokenize: description -> tuple of token ids, as the network's input holds them (no special tokens, no
             instruction number).
+        unknown_token_id: the tokenizer's id for a word it does not know. It is never evidence of a program.
+        spell: description -> the text of each of its tokens, in the order of `tokenize`'s ids, to name a word in a
+            refusal; without it a refusal names token ids.
+
+    Raises:
+        ValueError: naming the program(s) and description(s), for a description that tokenizes to no tokens (any
+            text the tokenizer drops, such as `"\\x00"`, would run it), one that holds the unknown token (any unknown
+            word in its place would run it), or two programs with descriptions that tokenize alike (the network
+            reads them as one text: one of the two could never run).
     """
 
-    def __init__(self, known_programs: list[dict], tokenize):
-        self.programs = known_programs
-        self.tokenize = tokenize
-        self.by_tokens = {}
-        for index, program in enumerate(known_programs):
+    def __init__(self, known_programs: list[dict], tokenize, unknown_token_id: Optional[int] = None, spell=None):
+        self.programs = copy.deepcopy(known_programs)
+        self.tokenize, self.unknown_token_id, self.spell = tokenize, unknown_token_id, spell
+        self.by_tokens = {}  # token ids -> (program index, the first description with those ids)
+        for index, program in enumerate(self.programs):
             for description in program["descriptions"]:
-                self.by_tokens.setdefault(tokenize(description), index)
-        self.can_score = all(program.get("instructions") for program in known_programs)
-        self.by_name = {program["name"]: program for program in known_programs}
+                self._index(index, description)
+        # The tokens a likely match may be made of: those of the known descriptions.
+        self.vocabulary = frozenset(token for tokens in self.by_tokens for token in tokens) - {unknown_token_id}
+        self.can_score = bool(self.programs) and all(program.get("instructions") for program in self.programs)
+        self.by_name = {program["name"]: program for program in self.programs}
         # Programs with equal instructions run alike (say, summing 8 numbers and counting 8 bits): one candidate.
-        self.same_as = [tuple(map(tuple, program.get("instructions") or [])) for program in known_programs]
+        self.same_as = [tuple(map(tuple, program.get("instructions") or [])) for program in self.programs]
+
+    @classmethod
+    def from_tokenizer(cls, known_programs: list[dict], tokenizer) -> "KnownPrograms":
+        """The index of `known_programs` as `tokenizer` (a transformers tokenizer) reads a description alone, without
+        special tokens; refusals name a word by the text it came from when the tokenizer reports offsets.
+
+        Raises:
+            ValueError: as `KnownPrograms`.
+        """
+
+        def tokenize(text: str) -> tuple[int, ...]:
+            return tuple(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+        def spell(text: str) -> list[str]:
+            ids = list(tokenize(text))
+            tokens = tokenizer.convert_ids_to_tokens(ids)
+            try:
+                spans = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True,
+                                  verbose=False)["offset_mapping"]
+            except (NotImplementedError, ValueError, TypeError, KeyError):  # a tokenizer without offsets
+                return tokens
+            if len(spans) != len(ids):
+                return tokens
+            return [text[start:end] or token for (start, end), token in zip(spans, tokens)]
+
+        return cls(known_programs, tokenize, getattr(tokenizer, "unk_token_id", None), spell)
+
+    def _index(self, index: int, description: str) -> None:
+        tokens = self.tokenize(description)
+        where = f"known_programs[{index}] ({self.programs[index]['name']!r})"
+        if not tokens:
+            raise ValueError(f"{where}: description {_shown(description)} tokenizes to no tokens, so any text the "
+                             "tokenizer drops entirely would run it")
+        if self.unknown_token_id is not None and self.unknown_token_id in tokens:
+            words = self._unknown_words(description, tokens, set(tokens) - {self.unknown_token_id})
+            raise ValueError(f"{where}: description {_shown(description)} holds a word the tokenizer does not know "
+                             f"({', '.join(map(repr, words))}), so any unknown word in its place would run it")
+        first = self.by_tokens.setdefault(tokens, (index, description))
+        if first[0] != index:
+            other = f"known_programs[{first[0]}] ({self.programs[first[0]]['name']!r})"
+            raise ValueError(f"{other} description {_shown(first[1])} and {where} description {_shown(description)} "
+                             "tokenize to the same tokens: the network reads them as one text, so one of the two "
+                             "programs could never run under it")
+
+    def indexes(self, known_programs: Optional[list[dict]]) -> bool:
+        """Whether this index is still that of `known_programs` (a config's, perhaps edited since)."""
+        return known_programs == self.programs
 
     def names(self) -> str:
         names = [program["name"] for program in self.programs]
         shown = ", ".join(names[:_NAMES_SHOWN]) + (", ..." if len(names) > _NAMES_SHOWN else "")
-        return f"{len(names)} known program(s): {shown}"
+        return f"{len(names)} known program(s): {shown}" if names else "it lists no known programs"
 
     def exact(self, description: str) -> Optional[Match]:
-        index = self.by_tokens.get(self.tokenize(description))
+        index, _ = self.by_tokens.get(self.tokenize(description), (None, None))
         if index is None:
             return None
         return Match(description, self.programs[index]["name"], "exact", description)
 
+    def unknown_words(self, description: str) -> list[str]:
+        """The words of `description` (each once, in order) made of tokens that occur in no known description, the
+        unknown token included: what a likely match refuses."""
+        return self._unknown_words(description, self.tokenize(description), self.vocabulary)
+
+    def _unknown_words(self, description: str, tokens: tuple, vocabulary) -> list[str]:
+        positions = [i for i, token in enumerate(tokens) if token not in vocabulary]
+        if not positions:
+            return []
+        texts = self.spell(description) if self.spell is not None else []
+        if len(texts) != len(tokens):
+            texts = [f"token {token}" for token in tokens]
+        return list(dict.fromkeys(texts[i] for i in positions))
+
     def instruction_count(self) -> int:
-        """L: how many instruction numbers scoring needs, the longest known program's length."""
-        return max(len(program["instructions"]) for program in self.programs)
+        """L: how many instruction numbers scoring needs, the longest known program's length (0 with none)."""
+        return max((len(program.get("instructions") or []) for program in self.programs), default=0)
 
     def log_likelihoods(self, a_log_probs, b_log_probs, c_log_probs) -> tuple[torch.Tensor, torch.Tensor]:
         """
@@ -173,26 +254,46 @@ class KnownPrograms:
                min_match_confidence: Optional[float] = None) -> Match:
         """
         The match of an unseen description from its `[K]` log-likelihoods and least likely instructions
-        (`log_likelihoods`): the best program if it leads the best program with other instructions by `min_margin`
-        nats and, with `min_match_confidence`, the network gives each of its instructions at least that
-        probability; else a refusal.
+        (`log_likelihoods`): the best program if the description has tokens and every one of them occurs in a known
+        description, the best program leads the best program with other instructions by a finite margin of at least
+        `min_margin` nats and, with `min_match_confidence`, the network gives each of its instructions at least that
+        probability; else a refusal. A NaN anywhere refuses.
         """
-        order = sorted(range(len(self.programs)), key=lambda i: -float(log_likelihoods[i]))
+        if not self.programs:
+            return self.unknown(description)
+        order = sorted(range(len(self.programs)), key=lambda i: _descending(float(log_likelihoods[i])))
         scores = {self.programs[i]["name"]: round(float(log_likelihoods[i]), 3) for i in order}
         best = order[0]
-        rivals = [i for i in order if self.same_as[i] != self.same_as[best]]
-        margin = float(log_likelihoods[best] - log_likelihoods[rivals[0]]) if rivals else math.inf
         name = self.programs[best]["name"]
-        if margin < min_margin:
-            reason = (f"it is not a known description, and its most likely program {name!r} leads "
-                      f"{self.programs[rivals[0]]['name']!r} by only {margin:.2f} nats (min_margin = {min_margin:g})")
-            return Match(description, None, "refused", None, margin=margin, scores=scores, reason=reason)
+        rivals = [i for i in order if self.same_as[i] != self.same_as[best]]
+        margin = float(log_likelihoods[best] - log_likelihoods[rivals[0]]) if rivals else None
+
+        def refused(reason: str) -> Match:
+            return Match(description, None, "refused", None, margin=margin, scores=scores,
+                         reason=f"it is not a known description, and {reason}")
+
+        words = self.unknown_words(description)
+        if words:
+            shown = ", ".join(map(repr, words[:_NAMES_SHOWN])) + (", ..." if len(words) > _NAMES_SHOWN else "")
+            return refused(f"{'its word' if len(words) == 1 else 'its words'} {shown} "
+                           f"{'occurs' if len(words) == 1 else 'occur'} in no known description: the network never "
+                           "learned what it means, so its likelihoods cannot show which program, if any, it names")
+        if not self.tokenize(description):
+            return refused("it has no tokens: nothing in it names a program")
+        if not rivals:
+            return refused(f"its most likely program {name!r} has no rival with other instructions, so no margin can "
+                           "show that it names this program rather than any task at all")
+        rival = self.programs[rivals[0]]["name"]
+        if not margin >= min_margin:  # NaN refuses too
+            return refused(f"its most likely program {name!r} leads {rival!r} by only {margin:.2f} nats (min_margin "
+                           f"= {min_margin:g})")
+        if not math.isfinite(margin):
+            return refused(f"its most likely program {name!r} leads {rival!r} by {margin} nats: the network gives "
+                           f"{rival!r} no probability at all, and an infinite margin measures nothing")
         least = math.exp(float(worst[best]))
-        if min_match_confidence is not None and least < min_match_confidence:
-            reason = (f"it is not a known description, and the network gives an instruction of its most likely "
-                      f"program {name!r} only probability {least:.3g} (min_match_confidence = "
-                      f"{min_match_confidence:g})")
-            return Match(description, None, "refused", None, margin=margin, scores=scores, reason=reason)
+        if min_match_confidence is not None and not least >= min_match_confidence:
+            return refused(f"the network gives an instruction of its most likely program {name!r} only probability "
+                           f"{least:.3g} (min_match_confidence = {min_match_confidence:g})")
         canonical = self.programs[best]["descriptions"][0]
         return Match(description, name, "likely", canonical, margin=margin, scores=scores)
 
@@ -204,14 +305,21 @@ class KnownPrograms:
         return Match(description, None, "refused", None, reason=reason)
 
 
+def _descending(score: float) -> float:
+    """Sort key of a log-likelihood, best first; NaN last."""
+    return math.inf if math.isnan(score) else -score
+
+
 def write_inputs(program: dict, memory: list[int], values: dict) -> list[int]:
     """
     A copy of `memory` with `values` (input name -> an int for a one-cell input, a list of ints otherwise) written
-    into the cells `program["inputs"]` names.
+    into the cells `program["inputs"]` names. Every declared input must be given: one left out would run on whatever
+    its cells hold, a silent wrong answer.
 
     Raises:
         TypeError: if `values` is not a dict, or a value is not an integer (or a list of them).
-        ValueError: for a name the program does not declare, a wrong number of values, or a value outside int64.
+        ValueError: naming them, for a name the program does not declare, declared inputs that are not given, a
+            wrong number of values, or a value outside int64.
     """
     if not isinstance(values, dict):
         raise TypeError(f"inputs must be a dict of input name -> value, got {type(values).__name__}")
@@ -227,7 +335,54 @@ def write_inputs(program: dict, memory: list[int], values: dict) -> list[int]:
             raise ValueError(f"input {name!r} of program {program['name']!r} takes {length} value(s), got "
                              f"{len(cells)}")
         memory[address : address + length] = cells
+    missing = [name for name in declared if name not in values]
+    if missing:
+        raise ValueError(f"{_missing(program, missing)}: every input the program declares must be given")
     return memory
+
+
+def initial_memory(program: Optional[dict], memory: Optional[list[int]], values: Optional[dict],
+                   default_memory) -> list[int]:
+    """
+    The data memory a run starts from.
+
+    - With `memory` (the caller's own) and no `values`: that memory, exactly as given.
+    - Else the caller's `memory`, `program`'s own memory, or `default_memory()`, in that order, with `values` written
+      into `program`'s named inputs (`write_inputs`: every declared input must be given).
+    - A program that declares inputs, run with neither `values` nor `memory`, is refused: its inputs would silently
+      read whatever its initial memory holds.
+
+    Args:
+        program: the known program the description runs as, or None (an unchecked description).
+        memory: the data memory the caller gave, or None.
+        values: the caller's named inputs (a dict, even an empty one), or None when it gave none.
+        default_memory: a callable giving the memory of a run that has none of its own.
+
+    Raises:
+        ValueError: naming the missing inputs of a program run with neither `values` nor `memory`; for `values` of a
+            description that runs no known program declaring inputs; and as `write_inputs`.
+        TypeError: as `write_inputs`.
+    """
+    if values is None and memory is not None:
+        return list(memory)
+    if memory is None:
+        memory = program["memory"] if program and program.get("memory") is not None else default_memory()
+    declared = (program or {}).get("inputs")
+    if values is None:
+        if declared:
+            raise ValueError(f"{_missing(program, list(declared))}: pass inputs={{...}} with every one of them, or a "
+                             "memory= that holds them (which runs as given)")
+        return list(memory)
+    if not declared:
+        runs = "no known program" if program is None else f"{program['name']!r}, which declares no inputs"
+        raise ValueError(f"inputs= names the cells of a known program, but this description runs {runs}; pass "
+                         "memory= instead")
+    return write_inputs(program, memory, values)
+
+
+def _missing(program: dict, names: list[str]) -> str:
+    return (f"program {program['name']!r} needs {'input' if len(names) == 1 else 'inputs'} "
+            f"{', '.join(map(repr, names))}, not given")
 
 
 def read_outputs(program: dict, memory: list[int]) -> dict:
@@ -239,4 +394,4 @@ def read_outputs(program: dict, memory: list[int]) -> dict:
     return outputs
 
 
-__all__ = ["KnownPrograms", "Match", "RunRefused", "read_outputs", "write_inputs"]
+__all__ = ["KnownPrograms", "Match", "RunRefused", "initial_memory", "read_outputs", "write_inputs"]

@@ -18,6 +18,8 @@ from modeling_synthesizer.tokenizer import build_word_level_tokenizer
 K, L, N_PROGRAMS = MEMORIZED_SHAPE
 MAX_STEPS = 200
 UNKNOWN = ["[PROG_9]", "hello world", "\N{GRINNING FACE}", "{description}", "[PROG_0] [PROG_1]"]
+# Unseen descriptions made only of tokens of known descriptions: likelihood matching may run them.
+KNOWN_TOKENS_ONLY = ["[PROG_0] [PROG_1]", "[PROG_2] [PROG_0]", "[PROG_1] [PROG_1] [PROG_2]"]
 param = pytest.mark.parametrize
 
 
@@ -107,7 +109,7 @@ def test_a_checkpoint_without_known_programs_runs_any_text(memorized):
 def test_likely_match_runs_the_known_program_exactly(pipe, memorized):
     _, programs = memorized
     names = {f"program {i}": program for i, program in enumerate(programs.values())}
-    for description in UNKNOWN:
+    for description in KNOWN_TOKENS_ONLY:
         match = pipe.match_program(description, min_margin=0)
         assert match["how"] == "likely" and match["margin"] >= 0
         scores = list(match["scores"].values())
@@ -138,7 +140,7 @@ def test_a_known_description_scores_its_own_program_highest(pipe, memorized):
 def test_log_likelihood_sums_the_three_heads_over_the_instructions():
     programs = [{"name": "p", "descriptions": ["p"], "instructions": [[1, 0, 2], [0, 1, 0]]},
                 {"name": "q", "descriptions": ["q"], "instructions": [[0, 0, 1]]}]
-    known = KnownPrograms(programs, tokenize=lambda text: (text,))
+    known = KnownPrograms(programs, tokenize=lambda text: tuple(text.split()))
     a = torch.log(torch.tensor([[[0.25, 0.75], [0.5, 0.5]]]))  # [D=1, L=2, k=2]
     b = torch.log(torch.tensor([[[0.9, 0.1], [0.2, 0.8]]]))
     c = torch.log(torch.tensor([[[0.1, 0.3, 0.6], [0.7, 0.2, 0.1]]]))
@@ -147,14 +149,14 @@ def test_log_likelihood_sums_the_three_heads_over_the_instructions():
     q = 0.25 * 0.9 * 0.3
     assert torch.allclose(scores.exp(), torch.tensor([[p, q]]))
     assert torch.allclose(worst.exp(), torch.tensor([[min(0.75 * 0.9 * 0.6, 0.5 * 0.8 * 0.7), q]]))
-    match = known.decide("r", scores[0], worst[0], min_margin=0.5)
+    match = known.decide("q p", scores[0], worst[0], min_margin=0.5)
     assert (match.program, match.run_as) == ("p", "p")
     assert match.margin == pytest.approx(float(scores[0, 0] - scores[0, 1]))
-    assert known.decide("r", scores[0], worst[0], min_margin=10).how == "refused"
+    assert known.decide("q p", scores[0], worst[0], min_margin=10).how == "refused"
     # The least likely instruction of p has probability 0.28: a floor above it refuses, one below it does not.
-    refused = known.decide("r", scores[0], worst[0], min_margin=0.5, min_match_confidence=0.3)
+    refused = known.decide("q p", scores[0], worst[0], min_margin=0.5, min_match_confidence=0.3)
     assert refused.how == "refused" and "only probability 0.28 (min_match_confidence = 0.3)" in refused.reason
-    assert known.decide("r", scores[0], worst[0], min_margin=0.5, min_match_confidence=0.25).program == "p"
+    assert known.decide("q p", scores[0], worst[0], min_margin=0.5, min_match_confidence=0.25).program == "p"
 
 
 def test_programs_with_equal_instructions_are_one_candidate():
@@ -163,9 +165,9 @@ def test_programs_with_equal_instructions_are_one_candidate():
     programs = [{"name": "count", "descriptions": ["c"], "instructions": same},
                 {"name": "sum", "descriptions": ["s"], "instructions": same},
                 {"name": "other", "descriptions": ["o"], "instructions": [[0, 0, 1], [0, 0, 0]]}]
-    known = KnownPrograms(programs, tokenize=lambda text: (text,))
+    known = KnownPrograms(programs, tokenize=lambda text: tuple(text.split()))
     scores, worst = torch.tensor([-2.0, -2.0, -9.0]), torch.tensor([-1.0, -1.0, -5.0])
-    match = known.decide("total", scores, worst, min_margin=5)
+    match = known.decide("s c", scores, worst, min_margin=5)
     assert (match.how, match.program, match.margin) == ("likely", "count", 7.0)
 
 
@@ -283,13 +285,13 @@ def adder():
 def test_named_inputs_and_outputs(adder, strategy):
     record = adder("[PROG_0]", inputs={"a": 7, "b": 6}, strategy=strategy)
     assert record["outputs"] == {"sum": 13} and record["program"] == "add"
-    # Without inputs it runs on the program's own memory; an input dict's inputs win over the call's.
-    assert adder("[PROG_0]", strategy=strategy)["outputs"] == {"sum": 5}
-    records = adder([{"description": "[PROG_0]", "inputs": {"a": -4}}, "[PROG_0]"], inputs={"b": 10},
+    # An input dict's inputs win over the call's.
+    records = adder([{"description": "[PROG_0]", "inputs": {"a": -4, "b": 3}}, "[PROG_0]"], inputs={"a": 2, "b": 10},
                     strategy=strategy, batch_size=2)
     assert [r["outputs"]["sum"] for r in records] == [-1, 12]
-    # Named inputs go into a memory the caller gives, too.
-    assert adder("[PROG_0]", memory=[1, 1, 0, 0, 0, 0, 0, 0], inputs={"b": [5]})["outputs"] == {"sum": 6}
+    # Named inputs go into a memory the caller gives, too; a memory without inputs runs exactly as given.
+    assert adder("[PROG_0]", memory=[1, 1, 0, 0, 0, 0, 0, 0], inputs={"a": 2, "b": [5]})["outputs"] == {"sum": 7}
+    assert adder("[PROG_0]", memory=[1, 5, 0, 0, 0, 0, 0, 0], strategy=strategy)["outputs"] == {"sum": 6}
 
 
 @param("inputs, error, match", [
@@ -304,11 +306,12 @@ def test_bad_named_inputs(adder, inputs, error, match):
     with pytest.raises(error, match=match):
         adder("[PROG_0]", inputs=inputs)
     with pytest.raises(error, match="^input 1: "):
-        adder(["[PROG_0]", {"description": "[PROG_0]", "inputs": inputs}], batch_size=2)
+        adder([{"description": "[PROG_0]", "inputs": {"a": 1, "b": 2}}, {"description": "[PROG_0]", "inputs": inputs}],
+              batch_size=2)
 
 
 def test_named_inputs_need_a_program_that_declares_them(adder):
-    with pytest.raises(ValueError, match="runs 'raw' with declared inputs; pass memory= instead"):
+    with pytest.raises(ValueError, match="runs 'raw', which declares no inputs; pass memory= instead"):
         adder("[PROG_1]", inputs={"a": 1})
-    with pytest.raises(ValueError, match="runs no known program with declared inputs"):
+    with pytest.raises(ValueError, match="runs no known program; pass memory= instead"):
         adder("[PROG_0] [PROG_1]", inputs={"a": 1}, allow_unknown=True)

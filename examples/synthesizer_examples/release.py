@@ -3,8 +3,9 @@ evaluation through the pipeline as a user runs it (by description, on named inpu
 
 - `oversampled_rows`: the rows of one epoch, each program's own instructions repeated so that the HALT padding
   (most of the L = 256 rows of every program) does not dominate training.
-- `evaluate_release`: every phrasing (trained and held out) decoded, matched and run on random named inputs, each
-  result's `outputs` compared with the program's Python reference; unknown descriptions must be refused.
+- `evaluate_release`: every phrasing (trained and held out) and every paraphrase (`PARAPHRASES`) decoded, matched
+  and run on random named inputs, each result's `outputs` compared with the program's Python reference; descriptions
+  of tasks the library does not have (`UNKNOWN_DESCRIPTIONS`) must be refused.
 - `release_metrics` / `eval_results`: the counts of that report, and the same as `model-index` results.
 - `release_card`: the card, with a table of what the checkpoint runs and usage code that runs as written.
 
@@ -24,18 +25,101 @@ from .library import padded_program
 from .model_card import ModelCardSpec, synthesizer_summary
 
 
-# Descriptions no library program answers: a release must refuse them rather than run its nearest program. The first
-# four are far from every program; the last four are near misses (a word from a known program, another task).
+# Descriptions of tasks no library program does: a release must refuse every one rather than run its nearest program.
+# Some are far from every program (the weather, a joke); most are near misses, a library task's words around another
+# task (the minimum of the list, the zeros in the bits, descending order).
 UNKNOWN_DESCRIPTIONS = (
     "translate this sentence into French",
     "what is the weather like today?",
+    "what time is it?",
     "draw a picture of a cat",
     "tell me a joke",
     "divide a by b",
     "find the minimum of the list",
     "subtract b from a",
     "sort the list in descending order",
+    "count the zeros in the bits",
+    "what is the median of these numbers?",
+    "compute the average of the list",
+    "is n a prime number?",
+    "compute the factorial of n",
+    "what is a to the power of b?",
+    "square the number",
+    "find the greatest common divisor of a and b",
+    "remove the duplicates from the list",
+    "how many numbers in the list are negative?",
+    "what is the remainder when a is divided by b?",
+    "round x to the nearest ten",
+    "check whether the list is sorted",
+    "what day of the week is it?",
+    "spell out the number in words",
 )
+
+# Paraphrases of the library's programs, four each, written as a user might ask for the task (none is one of the
+# library's own descriptions, trained or held out): matching must run each as its program or refuse it, never run it
+# as another program.
+PARAPHRASES = {
+    "count_ones": (
+        "how many ones are there in the bits?",
+        "count the 1s in this sequence",
+        "give me the number of set bits",
+        "how many of these bits are ones?",
+    ),
+    "add": (
+        "what is the sum of a and b?",
+        "add b to a",
+        "a plus b",
+        "calculate a + b",
+    ),
+    "multiply": (
+        "what is the product of a and b?",
+        "multiply b by a",
+        "a times b",
+        "calculate a * b",
+    ),
+    "maximum": (
+        "what is the biggest number in the list?",
+        "find the largest value",
+        "return the max of the list",
+        "which value in the list is highest?",
+    ),
+    "sum": (
+        "add all the numbers in the list together",
+        "what is the sum of the list?",
+        "total up the numbers",
+        "compute the sum of all the values",
+    ),
+    "reverse": (
+        "reverse the order of the list",
+        "write the list backwards",
+        "put the numbers in reverse order",
+        "flip the list",
+    ),
+    "absolute": (
+        "what is the absolute value of x?",
+        "compute |x|",
+        "remove the sign of x",
+        "give the magnitude of the number",
+    ),
+    "sort": (
+        "sort the numbers in ascending order",
+        "arrange the list from lowest to highest",
+        "put the values in increasing order",
+        "order these numbers from smallest to largest",
+    ),
+    "fibonacci": (
+        "what is the nth Fibonacci number?",
+        "compute fibonacci(n)",
+        "give the Fibonacci number for n",
+        "find the n-th number in the Fibonacci sequence",
+    ),
+    "count_ones_32": (
+        "how many ones are in the 32 bits?",
+        "count the 1s in a 32-bit sequence",
+        "what is the number of set bits in the 32 bits?",
+        "count how many of the thirty-two bits are set",
+    ),
+}
 
 TASK_TYPE = "subleq-execution"
 DATASET_TYPE = "program-library"
@@ -142,18 +226,22 @@ def evaluate_phrasing(pipe, program: LibraryProgram, padded: list[tuple], descri
 
 def evaluate_release(pipe, programs: Sequence[LibraryProgram], phrasings: dict, data_memory_size: int,
                      max_program_length: int, num_inputs: int, input_seed: int, max_steps: int,
-                     unknown_descriptions: Sequence[str], matching: dict) -> dict:
+                     unknown_descriptions: Sequence[str], matching: dict, paraphrases: dict | None = None) -> dict:
     """
-    The release's report: per program, every trained and held-out phrasing (`evaluate_phrasing`) on the same
-    `num_inputs` random named inputs; and whether each of `unknown_descriptions` is refused.
+    The release's report: per program, every trained and held-out phrasing and every paraphrase
+    (`evaluate_phrasing`) on the same `num_inputs` random named inputs; and whether each of `unknown_descriptions` is
+    refused.
 
     Args:
         pipe: a `subleq-execution` pipeline of the saved checkpoint.
         phrasings: program name -> `{"trained": [...], "held_out": [...]}`.
         matching: the opt-in `min_margin` and `min_match_confidence` the unseen descriptions are matched with (the
             checkpoint's default refuses every one of them).
+        paraphrases: program name -> paraphrases of it; defaults to `PARAPHRASES` of the programs evaluated.
     """
-    report = {"programs": {}, "unknown": []}
+    if paraphrases is None:
+        paraphrases = {program.name: PARAPHRASES[program.name] for program in programs if program.name in PARAPHRASES}
+    report = {"programs": {}, "paraphrases": [], "unknown": []}
     for program in programs:
         padded = padded_program(program, data_memory_size, max_program_length)
         inputs = program_inputs(program, input_seed, num_inputs)
@@ -162,6 +250,11 @@ def evaluate_release(pipe, programs: Sequence[LibraryProgram], phrasings: dict, 
             entry[split] = [evaluate_phrasing(pipe, program, padded, description, inputs, max_steps, matching)
                             for description in phrasings[program.name][split]]
         report["programs"][program.name] = entry
+        report["paraphrases"] += [
+            {"program": program.name,
+             **evaluate_phrasing(pipe, program, padded, description, inputs, max_steps, matching)}
+            for description in paraphrases.get(program.name, ())
+        ]
     for description in unknown_descriptions:
         match = pipe.match_program(description, **matching)
         report["unknown"].append({"description": description, "refused": match["how"] == "refused",
@@ -172,20 +265,25 @@ def evaluate_release(pipe, programs: Sequence[LibraryProgram], phrasings: dict, 
 
 def release_metrics(report: dict) -> dict:
     """The report's counts: `{name: [count, out of]}` for exact decoding and right outputs of the trained phrasings,
-    the held-out phrasings run right / refused / run wrong, and the unknown descriptions refused."""
+    the held-out phrasings and the paraphrases run right / refused / run wrong, and the descriptions of unknown tasks
+    refused / run (a report without paraphrases, from an earlier build, counts none)."""
     entries = report["programs"].values()
     trained = [p for entry in entries for p in entry["trained"]]
     held_out = [p for entry in entries for p in entry["held_out"]]
+    paraphrases = report.get("paraphrases", [])
     unknown = report["unknown"]
-    return {
+    counts = {
         "trained phrasings decoded exactly": [sum(p["decoded_exactly"] for p in trained), len(trained)],
         "right outputs on random inputs, trained phrasings": [sum(p["correct_outputs"] for p in trained),
                                                               sum(p["inputs"] for p in trained)],
-        "held-out phrasings run right": [sum(p["runs_right"] for p in held_out), len(held_out)],
-        "held-out phrasings refused": [sum(p["decision"] == "refused" for p in held_out), len(held_out)],
-        "held-out phrasings run wrong": [sum(p["runs_wrong"] for p in held_out), len(held_out)],
-        "unknown descriptions refused": [sum(u["refused"] for u in unknown), len(unknown)],
     }
+    for label, phrasings in (("held-out phrasings", held_out), ("paraphrases", paraphrases)):
+        counts[f"{label} run right"] = [sum(p["runs_right"] for p in phrasings), len(phrasings)]
+        counts[f"{label} refused"] = [sum(p["decision"] == "refused" for p in phrasings), len(phrasings)]
+        counts[f"{label} run wrong"] = [sum(p["runs_wrong"] for p in phrasings), len(phrasings)]
+    counts["unknown descriptions refused"] = [sum(u["refused"] for u in unknown), len(unknown)]
+    counts["unknown descriptions run"] = [sum(not u["refused"] for u in unknown), len(unknown)]
+    return counts
 
 
 def release_is_exact(metrics: dict) -> bool:
@@ -201,7 +299,11 @@ _METRIC_TYPES = {
     "held-out phrasings run right": "accuracy",
     "held-out phrasings refused": "refusal_rate",
     "held-out phrasings run wrong": "error_rate",
+    "paraphrases run right": "accuracy",
+    "paraphrases refused": "refusal_rate",
+    "paraphrases run wrong": "error_rate",
     "unknown descriptions refused": "refusal_rate",
+    "unknown descriptions run": "error_rate",
 }
 
 
@@ -295,7 +397,8 @@ def release_card(config, programs: Sequence[LibraryProgram], phrasings: dict, da
             "the trained descriptions below (`config.known_programs`); anything else raises `RunRefused` (a "
             "`ValueError`). Passing `min_margin=10, min_match_confidence=0.1` opts in to matching an unseen phrasing "
             "to the known program most likely under the network; the Results show how often that goes wrong. "
-            "Without `inputs`, a program runs on its own initial memory.\n\n"
+            "Every input a program declares must be given: a run with none of them (and no `memory`) is refused, "
+            "naming them.\n\n"
             + program_table(programs, phrasings, data_memory_size, max_program_length)
         ),
         usage=release_usage(card_examples(programs, phrasings, input_seed), None),
@@ -305,6 +408,7 @@ def release_card(config, programs: Sequence[LibraryProgram], phrasings: dict, da
 
 
 __all__ = [
+    "PARAPHRASES",
     "UNKNOWN_DESCRIPTIONS",
     "card_examples",
     "eval_results",
