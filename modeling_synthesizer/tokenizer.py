@@ -3,8 +3,9 @@
 Neither needs remote code: `AutoTokenizer.from_pretrained(checkpoint)` loads what `save_pretrained` wrote.
 """
 
+import transformers
 from tokenizers import Tokenizer, models, pre_tokenizers, processors
-from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 
 SPECIAL_TOKENS = {
@@ -14,6 +15,15 @@ SPECIAL_TOKENS = {
     "sep_token": "[SEP]",
     "mask_token": "[MASK]",
 }
+
+
+class PreTrainedTokenizerFast(transformers.PreTrainedTokenizerFast):
+    """
+    transformers' `PreTrainedTokenizerFast`, saved under that name. transformers 5 saves it as `TokenizersBackend`
+    (its new name), which transformers 4 cannot load; every release loads `PreTrainedTokenizerFast` (5.x as an
+    alias), so a checkpoint's tokenizer loads wherever its code runs. `tokenizer_config.json` records only the name:
+    loading it gives transformers' own class, never this one.
+    """
 
 
 def program_token(index: int) -> str:
