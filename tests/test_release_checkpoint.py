@@ -116,8 +116,11 @@ run = pipeline("subleq-execution", model="org/synthesizer-bert-256", trust_remot
 cases = json.loads(CASES)
 results = run([{"description": description, "inputs": inputs} for description, inputs in cases], batch_size=8)
 print(json.dumps([[result["outputs"], result["halt_reason"], result["program"]] for result in results]))
-default = run(cases[0][0])
-print(json.dumps(default["outputs"]))
+try:
+    run(cases[0][0])
+    print(json.dumps("ran"))
+except ValueError as error:
+    print(json.dumps([type(error).__name__, str(error)]))
 try:
     run(UNKNOWN)
     print(json.dumps("ran"))
@@ -155,13 +158,13 @@ def offline_run(release):
 
 
 def test_loads_by_name_offline_and_runs_every_program_on_named_inputs(offline_run):
-    _, _, (loaded, ran, default, refused), expected = offline_run
+    _, _, (loaded, ran, no_inputs, refused), expected = offline_run
     # The checkpoint's own code from the cache, not this package (which the process cannot import).
     assert loaded["programs"] == 2
     assert loaded["module"].startswith("transformers_modules.org.synthesizer_hyphen_bert_hyphen_256.")
     assert ran == expected
-    # Without inputs, a program runs on its own memory: add's cells a and b start at 0.
-    assert default == {"sum": 0}
+    # Without inputs (and without a memory of its own), a program that declares inputs is refused, naming them.
+    assert no_inputs[0] == "ValueError" and no_inputs[1].startswith("program 'add' needs inputs 'a', 'b', not given")
     assert refused[0] == "RunRefused" and f"refused to run {UNKNOWN!r}" in refused[1]
 
 
