@@ -19,6 +19,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(ROOT / "examples"))
+
+from synthesizer_examples.run_info import redact_command, redact_settings  # noqa: E402
+
+
 RUN_FILE = "release_results.json"
 
 
@@ -136,7 +141,11 @@ def main(argv=None):
     if not path.is_file():
         parser.error(f"{path} does not exist: run examples/build_synthesizer_bert_256.py with --output_dir "
                      f"{args.run_dir} first")
-    results = json.loads(path.read_text())
+    # A build records its command with secrets redacted; a results file of an older build may not have: redact
+    # again, as nothing committed may hold a token.
+    results = redact_settings(json.loads(path.read_text()))
+    if isinstance(results.get("command"), str):
+        results["command"] = redact_command(results["command"])
     if args.note:
         results["note"] = args.note
     out = Path(args.results_dir)

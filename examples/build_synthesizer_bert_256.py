@@ -39,12 +39,12 @@ Tiny CPU build (seconds; two programs, small k, L and backbone):
         --per_device_train_batch_size 8 --learning_rate 3e-3 --warmup_steps 0 --num_train_epochs 100 \\
         --eval_steps 20 --save_strategy no --num_inputs 20
 
-Rerunning a command whose build was interrupted resumes from the last checkpoint in --output_dir.
+Rerunning a command whose build was interrupted resumes from the last checkpoint in --output_dir; a finished build
+is reported and left alone (a build that stopped below 100%, rerun with more epochs, trains further), and
+--overwrite_output_dir starts over.
 """
 
-import json
 import logging
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -53,7 +53,7 @@ from transformers import pipeline, set_seed
 
 from modeling_synthesizer.program_library import list_programs, load_program
 from synthesizer_examples.backbone import backbone_config
-from synthesizer_examples.checkpoint import HubReadyTrainer, save_and_push, save_unpushed
+from synthesizer_examples.checkpoint import HubReadyTrainer, push_saved, save_unpushed
 from synthesizer_examples.library import (
     WordDropoutDataset,
     build_description_tokenizer,
@@ -74,17 +74,19 @@ from synthesizer_examples.release import (
     release_metrics,
     release_usage,
 )
-from synthesizer_examples.run_info import launch_command, machine_description
+from synthesizer_examples.run_info import launch_command, machine_description, redact_settings
 from synthesizer_examples.run_settings import settings_of, write_run_settings
 from synthesizer_examples.training import (
     MemorizationTrainingArguments,
     StopAtExactMatchCallback,
     find_checkpoint_to_resume,
+    finished_results,
     first_step_reaching,
     parse_example_args,
     say,
     setup_run,
     tokenize_instructions,
+    write_results,
 )
 
 
@@ -92,6 +94,8 @@ logger = logging.getLogger(__name__)
 
 SCRIPT = "examples/build_synthesizer_bert_256.py"
 RESULTS_FILE = "release_results.json"
+# What a rerun of a finished build reports from its results (`build_outcome`).
+REPORTED = ("training", "metrics")
 
 
 @dataclass
@@ -242,6 +246,9 @@ def main(argv=None):
     model_args, release_args, training_args = parse_args(argv)
     settings = settings_of((model_args, release_args, training_args))  # as parsed: what a rerun is compared with
     setup_run(training_args, logger)
+    finished = finished_results(training_args, RESULTS_FILE, required=REPORTED)
+    if finished is not None:
+        return report_finished(training_args, finished)
     command, machine = launch_command(SCRIPT, argv), machine_description()
     programs, phrasings = select_programs(release_args)
     k, length = release_args.data_memory_size, release_args.max_program_length
@@ -255,9 +262,10 @@ def main(argv=None):
                                                  model.config, training_args.seed)
     say(training_args, f"{len(programs)} programs, {len(trained)} trained phrasings, {len(eval_dataset)} rows "
                        f"({len(train_dataset)} per epoch), k={k}, L={length}, vocabulary {len(tokenizer)}")
-    training_settings = {**asdict(model_args), **asdict(release_args), "learning_rate": training_args.learning_rate,
-                         "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
-                         "seed": training_args.seed}
+    training_settings = redact_settings({
+        **asdict(model_args), **asdict(release_args), "learning_rate": training_args.learning_rate,
+        "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
+        "seed": training_args.seed})
     trainer = HubReadyTrainer(
         model=model, args=training_args, train_dataset=train_dataset, eval_dataset=eval_dataset,
         processing_class=tokenizer, compute_metrics=make_compute_metrics(program_length=length),
@@ -289,23 +297,45 @@ def main(argv=None):
                "wall_seconds": round(time.time() - wall_start, 1),
                # On a shared machine the wall time depends on the other load; the CPU time much less.
                "cpu_seconds": round(time.process_time(), 1)}
-    with open(os.path.join(training_args.output_dir, RESULTS_FILE), "w") as f:
-        json.dump(results, f, indent=2)
-    exact = metrics["eval_exact_match"] == 1.0 and release_is_exact(counts)
     refused = next((u["description"] for u in report["unknown"] if u["refused"]), None)
     trainer.card.usage = release_usage(card_examples(programs, phrasings, release_args.input_seed), refused)
     trainer.card.results.update({name: f"{count}/{total}" for name, (count, total) in counts.items()})
     trainer.card.results["steps to 100% exact match"] = results["training"]["steps_to_100"]
     trainer.card.eval_results = eval_results(counts, len(programs))
-    if not exact:
-        save_unpushed(trainer)  # the card with the results, for a look at what went wrong
-        sys.exit(f"error: the build did not memorize every trained phrasing exactly ({counts}; instruction exact "
-                 f"match {metrics['eval_exact_match']:.4f} after {trainer.state.global_step} steps): nothing was "
-                 f"pushed. Train longer (--num_train_epochs) or see {RESULTS_FILE} in {training_args.output_dir}")
-    save_and_push(trainer, "synthesizer-bert-256: the program library, by name, on named inputs")
+    save_unpushed(trainer)  # the card with the results (the weights are those evaluated)
+    # Last, over the saved model: RESULTS_FILE marks the build as finished, and a rerun then does nothing.
+    results = write_results(trainer, RESULTS_FILE, results, stopped_short=metrics["eval_exact_match"] < 1.0)
+    failure = build_failure(results, training_args.output_dir)
+    if failure is not None:
+        sys.exit(failure)
+    push_saved(trainer, "synthesizer-bert-256: the program library, by name, on named inputs")
     for name, (count, total) in counts.items():
         say(training_args, f"{name}: {count}/{total}")
     say(training_args, f"built in {results['wall_seconds']:.0f} s ({trainer.state.global_step} steps)")
+    return results
+
+
+def build_failure(results: dict, output_dir: str) -> str | None:
+    """The error line of a build (`release_results.json`) that is not a release, or None: a trained phrasing that
+    does not decode exactly or runs wrong, or an instruction exact match below 100%."""
+    training, counts = results["training"], results["metrics"]
+    if training["final_exact_match"] == 1.0 and release_is_exact(counts):
+        return None
+    return (f"error: the build did not memorize every trained phrasing exactly ({counts}; instruction exact match "
+            f"{training['final_exact_match']:.4f} after {training['global_step']} steps): nothing was pushed. Train "
+            f"longer (--num_train_epochs) or see {RESULTS_FILE} in {output_dir}")
+
+
+def report_finished(training_args, results: dict) -> dict:
+    """A rerun of a finished build: says so and returns its results without training, evaluating or pushing; a build
+    that was not exact exits with its error again (status 1)."""
+    failure = build_failure(results, training_args.output_dir)
+    say(training_args, f"{training_args.output_dir} holds a finished build ({RESULTS_FILE}): nothing to do. "
+                       "--overwrite_output_dir starts over.")
+    if failure is not None:
+        sys.exit(failure)
+    for name, (count, total) in results["metrics"].items():
+        say(training_args, f"{name}: {count}/{total}")
     return results
 
 

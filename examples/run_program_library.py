@@ -40,7 +40,9 @@ The committed results (bench/results/program_library.*; about 7 minutes on a loa
     OMP_NUM_THREADS=1 python examples/run_program_library.py --output_dir runs/library --disable_tqdm true
     python bench/program_library.py --run_dir runs/library
 
-Rerunning a command whose run was interrupted resumes the Synthesizer from the last checkpoint in --output_dir.
+Rerunning a command whose run was interrupted resumes the Synthesizer from the last checkpoint in --output_dir; a
+finished run is reported and left alone (one that stopped below 100%, rerun with more epochs, trains further), and
+--overwrite_output_dir starts over.
 """
 
 import json
@@ -68,7 +70,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from modeling_synthesizer import SubleqError
 from modeling_synthesizer.program_library import list_programs, load_program
 from synthesizer_examples.backbone import backbone_config
-from synthesizer_examples.checkpoint import HubReadyTrainer, save_and_push, save_unpushed
+from synthesizer_examples.checkpoint import HubReadyTrainer, push_saved, save_unpushed
 from synthesizer_examples.library import (
     WordDropoutDataset,
     bits_to_text,
@@ -83,20 +85,25 @@ from synthesizer_examples.library import (
 from synthesizer_examples.memorization import build_memorization_dataset
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
 from synthesizer_examples.model_card import ModelCardSpec, subleq_usage, synthesizer_summary
-from synthesizer_examples.run_info import launch_command, machine_description
+from synthesizer_examples.run_info import launch_command, machine_description, redact_settings
 from synthesizer_examples.run_settings import settings_of, write_run_settings
 from synthesizer_examples.training import (
     MemorizationTrainingArguments,
     StopAtExactMatchCallback,
     find_checkpoint_to_resume,
+    finished_results,
     first_step_reaching,
     parse_example_args,
+    say,
     setup_run,
     tokenize_instructions,
+    write_results,
 )
 
 
 logger = logging.getLogger(__name__)
+
+RESULTS_FILE = "library_results.json"
 
 # The program that runs the baseline's inputs: counts the ones of up to 32 bits (shorter inputs zero-padded).
 LONG_COUNT_PROGRAM = "count_ones_32"
@@ -243,12 +250,12 @@ def build_card(config, model_args, data_args, training_args, programs, phrasings
         usage=subleq_usage(phrasings[program.name]["trained"][:2], memory=repr(memory),
                            max_steps=data_args.max_steps_per_run),
         script="examples/run_program_library.py",
-        training_settings={**asdict(model_args), "programs": [p.name for p in programs],
-                           "data_memory_size": data_args.data_memory_size,
-                           "max_program_length": data_args.max_program_length,
-                           "learning_rate": training_args.learning_rate,
-                           "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
-                           "seed": training_args.seed},
+        training_settings=redact_settings({
+            **asdict(model_args), "programs": [p.name for p in programs],
+            "data_memory_size": data_args.data_memory_size, "max_program_length": data_args.max_program_length,
+            "learning_rate": training_args.learning_rate,
+            "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
+            "seed": training_args.seed}),
     )
 
 
@@ -603,6 +610,12 @@ def main(argv=None, callbacks=None):
     model_args, data_args, training_args = parse_args(argv)
     settings = settings_of((model_args, data_args, training_args))  # as parsed: what a rerun is compared with
     setup_run(training_args, logger)
+    finished = finished_results(training_args, RESULTS_FILE, required=("settings", "programs", "baseline"))
+    if finished is not None:
+        say(training_args, f"{training_args.output_dir} holds a finished run ({RESULTS_FILE}): nothing to do. "
+                           "--overwrite_output_dir starts over.")
+        print_summary(finished)
+        return finished
     command, machine = launch_command("examples/run_program_library.py", argv), machine_description()
     programs = select_programs(data_args)
     phrasings = split_library(programs, data_args.num_held_out)
@@ -629,7 +642,7 @@ def main(argv=None, callbacks=None):
     train_start = time.time()
     trainer.train(resume_from_checkpoint=find_checkpoint_to_resume(training_args))
     seconds = {"train": time.time() - train_start}
-    save_unpushed(trainer)  # the pipeline loads this folder; save_and_push below rewrites and pushes it, evaluated
+    save_unpushed(trainer)  # the pipeline loads this folder; it is saved again below with its card, evaluated
     trainer.save_state()
     metrics = trainer.evaluate()
     trainer.log_metrics("eval", metrics)
@@ -641,10 +654,11 @@ def main(argv=None, callbacks=None):
     results = {"command": command, "machine": machine,
                "settings": summarize(trainer, model_args, data_args, metrics, seconds, len(tokenizer)),
                "programs": report, "baseline": baseline, "wall_seconds": round(time.time() - wall_start, 1)}
-    with open(os.path.join(training_args.output_dir, "library_results.json"), "w") as f:
-        json.dump(results, f, indent=2)
     trainer.card.results.update(card_results(report, results["settings"]["steps_to_100"]))
-    save_and_push(trainer, "Synthesizer: the program library, named in natural language")
+    save_unpushed(trainer)
+    # Last, over the saved model: RESULTS_FILE marks the run as finished, and a rerun then does nothing.
+    results = write_results(trainer, RESULTS_FILE, results, stopped_short=metrics["eval_exact_match"] < 1.0)
+    push_saved(trainer, "Synthesizer: the program library, named in natural language")
     print_summary(results)
     return results
 

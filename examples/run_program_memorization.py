@@ -32,11 +32,11 @@ Two processes on CPU (gloo), or several GPUs (drop --use_cpu):
     torchrun --nproc_per_node 2 examples/run_program_memorization.py --recipe tiny --output_dir runs/ddp --use_cpu
 
 Rerunning a command resumes an interrupted run from its last intact checkpoint, and reports a finished one without
-touching it; --overwrite_output_dir starts over. A rerun with other model, data or seed settings in the same
---output_dir is refused (run_settings.json records them); more epochs are allowed.
+touching it; a run that stopped below 100%, rerun with more epochs (or steps), trains further from its last
+checkpoint. --overwrite_output_dir starts over. A rerun with other model, data or seed settings in the same
+--output_dir is refused (run_settings.json records them).
 """
 
-import json
 import logging
 import math
 import os
@@ -60,13 +60,14 @@ from synthesizer_examples.authors import (
     init_new_embedding_rows_authors,
 )
 from synthesizer_examples.backbone import backbone_config
-from synthesizer_examples.checkpoint import HubReadyTrainer, save_and_push
+from synthesizer_examples.checkpoint import HubReadyTrainer, push_saved, save_unpushed
 from synthesizer_examples.memorization import (
     build_memorization_dataset,
     check_positive,
 )
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
 from synthesizer_examples.model_card import ModelCardSpec, subleq_usage, synthesizer_summary
+from synthesizer_examples.run_info import redact_settings, write_json_atomic
 from synthesizer_examples.run_settings import settings_of, write_run_settings
 from synthesizer_examples.training import (
     MemorizationTrainingArguments,
@@ -80,12 +81,15 @@ from synthesizer_examples.training import (
     tokenize_instructions,
     train_resuming,
     use_progress_callback,
+    write_results,
 )
 
 
 logger = logging.getLogger(__name__)
 
 RESULTS_FILE = "memorization_results.json"
+# What a rerun of a finished run reports from its results (`outcome`).
+REPORTED = ("num_programs", "final_exact_match", "final_program_exact_match", "steps_to_100", "global_step")
 # Values a recipe sets over the dataclass defaults below, which are the authors' settings (the `paper` recipe). To add
 # a recipe, add an entry: `--recipe NAME` then sets these defaults, and flags on the command line still win.
 RECIPES = {
@@ -298,9 +302,10 @@ def build_card(config, model_args, data_args, training_args, descriptions: list[
         "results in `memorization_results.json`.",
         usage=subleq_usage(descriptions[:2], memory=f"[(7 * i) % 13 - 6 for i in range({config.data_memory_size})]"),
         script="examples/run_program_memorization.py",
-        training_settings={**asdict(model_args), **asdict(data_args), "learning_rate": training_args.learning_rate,
-                           "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
-                           "num_train_epochs": training_args.num_train_epochs, "seed": training_args.seed},
+        training_settings=redact_settings({
+            **asdict(model_args), **asdict(data_args), "learning_rate": training_args.learning_rate,
+            "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
+            "num_train_epochs": training_args.num_train_epochs, "seed": training_args.seed}),
     )
 
 
@@ -329,11 +334,12 @@ def summarize(trainer, data_args, metrics: dict, train_runtime: float, program_s
     }
 
 
-def write_run_files(output_dir: str, records: list[dict], results: dict) -> None:
-    with open(os.path.join(output_dir, "programs.json"), "w") as f:
-        json.dump(records, f)
-    with open(os.path.join(output_dir, RESULTS_FILE), "w") as f:
-        json.dump(results, f, indent=2)
+def write_run_files(trainer, records: list[dict], results: dict) -> dict:
+    """`programs.json`, then `RESULTS_FILE` (last, with the saved model's sha256: `write_results`), once the model is
+    saved in `output_dir`. Returns the results as written."""
+    if trainer.is_world_process_zero():
+        write_json_atomic(os.path.join(trainer.args.output_dir, "programs.json"), records)
+    return write_results(trainer, RESULTS_FILE, results, stopped_short=results["final_exact_match"] < 1.0)
 
 
 def print_memorized(summary: list[dict], steps_to_100) -> None:
@@ -411,10 +417,12 @@ def main(argv=None, callbacks=None):
     model_args, data_args, training_args = parse_args(argv)
     settings = settings_of((model_args, data_args, training_args))  # as parsed: what a rerun is compared with
     setup_run(training_args, logger)
-    finished = finished_results(training_args, RESULTS_FILE)
+    finished = finished_results(training_args, RESULTS_FILE, required=REPORTED)
     if finished is not None:
-        say(training_args, f"{training_args.output_dir} holds a finished run ({RESULTS_FILE}): nothing to do; "
-                           f"{outcome(finished)[1]}. Pass --overwrite_output_dir to train again.")
+        status, line = outcome(finished)
+        further = "More epochs (--num_train_epochs) train it further; " if status else ""
+        say(training_args, f"{training_args.output_dir} holds a finished run ({RESULTS_FILE}): nothing to do; {line}. "
+                           f"{further}--overwrite_output_dir starts over.")
         return finished
     program_seed = training_args.seed if data_args.program_seed is None else data_args.program_seed
     train_dataset, records = load_programs(data_args, program_seed)
@@ -451,10 +459,10 @@ def main(argv=None, callbacks=None):
                                  "instruction exact match": results["final_exact_match"],
                                  "program exact match": results["final_program_exact_match"]})
     summary = describe_memorized(trainer, train_dataset, records, data_args.program_length)
-    if trainer.is_world_process_zero():
-        # With the saved model, RESULTS_FILE marks the run as finished: a rerun then does nothing.
-        write_run_files(training_args.output_dir, records, results)
-    save_and_push(trainer, "Synthesizer: program memorization")
+    save_unpushed(trainer)
+    # Last, over the saved model: RESULTS_FILE marks the run as finished, and a rerun then does nothing.
+    results = write_run_files(trainer, records, results)
+    push_saved(trainer, "Synthesizer: program memorization")
     if trainer.is_world_process_zero():
         print_memorized(summary, results["steps_to_100"])
         memorized = [record for record, entry in zip(records, summary)

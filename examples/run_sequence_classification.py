@@ -86,8 +86,7 @@ def main(argv=None):
     results = summarize_run(trainer, "bert", "accuracy", train_metrics, eval_metrics, *map(len, splits))
     card.results.update({"best validation accuracy": results["best_accuracy"],
                          "validation accuracy (saved model)": eval_metrics.get("eval_accuracy")})
-    finish_sst2_run(trainer, results, "SST-2 baseline: BERT sequence classification")
-    return results
+    return finish_sst2_run(trainer, results, "SST-2 baseline: BERT sequence classification")
 
 
 if __name__ == "__main__":

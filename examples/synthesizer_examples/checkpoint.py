@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import re
 import shutil
 
@@ -110,8 +111,13 @@ def _load_torch_state(path: str) -> None:
     # As the Trainer loads its optimizer, scheduler, scaler and RNG states on resume: `weights_only=True`, with numpy's
     # array classes allowed (RNG states hold numpy arrays). Tensors and plain containers only: a pickle that would
     # build any other object, or call anything, is refused (UnpicklingError) before it runs.
-    with safe_globals():
-        torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        with safe_globals():
+            torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        # torch's own message advises turning weights_only off: the one thing never to do with such a file.
+        raise ValueError("it holds objects other than tensors, which the Trainer does not load (weights_only=True); "
+                         "nothing in it was run") from None
 
 
 def check_checkpoint(folder: str) -> None:

@@ -3,7 +3,6 @@ share (`run_soft_instruction.py`, `run_soft_imperative.py`, `run_sequence_classi
 """
 
 import csv
-import json
 import logging
 import os
 from collections.abc import Callable
@@ -18,9 +17,10 @@ from modeling_synthesizer.modeling_synthesizer import SynthesizerForSubleq
 
 from .authors import HEAD_INITS, init_heads_torch_default
 from .backbone import backbone_config
-from .checkpoint import HubReadyTrainer, save_and_push
+from .checkpoint import HubReadyTrainer, push_saved, save_unpushed
 from .metrics import argmax_operands, make_compute_metrics
 from .model_card import ModelCardSpec, subleq_usage, synthesizer_summary, text_classification_usage
+from .run_info import redact_settings, write_json_atomic
 from .run_settings import write_run_settings
 from .soft_programs import SST2_ID2LABEL
 from .training import (
@@ -32,6 +32,7 @@ from .training import (
     tokenize_instructions,
     train_resuming,
     use_progress_callback,
+    write_results,
 )
 
 
@@ -240,7 +241,7 @@ def setup_sst2_run(training_args: TrainingArguments, script_logger: logging.Logg
 
 def finished_sst2_run(training_args: TrainingArguments) -> dict | None:
     """The results of a run that already finished in `output_dir` (reported, and left alone), or None."""
-    results = finished_results(training_args, RESULTS_FILE)
+    results = finished_results(training_args, RESULTS_FILE, required=("metric", "best_accuracy", "best_step"))
     if results is not None:
         best = f"best {results['metric']} {results['best_accuracy']} at step {results['best_step']}"
         say(training_args, f"{training_args.output_dir} holds a finished run ({RESULTS_FILE}: {best}): nothing to do. "
@@ -310,11 +311,6 @@ def summarize_run(trainer: HubReadyTrainer, method: str, metric: str, train_metr
     }
 
 
-def write_json(path: str, payload):
-    with open(path, "w") as f:
-        json.dump(payload, f, indent=2)
-
-
 def sst2_trainer(model, training_args: TrainingArguments, splits: tuple[Dataset, Dataset], tokenizer,
                  compute_metrics: Callable, preprocess_logits_for_metrics: Callable,
                  card: ModelCardSpec) -> HubReadyTrainer:
@@ -324,15 +320,20 @@ def sst2_trainer(model, training_args: TrainingArguments, splits: tuple[Dataset,
                            preprocess_logits_for_metrics=preprocess_logits_for_metrics, card=card)
 
 
-def finish_sst2_run(trainer: HubReadyTrainer, results: dict, commit_message: str, extra_files: dict | None = None):
-    """Writes `sst2_results.json` (and `extra_files`, name -> JSON payload) in `output_dir`, then saves the model,
-    tokenizer, code and card there and pushes that folder with `--push_to_hub`."""
+def finish_sst2_run(trainer: HubReadyTrainer, results: dict, commit_message: str,
+                    extra_files: dict | None = None) -> dict:
+    """Saves the model, tokenizer, code and card in `output_dir`, then `extra_files` (name -> JSON payload) and, last,
+    `sst2_results.json` (`write_results`: a rerun reports the run as finished), then pushes that folder with
+    `--push_to_hub`. Returns the results as written."""
+    save_unpushed(trainer)
     if trainer.is_world_process_zero():
-        for name, payload in {RESULTS_FILE: results, **(extra_files or {})}.items():
-            write_json(os.path.join(trainer.args.output_dir, name), payload)
+        for name, payload in (extra_files or {}).items():
+            write_json_atomic(os.path.join(trainer.args.output_dir, name), payload, indent=2)
         logger.info("%s: best validation %s %.4f at step %s", results["method"], results["metric"],
                     results["best_accuracy"] or 0, results["best_step"])
-    save_and_push(trainer, commit_message)
+    results = write_results(trainer, RESULTS_FILE, results)
+    push_saved(trainer, commit_message)
+    return results
 
 
 def train_sst2_synthesizer(
@@ -392,16 +393,16 @@ def train_sst2_synthesizer(
     card.results.update({"best validation accuracy of A": results["best_accuracy"],
                          "validation accuracy of A (saved model)": eval_metrics.get("eval_a_accuracy"),
                          "validation instruction exact match (saved model)": eval_metrics.get("eval_exact_match")})
-    finish_sst2_run(trainer, results, f"Synthesizer: {method} on SST-2", extra_files)
-    return results
+    return finish_sst2_run(trainer, results, f"Synthesizer: {method} on SST-2", extra_files)
 
 
 def run_settings(model_args, data_args, training_args, extra: dict | None = None) -> dict:
-    """The settings a model card records."""
-    return {**asdict(model_args), **asdict(data_args), **(extra or {}),
-            "learning_rate": training_args.learning_rate, "num_train_epochs": training_args.num_train_epochs,
-            "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
-            "eval_steps": training_args.eval_steps, "seed": training_args.seed}
+    """The settings a model card records, secrets redacted."""
+    return redact_settings({**asdict(model_args), **asdict(data_args), **(extra or {}),
+                            "learning_rate": training_args.learning_rate,
+                            "num_train_epochs": training_args.num_train_epochs,
+                            "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
+                            "eval_steps": training_args.eval_steps, "seed": training_args.seed})
 
 
 def baseline_card(model, model_args, data_args, training_args, sentences: list[str]) -> ModelCardSpec:

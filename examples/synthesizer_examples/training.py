@@ -20,7 +20,8 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from modeling_synthesizer.configuration_synthesizer import SynthesizerConfig
 
-from .checkpoint import CorruptCheckpointError, latest_intact_checkpoint
+from .checkpoint import CorruptCheckpointError, latest_intact_checkpoint, saved_model_problem, saved_model_record
+from .run_info import PicklesWithoutSecrets, redact_settings, write_json_atomic
 from .run_settings import settings_conflict
 
 
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class RunControlArguments:
+class RunControlArguments(PicklesWithoutSecrets):
     """What the scripts add to `TrainingArguments` about their output folder (a mixin: list it first)."""
 
     # transformers 5 removed TrainingArguments' own flag of this name; the scripts keep its meaning.
@@ -90,6 +91,21 @@ class ExampleArgumentParser(HfArgumentParser):
         if unknown:
             self.error(f"unrecognized arguments: {' '.join(unknown)}")
         return tuple(parsed)
+
+
+def script_name() -> str:
+    """The script's file name as the command line gave it (`run_program_memorization.py`), else the program's name."""
+    if sys.argv and sys.argv[0].endswith(".py"):
+        return os.path.basename(sys.argv[0])
+    return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
+
+
+def argument_error(message: str):
+    """Stops the script on a bad argument as argparse does, in one line: `<script>: error: <message>` on stderr, exit
+    status 2. For checks that need what the arguments name (a tokenizer, a dataset) and so run after parsing, still
+    before any model is built or trained."""
+    sys.stderr.write(f"{script_name()}: error: {' '.join(str(message).split())}\n")
+    sys.exit(2)
 
 
 def recipe_in(argv: list[str], recipes: dict, default: str) -> str:
@@ -257,8 +273,12 @@ def find_checkpoint_to_resume(training_args: TrainingArguments) -> str | None:
     `checkpoint-*` in `output_dir`, so that a rerun of an interrupted command continues it. A newer checkpoint that
     is corrupt (a crash while it was written) is reported, naming its broken file, and skipped.
 
+    Checking a checkpoint runs none of its files (`checkpoint.check_checkpoint`): a file that does not load as the
+    Trainer loads it (safetensors, JSON, torch states with `weights_only=True`) makes the checkpoint corrupt.
+
     Raises:
-        CorruptCheckpointError: if every checkpoint in `output_dir` is corrupt.
+        SystemExit: status 2 with one `error:` line naming the first corrupt file, if every checkpoint in `output_dir`
+            is corrupt.
     """
     if training_args.resume_from_checkpoint is not None:
         return training_args.resume_from_checkpoint
@@ -268,7 +288,8 @@ def find_checkpoint_to_resume(training_args: TrainingArguments) -> str | None:
     for error in corrupt:
         logger.error("%s; %s", error, f"resuming from {checkpoint} instead" if checkpoint else "no checkpoint left")
     if checkpoint is None and corrupt:
-        raise corrupt[0]
+        argument_error(f"no intact checkpoint in {training_args.output_dir} to resume from ({corrupt[0]}); pass "
+                       "--overwrite_output_dir to start over")
     return checkpoint
 
 
@@ -298,8 +319,7 @@ class RuntimeCallback(TrainerCallback):
     def on_save(self, args, state, control, **kwargs):
         folder = os.path.join(args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}")
         if state.is_world_process_zero and os.path.isdir(folder):
-            with open(os.path.join(folder, RUNTIME_FILE), "w") as f:
-                json.dump({"train_runtime_s": self.total_s()}, f)
+            write_json_atomic(os.path.join(folder, RUNTIME_FILE), {"train_runtime_s": self.total_s()})
 
 
 def previous_runtime(checkpoint: str | None) -> float:
@@ -318,7 +338,7 @@ def train_resuming(trainer) -> tuple[dict, float]:
     included).
 
     Raises:
-        CorruptCheckpointError: if `output_dir` holds checkpoints and all of them are corrupt.
+        SystemExit: status 2 with one `error:` line, if `output_dir` holds checkpoints and all of them are corrupt.
     """
     checkpoint = find_checkpoint_to_resume(trainer.args)
     if checkpoint is not None:
@@ -330,32 +350,140 @@ def train_resuming(trainer) -> tuple[dict, float]:
     return train_result.metrics, runtime.previous_s + train_result.metrics.get("train_runtime", 0.0)
 
 
-def finished_results(training_args: TrainingArguments, results_file: str) -> dict | None:
-    """The results of a run that already finished in `output_dir` (its `results_file` next to the saved weights),
-    unless `--overwrite_output_dir`; then the earlier run's checkpoints and results are deleted so that it starts
-    over."""
-    path = os.path.join(training_args.output_dir, results_file)
-    weights = os.path.join(training_args.output_dir, "model.safetensors")
+# What `Trainer.save_metrics` and `Trainer.save_state` write in output_dir: results of the run, like the script's own.
+TRAINER_RESULTS_FILES = ("all_results.json", "train_results.json", "eval_results.json", "trainer_state.json")
+# The key of a results file that records the model saved with it and how far its run trained (`write_results`).
+SAVED_MODEL_KEY = "saved_model"
+
+
+def read_results(path: str, required: tuple[str, ...] = ()) -> dict | None:
+    """
+    A results file of an earlier run (`write_results`), which must hold the `required` keys; None if there is none
+    (another process of the run may have just deleted it: `finished_results`).
+
+    Raises:
+        SystemExit: status 2 with one `error:` line naming `path`, if it does not read as a JSON object with the
+            `required` keys (results are written whole, atomically, so such a file was damaged after its run).
+    """
+    try:
+        with open(path) as f:
+            results = json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:  # ValueError: JSONDecodeError, UnicodeDecodeError
+        results, reason = None, " ".join(str(error).split())[:200] or type(error).__name__
+    if isinstance(results, dict):
+        missing = [key for key in required if key not in results]
+        if not missing:
+            return results
+        reason = f"it lacks {', '.join(missing)}"
+    elif results is not None:
+        reason = f"a JSON {type(results).__name__}, not an object"
+    argument_error(f"{path} is not a readable results file ({reason}): delete it to resume that run from its last "
+                   "checkpoint, or pass --overwrite_output_dir to start over")
+
+
+def budget_allows_more(training_args: TrainingArguments, record: dict) -> bool:
+    """Whether this command's step budget (`--max_steps`, else `--num_train_epochs`) goes beyond the step and epoch
+    an earlier run stopped at (`record`, its results' `saved_model`)."""
+    if training_args.max_steps > 0:
+        return training_args.max_steps > int(record.get("global_step") or 0)
+    # A whole number of epochs can end a hair below itself in TrainerState.epoch (a float sum).
+    return training_args.num_train_epochs - float(record.get("epoch") or 0.0) > 1e-4
+
+
+def finished_results(
+    training_args: TrainingArguments, results_file: str, required: tuple[str, ...] = ()
+) -> dict | None:
+    """
+    The results of the run that already finished in `output_dir` (its `results_file`), to report instead of training
+    again; None when this command has training to do:
+
+    - with `--overwrite_output_dir`, the earlier run's checkpoints and results are deleted first (`start_over`);
+    - without `results_file`, the run is new or was interrupted (it resumes from its last intact checkpoint);
+    - a run that stopped short of its goal (`stopped_short` in its results) trains further when this command's budget
+      is larger (more epochs or steps); its stale results are deleted first.
+
+    Before a run is reported as finished, the model saved with its results is verified: `model.safetensors` must be
+    the file the results recorded (its sha256; results of older runs without that record: it loads as
+    safetensors).
+
+    Raises:
+        SystemExit: status 2 with one `error:` line naming the file, if `results_file` is not a JSON object with the
+            `required` keys (those the script reports), if the saved model is missing or is not the one the results
+            describe, or if `--overwrite_output_dir` would delete the checkpoint that `--resume_from_checkpoint`
+            names.
+    """
+    output_dir = training_args.output_dir
+    path = os.path.join(output_dir, results_file)
     if getattr(training_args, "overwrite_output_dir", False):
+        resume = training_args.resume_from_checkpoint
+        if resume is not None and is_inside(resume, output_dir):
+            argument_error(f"--overwrite_output_dir deletes the checkpoints of {output_dir}, and "
+                           f"--resume_from_checkpoint {resume} is one of them: pass only one of the two")
         if training_args.process_index == 0:
-            start_over(training_args.output_dir, results_file)
+            start_over(output_dir, results_file)
         return None
-    if not (os.path.isfile(path) and os.path.isfile(weights)):
+    results = read_results(path, required)
+    if results is None:
         return None
-    with open(path) as f:
-        return json.load(f)
+    record = results.get(SAVED_MODEL_KEY)
+    problem = saved_model_problem(output_dir, record)
+    if problem is not None:
+        argument_error(f"{path} describes a finished run, but {problem}: delete {results_file} to resume that run "
+                       "from its last checkpoint, or pass --overwrite_output_dir to start over")
+    if isinstance(record, dict) and record.get("stopped_short") and budget_allows_more(training_args, record):
+        say(training_args, f"{output_dir} holds a run that stopped short at step {record.get('global_step')} "
+                           f"(epoch {float(record.get('epoch') or 0):g}); this budget is larger: training further")
+        if training_args.process_index == 0:
+            os.remove(path)  # stale from here on; the run writes its new results when it ends
+        return None
+    return results
+
+
+def is_inside(path: str, folder: str) -> bool:
+    """Whether `path` is `folder` or lies under it."""
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return os.path.commonpath([path, folder]) == folder
 
 
 def start_over(output_dir: str, results_file: str) -> None:
-    """Deletes what decides between resuming and skipping: the `checkpoint-*` folders and `results_file`."""
+    """Deletes what an earlier run in `output_dir` left to resume or to report: its `checkpoint-*` folders, its
+    `results_file` and the Trainer's results (`TRAINER_RESULTS_FILES`). The saved model stays until the new run
+    saves its own: without results it is never reported as a finished run."""
     if not os.path.isdir(output_dir):
         return
     for name in os.listdir(output_dir):
         path = os.path.join(output_dir, name)
         if name.startswith(f"{PREFIX_CHECKPOINT_DIR}-") and os.path.isdir(path):
             shutil.rmtree(path)
-    if os.path.isfile(os.path.join(output_dir, results_file)):
-        os.remove(os.path.join(output_dir, results_file))
+    for name in (results_file, *TRAINER_RESULTS_FILES):
+        if os.path.isfile(os.path.join(output_dir, name)):
+            os.remove(os.path.join(output_dir, name))
+
+
+def write_results(trainer, results_file: str, results: dict, stopped_short: bool = False) -> dict:
+    """
+    Writes a run's `results_file` in `output_dir` (main process): the last file a run writes, once its model is saved
+    there, and atomically, so that a results file always means a finished run. It adds `saved_model`: the saved
+    weights' sha256 (checked before a rerun reports the run as finished), the step and epoch the run ended at, and
+    whether it `stopped_short` of its goal (then a rerun with a larger budget trains further). Every secret setting
+    (`run_info.is_secret_name`) is redacted.
+
+    Returns:
+        The results as written (on other processes, `results` as given).
+
+    Raises:
+        OSError: if the saved model cannot be read or the file cannot be written.
+    """
+    if not trainer.is_world_process_zero():
+        return results
+    output_dir = trainer.args.output_dir
+    record = {**saved_model_record(output_dir), "global_step": trainer.state.global_step,
+              "epoch": trainer.state.epoch, "stopped_short": bool(stopped_short)}
+    results = redact_settings({**results, SAVED_MODEL_KEY: record})
+    write_json_atomic(os.path.join(output_dir, results_file), results, indent=2)
+    return results
 
 
 def format_logs(logs: dict) -> str:
@@ -418,6 +546,7 @@ __all__ = [
     "RuntimeCallback",
     "TrainingProgressCallback",
     "StopAtExactMatchCallback",
+    "argument_error",
     "check_can_push",
     "check_world_size",
     "eval_curve",
@@ -427,10 +556,12 @@ __all__ = [
     "format_logs",
     "parse_example_args",
     "previous_runtime",
+    "read_results",
     "say",
     "setup_run",
     "start_over",
     "tokenize_instructions",
     "train_resuming",
     "use_progress_callback",
+    "write_results",
 ]
