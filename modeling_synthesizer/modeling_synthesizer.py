@@ -16,12 +16,17 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from transformers import AutoModel, PreTrainedModel
+from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, MODEL_FOR_MASKED_LM_MAPPING_NAMES
 from transformers.utils import ModelOutput, logging
 
 from .configuration_synthesizer import SynthesizerConfig
 
 
 logger = logging.get_logger(__name__)
+
+# Model types with a causal / a masked language-model head: which position `pooling="auto"` reads (`is_causal`).
+CAUSAL_LM_TYPES = frozenset(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES)
+MASKED_LM_TYPES = frozenset(MODEL_FOR_MASKED_LM_MAPPING_NAMES)
 
 
 @dataclass
@@ -52,6 +57,45 @@ class SynthesizerOutput(ModelOutput):
     attentions: tuple[torch.FloatTensor, ...] | None = None
 
 
+def _encoder(backbone: nn.Module) -> nn.Module:
+    """The part of `backbone` that reads the input: the encoder of an encoder-decoder model (T5, BART: `AutoModel`
+    builds both, and the decoder would need decoder inputs the Synthesizer does not have), else the backbone."""
+    if getattr(backbone.config, "is_encoder_decoder", False) and hasattr(backbone, "get_encoder"):
+        return backbone.get_encoder()
+    return backbone
+
+
+def check_padding_id(text_config) -> None:
+    """
+    Checks that the backbone's padding id is a token of its vocabulary (its embedding pads with it): a backbone's
+    default ids (ModernBERT's are 50281 to 50284) lie outside a small vocabulary unless the config sets them.
+
+    Raises:
+        ValueError: naming `pad_token_id`, its value and `vocab_size`, when it lies outside the vocabulary.
+    """
+    vocab_size, pad_token_id = getattr(text_config, "vocab_size", None), getattr(text_config, "pad_token_id", None)
+    if isinstance(vocab_size, int) and isinstance(pad_token_id, int) and not 0 <= pad_token_id < vocab_size:
+        raise ValueError(
+            f"text_config: pad_token_id = {pad_token_id} is outside the {text_config.model_type} backbone's vocabulary "
+            f"(vocab_size = {vocab_size}); set pad_token_id in text_config to the tokenizer's padding id"
+        )
+
+
+def is_causal(text_config) -> bool:
+    """
+    Whether the backbone lets each position see only the positions before it, so that only the last one has read the
+    whole input: a decoder (`is_decoder`), or a model type with a causal language-model head and no masked one (GPT-2,
+    Llama, Qwen2, Mamba, ...). Encoders (BERT, RoBERTa, DistilBERT, ELECTRA, DeBERTa-v2, ModernBERT) and the
+    encoders of encoder-decoder models (T5, BART) are bidirectional.
+    """
+    if getattr(text_config, "is_encoder_decoder", False):
+        return False
+    if getattr(text_config, "is_decoder", False):
+        return True
+    model_type = text_config.model_type
+    return model_type in CAUSAL_LM_TYPES and model_type not in MASKED_LM_TYPES
+
+
 class SynthesizerPreTrainedModel(PreTrainedModel):
     config: SynthesizerConfig
     config_class = SynthesizerConfig
@@ -77,6 +121,10 @@ class SynthesizerPreTrainedModel(PreTrainedModel):
         # Imported here, not at the top: the pipeline is not needed to build or run the model. transformers still
         # finds this import (it reads `from .x import` lines, indented or not) and copies the file into checkpoints.
         from .pipeline_synthesizer import SUBLEQ_TASK, SubleqPipeline
+        # transformers 4.x copies a local folder's code files only one relative import deep from this file:
+        # every file the checkpoint's code uses is named here (the pipeline's own imports are not followed).
+        from .known_programs import RunRefused  # noqa: F401
+        from .subleq import run_subleq  # noqa: F401
 
         self.config.custom_pipelines = {
             SUBLEQ_TASK: {
@@ -102,9 +150,12 @@ class SynthesizerForSubleq(SynthesizerPreTrainedModel):
         # Fields assigned after the config was built are checked only here, before k and L size the heads.
         config.validate()
         super().__init__(config)
-        self.backbone = AutoModel.from_config(config.text_config)
+        check_padding_id(config.text_config)
+        self.backbone = _encoder(AutoModel.from_config(config.text_config))
         # Backbones differ in the tensors they take (DistilBERT has no token types): pass only those they name.
         self._backbone_inputs = set(inspect.signature(self.backbone.forward).parameters)
+        # What pooling="auto" reads when the backbone returns no pooler_output.
+        self._auto_pooling = "last" if is_causal(config.text_config) else "first"
         hidden_size = config.text_config.hidden_size
         self.dropout = nn.Dropout(config.head_dropout)
         # The authors use one linear layer of width 2k + L + 1 split three ways; three layers are the same thing.
@@ -137,7 +188,7 @@ class SynthesizerForSubleq(SynthesizerPreTrainedModel):
             backbone = AutoModel.from_pretrained(backbone)
         config = SynthesizerConfig(text_config=backbone.config.to_dict(), **config_kwargs)
         model = cls(config)
-        model.backbone.load_state_dict(backbone.state_dict())
+        model.backbone.load_state_dict(_encoder(backbone).state_dict())
         return model
 
     def get_input_embeddings(self) -> nn.Module:
@@ -157,6 +208,9 @@ class SynthesizerForSubleq(SynthesizerPreTrainedModel):
                     "pooler_output; use pooling='auto', 'first', 'last' or 'mean'"
                 )
             return pooler_output
+        if pooling == "auto":
+            # No pooler: [CLS]/the first position of a bidirectional encoder, the last one of a causal model.
+            pooling = self._auto_pooling
         hidden = backbone_outputs.last_hidden_state  # [B, T, H]
         if pooling == "first":
             return hidden[:, 0]
@@ -165,8 +219,7 @@ class SynthesizerForSubleq(SynthesizerPreTrainedModel):
         if pooling == "mean":
             weights = attention_mask.unsqueeze(-1).to(hidden.dtype)  # [B, T, 1]
             return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
-        # "last" (and "auto" without a pooler): the highest position that is not padding, so that left and right
-        # padding both work.
+        # "last": the highest position that is not padding, so that left and right padding both work.
         positions = torch.arange(hidden.shape[1], device=hidden.device)  # [T]
         last = (attention_mask.bool() * positions).argmax(-1)  # [B]
         return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]  # [B, H]
