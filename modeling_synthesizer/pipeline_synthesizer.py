@@ -39,12 +39,19 @@ This file is remote code: it imports only the standard library, torch, transform
 """
 
 import collections.abc
+import itertools
+import math
+import os
+import reprlib
 import types
+from typing import NamedTuple
 
 import torch
 from transformers import Pipeline
+from transformers.pipelines.pt_utils import PipelineIterator
+from transformers.utils import logging
 
-from .known_programs import KnownPrograms, Match, RunRefused, read_outputs, write_inputs
+from .known_programs import KnownPrograms, Match, RunRefused, initial_memory, read_outputs
 from .subleq import (
     DEFAULT_MAX_STEPS,
     MAX_STEPS,
@@ -78,8 +85,27 @@ REFERENCE_MACHINE_MAX_ROWS = 16
 # The most (description, C_t) rows in one forward pass: a whole-program decode of a batch is chunked to this.
 DEFAULT_FORWARD_ROWS = 4096
 
+# The most log-probabilities one forward pass makes (rows x (2k + L + 1), the three heads' classes): fewer rows a
+# pass when the heads are wide, so that decoding and matching hold one pass's log-probabilities at a time, whatever
+# L. 2**22 float32 values (16 MiB) keep DEFAULT_FORWARD_ROWS rows at the paper's k = L = 256 (769 values a row) and
+# 21 rows at k = L = 65,536, where all L instructions' log-probabilities at once would take 48 GiB.
+FORWARD_VALUES = 1 << 22
+
+# The most program cells (rows x L x 3 int64) the batched machine is given at once: a larger batch runs in slices of
+# rows (each row is independent). 2**24 cells (128 MiB) is one slice for any batch at L = 256.
+MACHINE_VALUES = 1 << 24
+
 # Tokenizers without a real limit report a huge `model_max_length` (int(1e30)); ignore anything above this.
 _NO_LIMIT = 1_000_000
+
+# A description with more characters than DESCRIPTION_CHARS_PER_TOKEN per token the backbone accepts (a WordPiece
+# word of up to 100 characters can still be one token), or than _NO_LIMIT when it states no limit, is refused before
+# it is tokenized: tokenizing costs about 150 bytes a character, 1.5 GB for 10 MB of text. Descriptions up to
+# _ALWAYS_TOKENIZED characters skip the check (tokenizing them is cheap, and `_encode` counts their tokens anyway).
+DESCRIPTION_CHARS_PER_TOKEN = 100
+_ALWAYS_TOKENIZED = 10_000
+
+logger = logging.get_logger(__name__)
 
 
 class SubleqPipeline(Pipeline):
@@ -101,9 +127,6 @@ class SubleqPipeline(Pipeline):
     _load_feature_extractor = False
     _load_video_processor = False
 
-    # Set by each `__call__`: whether errors name an input by its position, and the position `preprocess` gives next.
-    _name_inputs = False
-    _next_position = 0
     # The config's known programs, indexed by token ids on first use (`known_programs()`).
     _known_programs = None
 
@@ -158,8 +181,9 @@ class SubleqPipeline(Pipeline):
                 mutated.
             inputs (`dict`, *optional*, keyword):
                 Named input values written into the memory, for a known program that declares its `inputs`:
-                `{"a": 7, "b": 6}` (an int for a one-cell input, a list for an array). An input dict's own `inputs`
-                wins.
+                `{"a": 7, "b": 6}` (an int for a one-cell input, a list for an array), every declared input given.
+                Without `inputs`, such a program runs only on a `memory` given in the call (exactly as given); with
+                neither, it is refused, naming its inputs. An input dict's own `inputs` wins.
             min_confidence (`float`, *optional*):
                 Refuse a run before it executes an instruction whose decoded (A, B, C) has a probability below this
                 (the product of the three heads' probabilities). Default None: no threshold.
@@ -240,11 +264,9 @@ class SubleqPipeline(Pipeline):
             inputs, collections.abc.Iterable
         ):
             inputs = (item for item in inputs)  # e.g. a `datasets` column: streamed, never copied whole
-        # Errors name an input by its position among the call's inputs; a single input needs no name.
-        self._name_inputs = not isinstance(inputs, (str, dict))
-        self._next_position = 0
         if isinstance(inputs, list) and not inputs:
             return []
+        self._check_config()
         if "inputs" in kwargs:  # Pipeline.__call__ names its positional argument `inputs`: pass ours by another name
             kwargs["named_inputs"] = kwargs.pop("inputs")
         return super().__call__(inputs, **kwargs)
@@ -252,16 +274,45 @@ class SubleqPipeline(Pipeline):
     def get_inference_context(self):
         return torch.inference_mode
 
+    def _check_config(self) -> None:
+        """
+        Check, when a call starts, every config field a run reads (`SynthesizerConfig.check_runnable`: k, L,
+        memory_image, output_cell, input_template, known_programs, min_margin, ...), assigned or edited in place after
+        the config was built, before anything is sized or formatted. Cheap when nothing changed.
+
+        Raises:
+            ValueError, TypeError: naming the field.
+        """
+        self.model.config.check_runnable()
+
+    def get_iterator(self, inputs, num_workers, batch_size, preprocess_params, forward_params, postprocess_params):
+        """
+        The iterator over the results of many inputs (a list, a dataset or a stream), as in every transformers
+        pipeline, except that each input travels to `preprocess` with its position among the call's inputs, so that
+        an error names it whichever DataLoader worker reads it and however many calls' streams are consumed at once
+        (nothing about a call is kept on the pipeline), and that a stream is batched as it is read.
+        """
+        if isinstance(inputs, collections.abc.Sized):
+            return super().get_iterator(_NumberedInputs(inputs), num_workers, batch_size, preprocess_params,
+                                        forward_params, postprocess_params)
+        if num_workers > 1:
+            # As transformers does for any stream: several workers would each read it from the start.
+            logger.warning("A stream of inputs is read by one DataLoader worker at most: setting num_workers=1.")
+            num_workers = 1
+        if "TOKENIZERS_PARALLELISM" not in os.environ:  # as transformers does: the DataLoader may fork
+            os.environ["TOKENIZERS_PARALLELISM"] = "false"
+        batches = _StreamBatches(inputs, self.preprocess, preprocess_params, batch_size)
+        loader = torch.utils.data.DataLoader(batches, num_workers=num_workers, batch_size=None,
+                                             collate_fn=_single if batch_size == 1 else _columns)
+        model_iterator = PipelineIterator(loader, self.forward, forward_params, loader_batch_size=batch_size)
+        return PipelineIterator(model_iterator, self.postprocess, postprocess_params)
+
     # preprocess: one input, validated, with its memory and its position in the call
 
     def preprocess(self, item, memory=None, inputs=None):
-        if self._next_position == 0:
-            # Config fields assigned after the config was built (k, memory_image, output_cell, input_template) are
-            # checked at use, once per call: a ValueError naming the field, before anything is sized or formatted.
-            self.model.config.validate_memory_layout()
-            self.model.config.validate_input_template()
-        position = self._next_position if self._name_inputs else None
-        self._next_position += 1
+        position = None  # a single input needs no name
+        if isinstance(item, _Numbered):  # one of many (get_iterator)
+            position, item = item
         where = "" if position is None else f"input {position}: "
         cells, named = memory, inputs
         if isinstance(item, dict):
@@ -272,9 +323,11 @@ class SubleqPipeline(Pipeline):
             if "description" not in item:
                 raise ValueError(f"{where}an input dict needs a 'description'")
             description = item["description"]
+            # None is "not given", as for the call's own arguments: the call's memory and inputs fill in.
             if item.get("memory") is not None:
                 cells = self._check_memory(item["memory"], where)
-            named = item.get("inputs", named)
+            if item.get("inputs") is not None:
+                named = item["inputs"]
         else:
             description = item
         self._check_description(description, where)
@@ -305,15 +358,31 @@ class SubleqPipeline(Pipeline):
             raise ValueError(f"{where}memory has {len(cells)} cells but the model's data memory has k = {k} cells")
         return cells
 
-    @staticmethod
-    def _check_description(description, where=""):
+    def _check_description(self, description, where=""):
+        """
+        Raises:
+            ValueError: for a description that is not a string, is empty, or is longer than
+                `max_description_chars()` (checked before it is tokenized).
+        """
         if not isinstance(description, str):
             raise ValueError(
                 f"{where}a description must be a string (a program token such as '[PROG_0]' or text), got "
-                f"{type(description).__name__}: {description!r}"
+                f"{type(description).__name__}: {_shown(description)}"
             )
+        if len(description) > _ALWAYS_TOKENIZED and len(description) > self.max_description_chars():
+            raise ValueError(f"{where}description {_shown(description)} has {len(description):,} characters, more "
+                             f"than the {self.max_description_chars():,} a description may have (refused before it "
+                             f"is tokenized; the backbone accepts at most {self.max_input_length()} tokens)")
         if not description.strip():
             raise ValueError(f"{where}empty description: give a program token such as '[PROG_0]' or text")
+
+    def max_description_chars(self) -> int:
+        """The most characters a description may have: `DESCRIPTION_CHARS_PER_TOKEN` per token the backbone accepts
+        (`max_input_length()`), or 1,000,000 when it states no limit. A longer one is refused before it is
+        tokenized; a shorter one is refused, after tokenizing, when its input has more tokens than the backbone
+        accepts."""
+        limit = self.max_input_length()
+        return _NO_LIMIT if limit is None else max(_ALWAYS_TOKENIZED, DESCRIPTION_CHARS_PER_TOKEN * limit)
 
     def max_input_length(self) -> int | None:
         """The most tokens one input may have: the smaller of the backbone's position limit and the tokenizer's."""
@@ -331,7 +400,8 @@ class SubleqPipeline(Pipeline):
         """The model inputs of `pairs` (description, C_t), padded together, `[P, T]` on the pipeline's device.
 
         Raises:
-            ValueError: naming the first description whose input is longer than the backbone accepts.
+            ValueError: (`_DescriptionTooLong`) naming the first description whose input is longer than the backbone
+                accepts.
         """
         config = self.model.config
         texts = [config.format_input(pc, description) for description, pc in pairs]
@@ -341,33 +411,52 @@ class SubleqPipeline(Pipeline):
         tokens = encodings["attention_mask"].sum(-1)  # [P]
         limit = self.max_input_length()
         if limit is not None and int(tokens.max()) > limit:
-            description = pairs[int((tokens > limit).nonzero()[0, 0])][0]
-            shown = description if len(description) <= 80 else description[:77] + "..."
-            raise ValueError(
-                f"description {shown!r} is too long: with an instruction number, its input has "
-                f"{int(tokens.max())} tokens, but the backbone accepts at most {limit} (the smaller of its position "
-                "limit and the tokenizer's model_max_length)"
+            row = int((tokens > limit).nonzero()[0, 0])
+            raise _DescriptionTooLong(
+                f"description {_shown(pairs[row][0])} is too long: with an instruction number, its input has "
+                f"{int(tokens[row])} tokens, but the backbone accepts at most {limit} (the smaller of its position "
+                "limit and the tokenizer's model_max_length)",
+                description=pairs[row][0],
             )
         names = ("input_ids", "attention_mask", "token_type_ids")  # what the model takes; not all tokenizers make all
         return {name: encodings[name].to(self.device) for name in names if name in encodings}
 
+    def forward_rows(self) -> int:
+        """The most (description, C_t) rows of one forward pass: `DEFAULT_FORWARD_ROWS`, or fewer where the three
+        heads' 2k + L + 1 log-probabilities a row would pass `FORWARD_VALUES` in all."""
+        config = self.model.config
+        width = 2 * config.data_memory_size + config.max_program_length + 1
+        return max(1, min(DEFAULT_FORWARD_ROWS, FORWARD_VALUES // width))
+
+    def _chunked_log_probs(self, pairs: list[tuple[str, int]]):
+        """Yields the log-probabilities of the A, B and C heads (`[R, k]`, `[R, k]`, `[R, L + 1]`, on the pipeline's
+        device) for `pairs` (description, C_t), `forward_rows()` pairs R at a time, so that only one forward pass's
+        log-probabilities are held at once."""
+        rows = self.forward_rows()
+        for start in range(0, len(pairs), rows):
+            yield self._forward_pass(pairs[start : start + rows])
+
+    def _forward_pass(self, pairs: list[tuple[str, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One forward pass over `pairs` (at most `forward_rows()`): the three heads' log-probabilities."""
+        outputs = self.model(**self._encode(pairs))
+        return tuple(logits.float().log_softmax(-1) for logits in (outputs.a_logits, outputs.b_logits,
+                                                                     outputs.c_logits))
+
     def _log_probs(self, pairs: list[tuple[str, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The log-probabilities of the A, B and C heads for each pair (description, C_t): `[P, k]`, `[P, k]`,
-        `[P, L + 1]` on the CPU, `DEFAULT_FORWARD_ROWS` rows a forward pass."""
-        heads = ([], [], [])
-        for start in range(0, len(pairs), DEFAULT_FORWARD_ROWS):
-            outputs = self.model(**self._encode(pairs[start : start + DEFAULT_FORWARD_ROWS]))
-            for head, logits in zip(heads, (outputs.a_logits, outputs.b_logits, outputs.c_logits)):
-                head.append(logits.float().log_softmax(-1).cpu())
+        `[P, L + 1]` on the CPU, all P at once (for a few pairs; decoding and matching use `_chunked_log_probs`)."""
+        heads = zip(*((head.cpu() for head in chunk) for chunk in self._chunked_log_probs(pairs)))
         return tuple(torch.cat(head) for head in heads)
 
     def _decode(self, pairs: list[tuple[str, int]]) -> tuple[list[tuple[int, int, int]], list[float]]:
         """The arg-max operands (A, B, C) of each pair (description, C_t), and their confidence: the probability of
         that (A, B, C), the product of the three heads' probabilities of their choices."""
-        best = [log_probs.max(-1) for log_probs in self._log_probs(pairs)]
-        operands = torch.stack([choice.indices for choice in best], dim=-1)  # [P, 3]
-        confidences = sum(choice.values for choice in best).exp()  # [P]
-        return [tuple(row) for row in operands.tolist()], confidences.tolist()
+        operands, confidences = [], []
+        for chunk in self._chunked_log_probs(pairs):
+            best = [log_probs.max(-1) for log_probs in chunk]
+            operands += torch.stack([choice.indices for choice in best], dim=-1).tolist()  # [R, 3]
+            confidences += sum(choice.values for choice in best).exp().tolist()  # [R]
+        return [tuple(row) for row in operands], confidences
 
     def decode_program(self, description: str, allow_unknown: bool = False) -> list[tuple[int, int, int]]:
         """
@@ -375,13 +464,18 @@ class SubleqPipeline(Pipeline):
 
         A description is matched as a run would match it (`match_program`): the program of a known description, or
         of the known program an unseen phrasing matches by likelihood, is decoded from its canonical description.
-        `allow_unknown=True` decodes any description as given.
+        `allow_unknown=True` decodes any description as given (None, as not given: False).
+
+        Memory: one forward pass's log-probabilities at a time (`forward_rows()`), and the L instructions.
 
         Raises:
             RunRefused: (a ValueError) if the checkpoint lists its known programs and `description` matches none.
             ValueError: for an empty or non-string description, or one whose input is longer than the backbone
-                accepts.
+                accepts; or a config field out of range.
+            TypeError: for an `allow_unknown` that is not a bool.
         """
+        allow_unknown = False if allow_unknown is None else _check_flag("allow_unknown", allow_unknown)
+        self._check_config()
         self._check_description(description)
         length = self.model.config.max_program_length
         with self.device_placement(), torch.inference_mode():
@@ -398,12 +492,25 @@ class SubleqPipeline(Pipeline):
         config = self.model.config
         if config.known_programs is None:
             return None
-        if self._known_programs is None or self._known_programs.programs is not config.known_programs:
-            self._known_programs = KnownPrograms(config.known_programs, self._description_tokens)
+        if self._known_programs is None or not self._known_programs.indexes(config.known_programs):
+            # Built anew when the config's list was replaced or edited in place (its token-level checks included).
+            self._check_known_descriptions(config.known_programs)
+            self._known_programs = KnownPrograms.from_tokenizer(config.known_programs, self.tokenizer)
         return self._known_programs
 
-    def _description_tokens(self, description: str) -> tuple[int, ...]:
-        return tuple(self.tokenizer(description, add_special_tokens=False, verbose=False)["input_ids"])
+    def _check_known_descriptions(self, known_programs: list[dict]) -> None:
+        """
+        Raises:
+            ValueError: naming the known program whose description is longer than `max_description_chars()`,
+                before any of them is tokenized.
+        """
+        limit = self.max_description_chars()
+        for index, program in enumerate(known_programs):
+            for description in program.get("descriptions") or ():
+                if isinstance(description, str) and len(description) > limit:
+                    raise ValueError(f"config.known_programs[{index}] has a description of {len(description):,} "
+                                     f"characters, more than the {limit:,} a description may have: "
+                                     f"{_shown(description)}")
 
     def match_program(self, description: str, min_margin: float | None = None,
                       min_match_confidence: float | None = None) -> dict:
@@ -424,8 +531,10 @@ class SubleqPipeline(Pipeline):
             `margin` and `scores` (per program log-likelihood, when scored) and `reason` (of a refusal).
 
         Raises:
-            ValueError: for an empty or non-string description, or a negative `min_margin`.
+            ValueError: for an empty or non-string description, a negative `min_margin`, or a config field out of
+                range.
         """
+        self._check_config()
         self._check_description(description)
         min_margin = self.model.config.min_margin if min_margin is None else _check_margin(min_margin)
         if min_match_confidence is None:
@@ -445,14 +554,42 @@ class SubleqPipeline(Pipeline):
         if unseen and (min_margin is None or not known.can_score):
             matches.update({description: known.unknown(description) for description in unseen})
         elif unseen:
-            length = known.instruction_count()
-            pairs = [(description, pc) for description in unseen for pc in range(1, length + 1)]
-            log_probs = [head.view(len(unseen), length, -1) for head in self._log_probs(pairs)]  # [D, L, *]
-            scores, worst = known.log_likelihoods(*log_probs)  # [D, K] each
+            scores, worst = self._score_known(known, unseen)  # [D, K] each
             matches.update({description: known.decide(description, scores[d], worst[d], min_margin,
                                                       min_match_confidence)
                             for d, description in enumerate(unseen)})
         return [matches[description] for description in descriptions]
+
+    def _score_known(self, known: KnownPrograms, descriptions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """
+        `known.log_likelihoods` of `descriptions` (`[D, K]` each: every known program's log-likelihood, and its
+        least likely instruction's term), summed over forward passes of a few instruction numbers each, so that one
+        pass's log-probabilities are held at a time instead of all L instructions' (`[D, L, 2k + L + 1]`).
+        """
+        length = known.instruction_count()
+        device = self.device
+        programs = [torch.tensor(program["instructions"], dtype=torch.long, device=device)  # [n, 3] each
+                    for program in known.programs]
+        totals = torch.zeros(len(descriptions), len(programs), device=device)  # [D, K]
+        worst = torch.full((len(descriptions), len(programs)), math.inf, device=device)  # [D, K]
+        rows = self.forward_rows()
+        for first in range(0, len(descriptions), rows):
+            group = descriptions[first : first + rows]
+            span = max(1, rows // len(group))  # instruction numbers a pass, so that a pass has at most `rows` rows
+            for start in range(0, length, span):
+                stop = min(start + span, length)
+                pairs = [(description, pc) for description in group for pc in range(start + 1, stop + 1)]
+                a, b, c = (head.view(len(group), stop - start, -1) for head in self._forward_pass(pairs))
+                for index, operands in enumerate(programs):
+                    operands = operands[start:stop]  # [n, 3]: this program's instructions in the pass, maybe none
+                    if not len(operands):
+                        continue
+                    at = torch.arange(len(operands), device=device)
+                    score = a[:, at, operands[:, 0]] + b[:, at, operands[:, 1]] + c[:, at, operands[:, 2]]  # [G, n]
+                    rows_of_group = slice(first, first + len(group))
+                    totals[rows_of_group, index] += score.sum(-1)
+                    worst[rows_of_group, index] = torch.minimum(worst[rows_of_group, index], score.min(-1).values)
+        return totals.cpu(), worst.cpu()
 
     # _forward: the network and the machine for one batch
 
@@ -462,6 +599,20 @@ class SubleqPipeline(Pipeline):
         inputs = [model_inputs[name] if batched else [model_inputs[name]]
                   for name in ("description", "memory", "inputs", "position")]
         descriptions, memories, named_inputs, positions = inputs
+        try:
+            outputs = self._run_batch(descriptions, memories, named_inputs, positions, max_steps, strategy,
+                                      return_trace, min_confidence, min_margin, min_match_confidence, allow_unknown)
+        except _DescriptionTooLong as error:  # found while encoding, where the inputs are not known: name the first
+            position = next((at for description, at in zip(descriptions, positions)
+                             if description == error.description), None)
+            if position is None:
+                raise
+            raise ValueError(f"input {position}: {error}") from None
+        return outputs if batched else {name: values[0] for name, values in outputs.items()}
+
+    def _run_batch(self, descriptions, memories, named_inputs, positions, max_steps, strategy, return_trace,
+                   min_confidence, min_margin, min_match_confidence, allow_unknown) -> dict[str, list]:
+        """The batch's inputs matched, refused or run: the lists `_forward` returns."""
         config = self.model.config
         min_margin = config.min_margin if min_margin is None else min_margin
         if min_match_confidence is None:
@@ -476,13 +627,12 @@ class SubleqPipeline(Pipeline):
         decoder = _Decoder(self._decode, min_confidence)
         run = {"lazy": self._run_lazy, "decoded": self._run_decoded, "stepwise": self._run_stepwise}[strategy]
         results = run(decoder, runs_as, [list(cells) for cells in memories], positions, max_steps, return_trace)
-        outputs = {
+        return {
             "result": results,
             "match": matches,
             "program": programs,
             "confidences": [decoder.confidences(description) if return_trace else None for description in runs_as],
         }
-        return outputs if batched else {name: values[0] for name, values in outputs.items()}
 
     def _known_program(self, match: Match) -> dict | None:
         known = self.known_programs()
@@ -490,25 +640,19 @@ class SubleqPipeline(Pipeline):
 
     def _initial_memory(self, program, memory, named_inputs, position) -> list[int]:
         """
-        The memory an input runs on: its own (or the call's), else its known program's initial memory, else
-        `default_memory()`; with its named inputs written in.
+        The memory an input runs on (`known_programs.initial_memory`): its own (or the call's) exactly as given when
+        it has no named inputs; else its own, its known program's initial memory or `default_memory()`, with its
+        named inputs written in, every declared one given.
 
         Raises:
-            ValueError: (naming the input) for named inputs of a description that runs no known program with
-                declared inputs, or an unknown name, a wrong count or an out-of-range value.
+            ValueError: (naming the input) for a known program that declares inputs, run with neither named inputs
+                nor a memory (naming the missing inputs); for named inputs of a description that runs no known
+                program declaring inputs, an unknown name, a missing one, a wrong count or an out-of-range value.
             TypeError: for a value that is not an integer.
         """
-        if memory is None:
-            memory = program["memory"] if program and program.get("memory") is not None else self.default_memory()
-        if named_inputs is None:
-            return list(memory)
         where = "" if position is None else f"input {position}: "
-        if program is None or not program.get("inputs"):
-            raise ValueError(f"{where}inputs= names the cells of a known program, but this description runs "
-                             f"{'no known program' if program is None else repr(program['name'])} with declared "
-                             "inputs; pass memory= instead")
         try:
-            return write_inputs(program, memory, named_inputs)
+            return initial_memory(program, memory, named_inputs, self.default_memory)
         except (TypeError, ValueError) as error:
             raise type(error)(f"{where}{error}") from None
 
@@ -557,13 +701,18 @@ class SubleqPipeline(Pipeline):
                 except SubleqError as error:
                     raise error.with_index(position, name="input") from None
             return results
-        batch = [programs[description] for description in descriptions]
-        try:
-            ran = run_subleq_batch(torch.tensor(batch, dtype=torch.int64).view(n, length, 3),
-                                   torch.tensor(memories, dtype=torch.int64), max_steps)  # [N, L, 3], [N, k]
-        except SubleqError as error:  # batch row i is the batch's input i
-            raise error.with_index(positions[error.index], name="input") from None
-        return ran.to_results()
+        rows = max(1, MACHINE_VALUES // (3 * length))  # inputs a machine call, so its [R, L, 3] stays bounded
+        results = []
+        for start in range(0, n, rows):
+            batch = [programs[description] for description in descriptions[start : start + rows]]
+            try:
+                ran = run_subleq_batch(torch.tensor(batch, dtype=torch.int64).view(len(batch), length, 3),
+                                       torch.tensor(memories[start : start + rows], dtype=torch.int64),  # [R, k]
+                                       max_steps)
+            except SubleqError as error:  # row i of this slice is the batch's input start + i
+                raise error.with_index(positions[start + error.index], name="input") from None
+            results += ran.to_results()
+        return results
 
     def _run_stepwise(self, decoder, descriptions, memories, positions, max_steps, return_trace) -> list[SubleqResult]:
         """Algorithm 1: each step, one forward pass for every input still running, then the reference machine's own
@@ -620,6 +769,70 @@ class SubleqPipeline(Pipeline):
         return record
 
 
+class _Numbered(NamedTuple):
+    """One of a call's many inputs, with its position among them (0-based), as `get_iterator` hands it to
+    `preprocess`."""
+
+    position: int
+    item: object
+
+
+class _NumberedInputs(torch.utils.data.Dataset):
+    """A list or dataset of inputs, read as `_Numbered` inputs."""
+
+    def __init__(self, inputs):
+        self.inputs = inputs
+
+    def __len__(self):
+        return len(self.inputs)
+
+    def __getitem__(self, index):
+        return _Numbered(index, self.inputs[index])
+
+
+class _StreamBatches(torch.utils.data.IterableDataset):
+    """
+    A stream of inputs, numbered and preprocessed, in lists of up to `batch_size`. Each list grows with what the
+    stream yields: a DataLoader that batches a stream itself first takes `batch_size` indices from its sampler, so a
+    huge `batch_size` would fill memory before the first input is read.
+
+    The numbering belongs to the stream, not to one pass over it: iterating the results again (say, `list()` of an
+    iterator already read in part, which transformers answers with a new DataLoader iterator) goes on with the
+    stream's next input and its position.
+    """
+
+    def __init__(self, stream, preprocess, params: dict, batch_size: int):
+        self.numbered = itertools.starmap(_Numbered, enumerate(stream))
+        self.preprocess, self.params, self.batch_size = preprocess, params, batch_size
+
+    def __iter__(self):
+        while True:
+            batch = [self.preprocess(item, **self.params)
+                     for item in itertools.islice(self.numbered, self.batch_size)]
+            if not batch:
+                return
+            yield batch
+
+
+def _single(batch: list[dict]) -> dict:
+    """A batch of one input, as `_forward` takes it unbatched."""
+    return batch[0]
+
+
+def _columns(batch: list[dict]) -> dict:
+    """A batch of inputs as `_forward` takes it batched: each field a list over the inputs."""
+    return {name: [item[name] for item in batch] for name in batch[0]}
+
+
+class _DescriptionTooLong(ValueError):
+    """A description whose input has more tokens than the backbone accepts (`description` names it), found while
+    encoding; `_forward` names the input it came from."""
+
+    def __init__(self, message: str, *, description: str):
+        super().__init__(message)
+        self.description = description
+
+
 class _Decoder:
     """
     Decodes (description, C_t) pairs for one batch and remembers each pair's confidence, to refuse a run before it
@@ -655,6 +868,13 @@ class _Decoder:
     def confidences(self, description: str) -> dict[int, float]:
         """C_t -> confidence of every decoded instruction of `description`."""
         return {pc: confidence for (text, pc), confidence in self.confidence.items() if text == description}
+
+
+def _shown(value) -> str:
+    """A repr of an input for an error message, at most about 80 characters, whatever its size."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= 80 else value[:77] + "...")
+    return reprlib.repr(value)
 
 
 def _check_fraction(name: str, value) -> float:

@@ -457,7 +457,8 @@ def run_subleq(
         memory: the initial data memory, k >= 1 integers within int64. Never mutated.
         max_steps: the step budget, an int >= 0. The run stops with "max_steps" when this many instructions
             have executed without halting (0 executes nothing).
-        return_trace: also record one ``TraceStep`` per executed instruction (slower).
+        return_trace: also record one ``TraceStep`` per executed instruction (slower); True or False (None, as not
+            given: False).
 
     Returns:
         A ``SubleqResult`` with the final memory, the number of executed instructions and the halt reason.
@@ -466,8 +467,13 @@ def run_subleq(
         SubleqError: on an invalid program, memory or budget, or when a write leaves the int64 range (naming the
             instruction and the address, also set as the error's ``instruction`` and ``address``). An input of the
             wrong type (not an ordered sequence, e.g. a set; a bool or non-integer; a tensor on the meta device or
-            sparse) raises its subclass ``SubleqTypeError``, also a ``TypeError``.
+            sparse; a ``return_trace`` that is not a bool) raises its subclass ``SubleqTypeError``, also a
+            ``TypeError``.
     """
+    if return_trace is None:
+        return_trace = False
+    elif not isinstance(return_trace, bool):  # a non-empty string such as "no" would be truthy
+        raise SubleqTypeError(f"return_trace must be True or False, got {return_trace!r}")
     mem = validate_memory(memory)
     instructions = validate_program(program, len(mem))
     max_steps = validate_max_steps(max_steps)
