@@ -378,9 +378,9 @@ class SubleqPipeline(Pipeline):
 
     def max_description_chars(self) -> int:
         """The most characters a description may have: `DESCRIPTION_CHARS_PER_TOKEN` per token the backbone accepts
-        (`max_input_length()`), or 1,000,000 when it states no limit. A longer one is refused before it is
-        tokenized; a shorter one is refused, after tokenizing, when its input has more tokens than the backbone
-        accepts."""
+        (`max_input_length()`; at least 10,000), or 1,000,000 when it states no limit. A longer one is refused
+        before it is tokenized; a shorter one is refused, after tokenizing, when its input has more tokens than the
+        backbone accepts."""
         limit = self.max_input_length()
         return _NO_LIMIT if limit is None else max(_ALWAYS_TOKENIZED, DESCRIPTION_CHARS_PER_TOKEN * limit)
 
