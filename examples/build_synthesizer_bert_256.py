@@ -51,7 +51,19 @@ from dataclasses import asdict, dataclass, field
 
 from transformers import pipeline, set_seed
 
-from modeling_synthesizer.program_library import list_programs, load_program
+from modeling_synthesizer.program_library import load_program
+from synthesizer_examples.arguments import (
+    FRACTION,
+    NON_NEGATIVE,
+    POSITIVE,
+    PROBABILITY,
+    STEP_BUDGET,
+    check_backbone,
+    check_library_arguments,
+    check_max_position_embeddings,
+    check_ranges,
+    library_input_lengths,
+)
 from synthesizer_examples.backbone import backbone_config
 from synthesizer_examples.checkpoint import HubReadyTrainer, push_saved, save_unpushed
 from synthesizer_examples.library import (
@@ -127,6 +139,12 @@ class ModelArguments:
                                        "program library example's 0.1)."}
     )
 
+    def __post_init__(self):
+        # Checked while parsing, so that a bad flag is one `error:` line (status 2) before anything is built.
+        check_backbone(self)
+        check_ranges(self, label_smoothing=FRACTION, word_dropout=FRACTION, min_margin=NON_NEGATIVE,
+                     min_match_confidence=PROBABILITY)
+
 
 @dataclass
 class ReleaseArguments:
@@ -150,15 +168,42 @@ class ReleaseArguments:
 
     def __post_init__(self):
         # Checked while parsing, so that a bad flag is one `error:` line (status 2) before anything is built.
-        self.program_names = list_programs() if self.programs == "all" else [
-            name.strip() for name in self.programs.split(",") if name.strip()]
-        unknown = [name for name in self.program_names if name not in list_programs()]
-        if unknown or not self.program_names:
-            raise ValueError(f"--programs: no library program {', '.join(map(repr, unknown)) or 'given'}; the "
-                             f"programs are {', '.join(list_programs())} (or 'all')")
-        for name in ("instruction_repeats", "num_inputs"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"--{name} must be >= 1, got {getattr(self, name)}")
+        self.program_names = check_library_arguments(self)
+        check_ranges(self, instruction_repeats=POSITIVE, num_inputs=POSITIVE, max_steps_per_run=STEP_BUDGET)
+        check_unknown_descriptions(self.unknown_descriptions, self.program_names)
+
+
+def check_unknown_descriptions(unknown_descriptions: list[str], program_names: list[str]) -> None:
+    """`--unknown_descriptions` must be texts that describe none of the programs: a phrasing of one (in other case or
+    spacing: the tokenizer lower-cases and splits off punctuation) would run, and the build would fail its check.
+
+    Raises:
+        ValueError: for none, an empty one, or one that is a program's phrasing.
+    """
+    if not unknown_descriptions or not all(isinstance(text, str) and text.strip() for text in unknown_descriptions):
+        raise ValueError(f"--unknown_descriptions must be one or more non-empty texts, got {unknown_descriptions!r}")
+    owners = {description: name for name in program_names for description in load_program(name).descriptions}
+    tokenizer = build_description_tokenizer(list(owners), 0)
+    phrasings = {tuple(tokenizer(description)["input_ids"]): name for description, name in owners.items()}
+    for text in unknown_descriptions:
+        name = phrasings.get(tuple(tokenizer(text)["input_ids"]))
+        if name is not None:
+            raise ValueError(f"--unknown_descriptions: {text!r} is a phrasing of the library program {name!r}, not an "
+                             "unknown description")
+
+
+def check_arguments(model_args: ModelArguments, release_args: ReleaseArguments, training_args) -> None:
+    """The checks between flags of two dataclasses: the backbone's positions hold the longest input the build runs
+    (every phrasing, trained or held out, and every unknown description).
+
+    Raises:
+        ValueError: naming `--max_position_embeddings` and the input that does not fit.
+    """
+    descriptions = [description for name in release_args.program_names
+                    for description in load_program(name).descriptions]
+    lengths = library_input_lengths(descriptions + list(release_args.unknown_descriptions),
+                                    release_args.max_program_length)
+    check_max_position_embeddings(model_args.max_position_embeddings, lengths)
 
 
 @dataclass
@@ -187,7 +232,7 @@ class ReleaseTrainingArguments(MemorizationTrainingArguments):
 
 def parse_args(argv=None):
     return parse_example_args((ModelArguments, ReleaseArguments, ReleaseTrainingArguments), argv,
-                              description=__doc__)
+                              description=__doc__, check=check_arguments)
 
 
 # Data and model

@@ -68,7 +68,23 @@ from transformers import (
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from modeling_synthesizer import SubleqError
-from modeling_synthesizer.program_library import list_programs, load_program
+from modeling_synthesizer.program_library import load_program
+from synthesizer_examples.arguments import (
+    FRACTION,
+    NON_NEGATIVE,
+    NON_NEGATIVE_REAL,
+    POSITIVE,
+    POSITIVE_REAL,
+    PROBABILITY,
+    STEP_BUDGET,
+    Range,
+    check_backbone,
+    check_library_arguments,
+    check_max_position_embeddings,
+    check_ranges,
+    comma_separated,
+    library_input_lengths,
+)
 from synthesizer_examples.backbone import backbone_config
 from synthesizer_examples.checkpoint import HubReadyTrainer, push_saved, save_unpushed
 from synthesizer_examples.library import (
@@ -107,6 +123,9 @@ RESULTS_FILE = "library_results.json"
 
 # The program that runs the baseline's inputs: counts the ones of up to 32 bits (shorter inputs zero-padded).
 LONG_COUNT_PROGRAM = "count_ones_32"
+# The baseline trains on every bit sequence up to its longest training length, 2 ** (n + 1) of them: 16 is already
+# 131,070 sequences.
+MAX_BASELINE_TRAIN_LENGTH = 16
 
 
 @dataclass
@@ -130,6 +149,11 @@ class ModelArguments:
         default=0.1, metadata={"help": "Probability of replacing each description word by [UNK] in training, so that "
                                        "a program is named by any of its words, not one exact phrasing."}
     )
+
+    def __post_init__(self):
+        # Checked while parsing, so that a bad flag is one `error:` line (status 2) before anything is built.
+        check_backbone(self)
+        check_ranges(self, label_smoothing=FRACTION, word_dropout=FRACTION)
 
 
 @dataclass
@@ -179,6 +203,44 @@ class DataArguments:
     baseline_long_lengths: str = field(default="16,32", metadata={"help": "Longer test lengths (at most 32)."})
     baseline_num_long: int = field(default=1000, metadata={"help": "Random test sequences per longer length."})
 
+    def __post_init__(self):
+        # Checked while parsing, so that a bad flag is one `error:` line (status 2) before anything is built.
+        self.program_names = check_library_arguments(self)
+        check_ranges(self, num_inputs=POSITIVE, max_steps_per_run=STEP_BUDGET,
+                     stepwise_check_inputs=Range(0, self.num_inputs), min_margin=NON_NEGATIVE,
+                     min_match_confidence=PROBABILITY, baseline_epochs=POSITIVE_REAL,
+                     baseline_learning_rate=NON_NEGATIVE_REAL, baseline_batch_size=POSITIVE,
+                     baseline_train_max_length=Range(1, MAX_BASELINE_TRAIN_LENGTH),
+                     baseline_held_out_fraction=Range(0, 1, low_open=True, high_open=True),
+                     baseline_num_long=POSITIVE)
+        self.long_lengths()
+        held_out = round(2**self.baseline_train_max_length * self.baseline_held_out_fraction)
+        if not 0 < held_out < 2**self.baseline_train_max_length:
+            raise ValueError(f"--baseline_held_out_fraction {self.baseline_held_out_fraction} holds out {held_out} of "
+                             f"the {2**self.baseline_train_max_length} sequences of length "
+                             f"{self.baseline_train_max_length}: some must be held out and some trained")
+        baseline_names(self)
+        if self.baseline and LONG_COUNT_PROGRAM not in self.program_names:
+            raise ValueError(f"the baseline comparison runs {LONG_COUNT_PROGRAM}: add it to --programs or pass "
+                             "--no_baseline")
+
+    def long_lengths(self) -> list[int]:
+        """`--baseline_long_lengths` as numbers, each above `--baseline_train_max_length` and at most the bits that
+        `count_ones_32` takes.
+
+        Raises:
+            ValueError: naming the flag and its range.
+        """
+        width = load_program(LONG_COUNT_PROGRAM).inputs["bits"].length
+        allowed = Range(self.baseline_train_max_length + 1, width)
+        items = comma_separated("baseline_long_lengths", self.baseline_long_lengths)
+        lengths = [int(item) if item.isdigit() else None for item in items]
+        if not lengths or not all(length in allowed for length in lengths):
+            raise ValueError(f"--baseline_long_lengths must be comma-separated lengths {allowed} (above "
+                             f"--baseline_train_max_length, at most the {width} bits of {LONG_COUNT_PROGRAM}), got "
+                             f"{self.baseline_long_lengths!r}")
+        return lengths
+
 
 @dataclass
 class LibraryTrainingArguments(MemorizationTrainingArguments):
@@ -191,21 +253,32 @@ class LibraryTrainingArguments(MemorizationTrainingArguments):
     per_device_train_batch_size: int = field(default=64, metadata={"help": "Batch per process."})
 
 
+def check_arguments(model_args: ModelArguments, data_args: DataArguments, training_args) -> None:
+    """The checks between flags of two dataclasses: the backbone's positions hold the longest input the script
+    builds, the Synthesizer's (every phrasing, trained or held out) and, with the `absolute` or `rotary` baseline,
+    the longest bit sequence with [CLS] and [SEP].
+
+    Raises:
+        ValueError: naming `--max_position_embeddings` and the input that does not fit.
+    """
+    descriptions = [description for name in data_args.program_names for description in load_program(name).descriptions]
+    lengths = library_input_lengths(descriptions, data_args.max_program_length)
+    if {"absolute", "rotary"} & set(baseline_names(data_args)):
+        longest = max(data_args.long_lengths())
+        lengths[f"a baseline's {longest}-bit sequence"] = longest + 2
+    check_max_position_embeddings(model_args.max_position_embeddings, lengths)
+
+
 def parse_args(argv=None):
-    return parse_example_args((ModelArguments, DataArguments, LibraryTrainingArguments), argv)
+    return parse_example_args((ModelArguments, DataArguments, LibraryTrainingArguments), argv, check=check_arguments)
 
 
 # Data, model and card
 
 
 def select_programs(data_args: DataArguments):
-    names = list_programs() if data_args.programs == "all" else [n.strip() for n in data_args.programs.split(",")]
-    programs = [load_program(name) for name in names]
-    baseline_names(data_args)  # an unknown --baselines name fails here, before training
-    if data_args.baseline and LONG_COUNT_PROGRAM not in names:
-        raise ValueError(f"the baseline comparison runs {LONG_COUNT_PROGRAM}: add it to --programs or pass "
-                         "--no_baseline")
-    return programs
+    """The library programs of `--programs` (checked while parsing)."""
+    return [load_program(name) for name in data_args.program_names]
 
 
 def split_library(programs, num_held_out: int) -> dict:
@@ -485,7 +558,7 @@ def compare_on(name, sequences, dataset, trainers: dict, pipe, description, asse
 
 
 def run_baseline(model_args, data_args, training_args, tokenizer, pipe, phrasings) -> dict:
-    lengths = [int(n) for n in data_args.baseline_long_lengths.split(",") if n.strip()]
+    lengths = data_args.long_lengths()
     program = load_program(LONG_COUNT_PROGRAM)
     width = program.inputs["bits"].length
     if max(lengths) > width:

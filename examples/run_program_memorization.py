@@ -43,6 +43,7 @@ import os
 import sys
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 import datasets
 from transformers import pipeline, set_seed
@@ -59,12 +60,18 @@ from synthesizer_examples.authors import (
     init_heads_torch_default,
     init_new_embedding_rows_authors,
 )
+from synthesizer_examples.arguments import (
+    DATA_MEMORY_SIZE,
+    FRACTION,
+    POSITIVE,
+    PROGRAM_LENGTH,
+    check_backbone,
+    check_ranges,
+    check_tokenizer_name,
+)
 from synthesizer_examples.backbone import backbone_config
 from synthesizer_examples.checkpoint import HubReadyTrainer, push_saved, save_unpushed
-from synthesizer_examples.memorization import (
-    build_memorization_dataset,
-    check_positive,
-)
+from synthesizer_examples.memorization import build_memorization_dataset
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
 from synthesizer_examples.model_card import ModelCardSpec, subleq_usage, synthesizer_summary
 from synthesizer_examples.run_info import redact_settings, write_json_atomic
@@ -72,6 +79,7 @@ from synthesizer_examples.run_settings import settings_of, write_run_settings
 from synthesizer_examples.training import (
     MemorizationTrainingArguments,
     StopAtExactMatchCallback,
+    argument_error,
     eval_curve,
     finished_results,
     first_step_reaching,
@@ -156,6 +164,13 @@ class ModelArguments:
                   "choices": list(HEAD_INITS)},
     )
 
+    def __post_init__(self):
+        # Checked while parsing, so that a bad flag is one `error:` line (status 2) before anything is built.
+        check_backbone(self)
+        check_ranges(self, label_smoothing=FRACTION)
+        if self.tokenizer_name is not None:
+            check_tokenizer_name(self.tokenizer_name)
+
 
 @dataclass
 class DataArguments:
@@ -182,8 +197,7 @@ class DataArguments:
     )
 
     def __post_init__(self):
-        check_positive(num_programs=self.num_programs, program_length=self.program_length,
-                       data_memory_size=self.data_memory_size)
+        check_ranges(self, num_programs=POSITIVE, program_length=PROGRAM_LENGTH, data_memory_size=DATA_MEMORY_SIZE)
         if (self.dataset_name or "").endswith((".json", ".jsonl")) and not os.path.isfile(self.dataset_name):
             raise ValueError(f"--dataset_name {self.dataset_name}: no such file")
 
@@ -191,6 +205,8 @@ class DataArguments:
 @dataclass
 class PaperTrainingArguments(MemorizationTrainingArguments):
     """The authors' Experiment 1 optimization as defaults."""
+
+    zero_batch_size_allowed: ClassVar[bool] = True  # the paper's batch
 
     learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate (the authors': 1e-3)."})
     num_train_epochs: float = field(default=250, metadata={"help": "Epochs of the linear decay (the authors': 250)."})
@@ -210,6 +226,24 @@ def parse_args(argv=None):
     )
 
 
+def load_program_dataset(name: str) -> datasets.Dataset:
+    """The rows of `--dataset_name` (a saved dataset's folder, a .json/.jsonl file or a Hub id; its train split).
+    Without progress bars: a program dataset is small, and a bar's lines would come before an error about it."""
+    enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        if os.path.isdir(name):
+            dataset = datasets.load_from_disk(name)
+        elif name.endswith((".json", ".jsonl")):
+            dataset = datasets.load_dataset("json", data_files=name)
+        else:
+            dataset = datasets.load_dataset(name)
+    finally:
+        if enabled:
+            datasets.enable_progress_bars()
+    return dataset["train"] if isinstance(dataset, datasets.DatasetDict) else dataset
+
+
 def load_programs(data_args: DataArguments, seed: int):
     """The memorization dataset and its `programs.json` records."""
     if data_args.dataset_name is None:
@@ -217,14 +251,7 @@ def load_programs(data_args: DataArguments, seed: int):
             data_args.num_programs, data_args.program_length, data_args.data_memory_size, seed,
             c_label_range=data_args.c_label_range,
         )
-    if os.path.isdir(data_args.dataset_name):
-        dataset = datasets.load_from_disk(data_args.dataset_name)
-    elif data_args.dataset_name.endswith((".json", ".jsonl")):
-        dataset = datasets.load_dataset("json", data_files=data_args.dataset_name)
-    else:
-        dataset = datasets.load_dataset(data_args.dataset_name)
-    if isinstance(dataset, datasets.DatasetDict):
-        dataset = dataset["train"]
+    dataset = load_program_dataset(data_args.dataset_name)
     programs = OrderedDict()  # description -> {instruction: [A, B, C]}, programs in the order they first appear
     for row in dataset:
         programs.setdefault(row["description"], {})[row["instruction"]] = row["labels"]
@@ -238,7 +265,28 @@ def load_programs(data_args: DataArguments, seed: int):
     if len(lengths) != 1:
         raise ValueError(f"all programs of {data_args.dataset_name} must have one length, got {sorted(lengths)}")
     data_args.num_programs, data_args.program_length = len(records), lengths.pop()
+    check_dataset_operands(records, data_args.data_memory_size, data_args.program_length)
     return build_memorization_dataset(records), records
+
+
+def check_dataset_operands(records: list[dict], data_memory_size: int, program_length: int) -> None:
+    """The programs of a `--dataset_name` must fit the heads: L within the package's limit, each instruction
+    `[A, B, C]` with A, B in [0, k) and C in [0, L].
+
+    Raises:
+        ValueError: naming the program and the instruction.
+    """
+    if program_length not in PROGRAM_LENGTH:
+        raise ValueError(f"its programs have {program_length} instructions; L must be {PROGRAM_LENGTH}")
+    for record in records:
+        for number, operands in enumerate(record["program"], start=1):
+            fits = isinstance(operands, list) and len(operands) == 3 and all(
+                isinstance(x, int) and not isinstance(x, bool) for x in operands)
+            if not (fits and 0 <= operands[0] < data_memory_size and 0 <= operands[1] < data_memory_size
+                    and 0 <= operands[2] <= program_length):
+                raise ValueError(f"program {record['description']!r}, instruction {number}: labels {operands!r} must "
+                                 f"be [A, B, C] with A, B in [0, {data_memory_size}) (--data_memory_size) and C in "
+                                 f"[0, {program_length}]")
 
 
 def build_model(model_args, data_args, tokenizer, records: list[dict]):
@@ -425,12 +473,18 @@ def main(argv=None, callbacks=None):
                            f"{further}--overwrite_output_dir starts over.")
         return finished
     program_seed = training_args.seed if data_args.program_seed is None else data_args.program_seed
-    train_dataset, records = load_programs(data_args, program_seed)
+    try:
+        train_dataset, records = load_programs(data_args, program_seed)
+    except (ValueError, OSError) as error:  # random programs always load: a --dataset_name that cannot be used
+        argument_error(f"--dataset_name {data_args.dataset_name}: {error}")
     set_paper_batch_size(data_args, training_args)
     say(training_args, settings_line(model_args, data_args, training_args, len(train_dataset)))
     warn_known_failures(model_args, training_args)
     descriptions = [record["description"] for record in records]
-    tokenizer = build_tokenizer(model_args, data_args, descriptions)
+    try:
+        tokenizer = build_tokenizer(model_args, data_args, descriptions)
+    except OSError as error:  # the embedded tokenizer is always built: a --tokenizer_name that cannot be loaded
+        argument_error(f"--tokenizer_name {model_args.tokenizer_name}: {error}")
     set_seed(training_args.seed)
     model = build_model(model_args, data_args, tokenizer, records)
     apply_init_choices(model, model_args, tokenizer, descriptions)

@@ -26,7 +26,6 @@ import logging
 
 from transformers import AutoModelForSequenceClassification, set_seed
 
-from modeling_synthesizer.tokenizer import load_tokenizer_with_programs
 from synthesizer_examples.metrics import argmax_labels, make_classification_accuracy
 from synthesizer_examples.run_settings import settings_of, write_run_settings
 from synthesizer_examples.sst2 import (
@@ -36,9 +35,12 @@ from synthesizer_examples.sst2 import (
     SST2ModelArguments,
     baseline_card,
     build_sequence_classification_config,
+    check_prompt_fits,
+    check_sst2_arguments,
     finish_sst2_run,
     finished_sst2_run,
     load_sst2_splits,
+    load_sst2_tokenizer,
     setup_sst2_run,
     sst2_trainer,
     summarize_run,
@@ -53,7 +55,7 @@ logger = logging.getLogger(__name__)
 def parse_args(argv=None) -> tuple:
     return parse_example_args(
         (SST2ModelArguments, SST2DataArguments, SST2ClassificationTrainingArguments), argv, description=__doc__,
-        default_output_dir="runs/bert-sst2",
+        default_output_dir="runs/bert-sst2", check=check_sst2_arguments,
     )
 
 
@@ -65,9 +67,11 @@ def main(argv=None):
     if finished is not None:
         return finished
 
+    # The tokenizer as the Synthesizer runs load it (no program tokens here), so the vocabularies match; before the
+    # data, since one that cannot be loaded, or a --max_seq_length without room for a word, is a bad argument.
+    tokenizer = load_sst2_tokenizer(model_args, [])
+    check_prompt_fits(tokenizer, "", data_args.max_seq_length)
     train_sst2, eval_sst2 = load_sst2_splits(data_args)
-    # The tokenizer as the Synthesizer runs load it (no program tokens here), so the vocabularies match.
-    tokenizer = load_tokenizer_with_programs(model_args.tokenizer_name, [])
 
     set_seed(training_args.seed)
     model = AutoModelForSequenceClassification.from_config(build_sequence_classification_config(model_args, tokenizer))

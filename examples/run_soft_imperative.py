@@ -41,7 +41,10 @@ from dataclasses import dataclass, field
 
 from transformers import set_seed
 
-from modeling_synthesizer.tokenizer import load_tokenizer_with_programs, program_token
+from modeling_synthesizer.configuration_synthesizer import SynthesizerConfig
+from modeling_synthesizer.subleq import MAX_DATA_MEMORY_SIZE
+from modeling_synthesizer.tokenizer import program_token
+from synthesizer_examples.arguments import POSITIVE, Range, check_ranges
 from synthesizer_examples.memorization import programs_to_records
 from synthesizer_examples.run_settings import settings_of
 from synthesizer_examples.soft_programs import (
@@ -57,8 +60,11 @@ from synthesizer_examples.sst2 import (
     SST2ModelArguments,
     SST2ProgramArguments,
     SST2TrainingArguments,
+    check_prompt_fits,
+    check_sst2_arguments,
     finished_sst2_run,
     load_sst2_splits,
+    load_sst2_tokenizer,
     setup_sst2_run,
     train_sst2_synthesizer,
 )
@@ -81,10 +87,12 @@ class SoftImperativeArguments(SST2ProgramArguments):
     )
 
     def __post_init__(self):
-        if self.num_programs < 1:
-            raise ValueError(f"--num_programs must be >= 1, got {self.num_programs}")
-        if self.data_memory_size < 2 or not 1 <= self.program_length <= self.max_program_length:
-            raise ValueError("need data_memory_size >= 2 and 1 <= program_length <= max_program_length")
+        super().__post_init__()
+        # Cell 0 is the verdict flag and the programs' operands start at 1.
+        check_ranges(self, num_programs=POSITIVE, data_memory_size=Range(2, MAX_DATA_MEMORY_SIZE))
+        if self.program_length not in Range(1, self.max_program_length):
+            raise ValueError(f"--program_length must be in [1, {self.max_program_length}] (at most "
+                             f"--max_program_length), got {self.program_length}")
 
     @property
     def max_operand(self) -> int:
@@ -95,7 +103,7 @@ class SoftImperativeArguments(SST2ProgramArguments):
 def parse_args(argv=None) -> tuple:
     return parse_example_args(
         (SST2ModelArguments, SST2DataArguments, SoftImperativeArguments, SST2TrainingArguments), argv,
-        description=__doc__, default_output_dir="runs/soft-imperative",
+        description=__doc__, default_output_dir="runs/soft-imperative", check=check_sst2_arguments,
     )
 
 
@@ -112,12 +120,16 @@ def main(argv=None):
     program_args.program_seed = seed  # recorded in the model card
     programs = make_soft_imperative_programs(program_args.num_programs, program_args.program_length, seed,
                                              program_args.max_operand)
+    tokens = [program_token(index) for index in range(len(programs))]
+    # Before the data: a tokenizer that cannot be loaded, or a prompt longer than --max_seq_length, is a bad argument.
+    tokenizer = load_sst2_tokenizer(model_args, tokens)
+    check_prompt_fits(tokenizer, SynthesizerConfig.input_template.format(
+        instruction=program_args.program_length,
+        description=SOFT_IMPERATIVE_TEMPLATE.format(program=tokens[-1], sentence="")), data_args.max_seq_length)
     train_sst2, eval_sst2 = load_sst2_splits(data_args)
     splits = (build_soft_imperative_dataset(train_sst2, programs, seed),
               build_soft_imperative_dataset(eval_sst2, programs, seed + 1))
     logger.info("soft-imperative: %d programs, %d training, %d validation rows", len(programs), *map(len, splits))
-    tokens = [program_token(index) for index in range(len(programs))]
-    tokenizer = load_tokenizer_with_programs(model_args.tokenizer_name, tokens)
 
     set_seed(training_args.seed)
     return train_sst2_synthesizer(

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 from transformers import set_seed
 
-from modeling_synthesizer.tokenizer import load_tokenizer_with_programs
+from modeling_synthesizer.configuration_synthesizer import SynthesizerConfig
 from synthesizer_examples.run_settings import settings_of
 from synthesizer_examples.soft_programs import (
     SOFT_INSTRUCTION_OUTPUT_CELL,
@@ -56,8 +56,11 @@ from synthesizer_examples.sst2 import (
     SST2ModelArguments,
     SST2ProgramArguments,
     SST2TrainingArguments,
+    check_prompt_fits,
+    check_sst2_arguments,
     finished_sst2_run,
     load_sst2_splits,
+    load_sst2_tokenizer,
     setup_sst2_run,
     train_sst2_synthesizer,
 )
@@ -75,11 +78,18 @@ class SoftInstructionArguments(SST2ProgramArguments):
                           "classes 0..1 and the pipeline decodes one instruction."},
     )
 
+    def __post_init__(self):
+        super().__post_init__()
+        # The program reads cells 0 and 1 and writes the output cell, 2.
+        if self.data_memory_size <= SOFT_INSTRUCTION_OUTPUT_CELL:
+            raise ValueError(f"--data_memory_size must be >= {SOFT_INSTRUCTION_OUTPUT_CELL + 1} (the program's cells "
+                             f"0..{SOFT_INSTRUCTION_OUTPUT_CELL}), got {self.data_memory_size}")
+
 
 def parse_args(argv=None) -> tuple:
     return parse_example_args(
         (SST2ModelArguments, SST2DataArguments, SoftInstructionArguments, SST2TrainingArguments), argv,
-        description=__doc__, default_output_dir="runs/soft-instruction",
+        description=__doc__, default_output_dir="runs/soft-instruction", check=check_sst2_arguments,
     )
 
 
@@ -92,10 +102,13 @@ def main(argv=None):
     if finished is not None:
         return finished
 
+    # Before the data: a tokenizer that cannot be loaded, or a prompt longer than --max_seq_length, is a bad argument.
+    tokenizer = load_sst2_tokenizer(model_args, [])
+    check_prompt_fits(tokenizer, SynthesizerConfig.input_template.format(
+        instruction=1, description=SOFT_INSTRUCTION_TEMPLATE.format(sentence="")), data_args.max_seq_length)
     train_sst2, eval_sst2 = load_sst2_splits(data_args)
     splits = (build_soft_instruction_dataset(train_sst2), build_soft_instruction_dataset(eval_sst2))
     logger.info("soft-instruction: %d training, %d validation rows", *map(len, splits))
-    tokenizer = load_tokenizer_with_programs(model_args.tokenizer_name, [])
 
     set_seed(training_args.seed)
     return train_sst2_synthesizer(

@@ -237,7 +237,7 @@ def test_a_finished_run_is_left_alone_and_overwrite_starts_over(memorized, capsy
 
 @pytest.mark.parametrize("argv, message", [
     (["--num_program", "4"], "unrecognized arguments: --num_program 4"),  # no prefixes of --num_programs
-    (["--num_programs", "0"], "num_programs must be >= 1, got 0"),
+    (["--num_programs", "0"], "--num_programs must be >= 1, got 0"),
     (["--recipe", "fast"], "argument --recipe: invalid choice: 'fast'"),
     (["--dataset_name", "missing.jsonl"], "--dataset_name missing.jsonl: no such file"),
     (["--learning_rate", "fast"], "argument --learning_rate/--learning-rate: invalid float value: 'fast'"),
@@ -247,7 +247,7 @@ def test_bad_arguments_fail_like_argparse(argv, message, tmp_path, capsys):
         run_program_memorization.main(argv + ["--output_dir", str(tmp_path / "run")])
     assert exit_info.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()
-    assert f"error: {message}" in error[-1] and len(error) == 2  # the usage line, then the error
+    assert f"error: {message}" in error[-1] and len(error) == 1  # the error alone, in one line
     assert not (tmp_path / "run").exists()
 
 

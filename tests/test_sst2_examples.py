@@ -256,7 +256,7 @@ def test_removed_and_unknown_flags_fail(tmp_path, tokenizer_dir, capsys):
     (["--train_file", "missing.tsv", "--validation_file", "missing.tsv"], "--train_file missing.tsv: no such file"),
     (["--train_file", str(TRAIN_TSV)], "give both --train_file and --validation_file"),
     (["--num_programs", "0"], "--num_programs must be >= 1, got 0"),
-    (["--program_length", "300"], "need data_memory_size >= 2 and 1 <= program_length <= max_program_length"),
+    (["--program_length", "300"], "--program_length must be in [1, 256] (at most --max_program_length), got 300"),
 ])
 def test_bad_values_fail_before_any_data_is_read(flags, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -287,10 +287,11 @@ def test_a_rerun_is_compared_with_the_settings_as_parsed(soft_imperative_run, to
     assert "holds a run made with other settings (num_programs 1 there, 2 here)" in capsys.readouterr().err
 
 
-def test_push_to_hub_offline_fails_before_training(tmp_path, tokenizer_dir):
-    with pytest.raises(RuntimeError, match="HF_HUB_OFFLINE"):
+def test_push_to_hub_offline_fails_before_training(tmp_path, tokenizer_dir, capsys):
+    with pytest.raises(SystemExit) as exit_info:
         load_script("run_soft_imperative").main(script_args(tmp_path, tokenizer_dir, "--push_to_hub", "true",
                                                             "--hub_model_id", "me/x"))
+    assert exit_info.value.code == 2 and "HF_HUB_OFFLINE" in capsys.readouterr().err
 
 
 def test_model_card(soft_imperative_run):

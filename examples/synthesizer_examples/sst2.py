@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 import datasets
 from datasets import Dataset, DatasetDict
@@ -14,7 +15,18 @@ from transformers import AutoConfig, TrainingArguments
 
 from modeling_synthesizer.configuration_synthesizer import PAPER_BACKBONE, SynthesizerConfig
 from modeling_synthesizer.modeling_synthesizer import SynthesizerForSubleq
+from modeling_synthesizer.tokenizer import load_tokenizer_with_programs
 
+from .arguments import (
+    DATA_MEMORY_SIZE,
+    FRACTION,
+    POSITIVE,
+    PROGRAM_LENGTH,
+    check_backbone,
+    check_ranges,
+    check_tokenizer_name,
+    optional,
+)
 from .authors import HEAD_INITS, init_heads_torch_default
 from .backbone import backbone_config
 from .checkpoint import HubReadyTrainer, push_saved, save_unpushed
@@ -25,6 +37,7 @@ from .run_settings import write_run_settings
 from .soft_programs import SST2_ID2LABEL
 from .training import (
     RunControlArguments,
+    argument_error,
     eval_curve,
     finished_results,
     say,
@@ -149,6 +162,12 @@ class SST2ModelArguments:
                   "choices": list(HEAD_INITS)},
     )
 
+    def __post_init__(self):
+        # Checked while parsing, so that a bad flag is one `error:` line (status 2) before anything is built.
+        check_backbone(self)
+        check_ranges(self, label_smoothing=FRACTION)
+        check_tokenizer_name(self.tokenizer_name)
+
 
 @dataclass
 class SST2DataArguments:
@@ -179,6 +198,38 @@ class SST2DataArguments:
                 raise ValueError(f"{flag} {path}: no such file")
         if self.train_file is None and self.dataset_name is None:
             raise ValueError("give --dataset_name or --train_file and --validation_file")
+        check_ranges(self, max_seq_length=POSITIVE, max_train_samples=optional(POSITIVE),
+                     max_eval_samples=optional(POSITIVE))
+
+
+def check_sst2_arguments(model_args: SST2ModelArguments, data_args: SST2DataArguments, *other_args) -> None:
+    """The checks between flags of two dataclasses (the `check` of the SST-2 scripts' `parse_example_args`): the
+    backbone's positions (`--backbone_type`'s default) hold `--max_seq_length` tokens.
+
+    Raises:
+        ValueError: naming `--max_seq_length` and the largest it may be.
+    """
+    positions = getattr(AutoConfig.for_model(model_args.backbone_type), "max_position_embeddings", None)
+    if isinstance(positions, int) and data_args.max_seq_length > positions:
+        raise ValueError(f"--max_seq_length must be <= {positions} (the positions of a {model_args.backbone_type} "
+                         f"backbone), got {data_args.max_seq_length}")
+
+
+def check_prompt_fits(tokenizer, prompt: str, max_seq_length: int) -> None:
+    """Stops the script (one `error:` line, status 2) before anything is built when `--max_seq_length` leaves no room
+    for a sentence after `prompt` (the input without its sentence): truncation would cut the prompt itself."""
+    length = len(tokenizer(prompt)["input_ids"])
+    if max_seq_length <= length:
+        argument_error(f"--max_seq_length must be > {length}, the tokens of the prompt {prompt!r} without a sentence "
+                       f"(with --tokenizer_name {tokenizer.name_or_path}), got {max_seq_length}")
+
+
+def load_sst2_tokenizer(model_args: SST2ModelArguments, program_tokens: list[str]):
+    """`--tokenizer_name` with `program_tokens` added; one `error:` line (status 2) if it cannot be loaded."""
+    try:
+        return load_tokenizer_with_programs(model_args.tokenizer_name, program_tokens)
+    except OSError as error:
+        argument_error(f"--tokenizer_name {model_args.tokenizer_name}: {error}")
 
 
 @dataclass
@@ -188,10 +239,17 @@ class SST2ProgramArguments:
     data_memory_size: int = field(default=256, metadata={"help": "k: classes of the A and B heads (the authors')."})
     max_program_length: int = field(default=256, metadata={"help": "L: the C head has L + 1 classes."})
 
+    def __post_init__(self):
+        check_ranges(self, data_memory_size=DATA_MEMORY_SIZE, max_program_length=PROGRAM_LENGTH)
+
 
 @dataclass
 class SST2TrainingArguments(RunControlArguments, TrainingArguments):
     """`TrainingArguments` with the authors' SST-2 settings as defaults."""
+
+    zero_batch_size_allowed: ClassVar[bool] = True  # the authors' 32
+    eval_metrics: ClassVar[tuple[str, ...]] = (
+        "loss", "a_accuracy", "b_accuracy", "c_accuracy", "exact_match", "halt_accuracy")
 
     learning_rate: float = field(default=1e-4, metadata={"help": "AdamW learning rate (the authors': 1e-4)."})
     num_train_epochs: float = field(default=2, metadata={"help": "Epochs (the authors': 2)."})
@@ -220,6 +278,8 @@ class SST2TrainingArguments(RunControlArguments, TrainingArguments):
 @dataclass
 class SST2ClassificationTrainingArguments(SST2TrainingArguments):
     """The baseline's `TrainingArguments`: the same settings, the best checkpoint by accuracy."""
+
+    eval_metrics: ClassVar[tuple[str, ...]] = ("loss", "accuracy")
 
     metric_for_best_model: str | None = field(
         default="accuracy", metadata={"help": "Keep the checkpoint with the best validation accuracy."}
@@ -434,10 +494,13 @@ __all__ = [
     "SAMPLE_FLAGS",
     "baseline_card",
     "build_sequence_classification_config",
+    "check_prompt_fits",
+    "check_sst2_arguments",
     "finish_sst2_run",
     "finished_sst2_run",
     "load_sst2",
     "load_sst2_splits",
+    "load_sst2_tokenizer",
     "run_settings",
     "setup_sst2_run",
     "sst2_trainer",

@@ -2,13 +2,20 @@
 checks, tokenizing instructions, progress, stopping at 100%, and resuming or skipping a finished run."""
 
 import argparse
+import dataclasses
+import enum
+import functools
 import json
 import logging
 import os
 import shutil
 import sys
 import time
+import types
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import datasets
 import transformers
@@ -20,6 +27,18 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from modeling_synthesizer.configuration_synthesizer import SynthesizerConfig
 
+from .arguments import (
+    FRACTION,
+    NON_NEGATIVE,
+    NON_NEGATIVE_REAL,
+    POSITIVE,
+    POSITIVE_REAL,
+    SEED,
+    Range,
+    check_output_dir,
+    check_ranges,
+    optional,
+)
 from .checkpoint import CorruptCheckpointError, latest_intact_checkpoint, saved_model_problem, saved_model_record
 from .run_info import PicklesWithoutSecrets, redact_settings, write_json_atomic
 from .run_settings import settings_conflict
@@ -28,9 +47,36 @@ from .run_settings import settings_conflict
 logger = logging.getLogger(__name__)
 
 
+# The numeric `TrainingArguments` the scripts check while parsing (the Trainer takes most of these as given and fails,
+# or silently does something else, only once training runs). --per_device_train_batch_size depends on the script.
+TRAINING_RANGES = {
+    "learning_rate": NON_NEGATIVE_REAL,
+    "max_steps": Range(-1),  # -1 (or 0): --num_train_epochs decides
+    "per_device_eval_batch_size": POSITIVE,
+    "gradient_accumulation_steps": POSITIVE,
+    "warmup_steps": NON_NEGATIVE_REAL,  # below 1: a ratio of the step budget
+    "weight_decay": NON_NEGATIVE_REAL,
+    "adam_beta1": FRACTION,
+    "adam_beta2": FRACTION,
+    "adam_epsilon": NON_NEGATIVE_REAL,
+    "max_grad_norm": NON_NEGATIVE_REAL,
+    "label_smoothing_factor": FRACTION,
+    "logging_steps": POSITIVE_REAL,  # below 1: a ratio of the step budget
+    "save_steps": POSITIVE_REAL,
+    "eval_steps": optional(POSITIVE_REAL),
+    "eval_delay": NON_NEGATIVE_REAL,
+    "eval_accumulation_steps": optional(POSITIVE),
+    "save_total_limit": optional(POSITIVE),
+    "seed": SEED,
+    "data_seed": optional(SEED),
+    "dataloader_num_workers": NON_NEGATIVE,
+}
+
+
 @dataclass
 class RunControlArguments(PicklesWithoutSecrets):
-    """What the scripts add to `TrainingArguments` about their output folder (a mixin: list it first)."""
+    """What the scripts add to `TrainingArguments` about their output folder (a mixin: list it first), and the checks
+    of the training flags a script uses, made while parsing."""
 
     # transformers 5 removed TrainingArguments' own flag of this name; the scripts keep its meaning.
     overwrite_output_dir: bool = field(
@@ -39,11 +85,76 @@ class RunControlArguments(PicklesWithoutSecrets):
                           "Without it, a finished run is reported and left alone, an interrupted one resumes."},
     )
 
+    # Whether `--per_device_train_batch_size 0` means something in the script (the paper's batch).
+    zero_batch_size_allowed: ClassVar[bool] = False
+    # The metrics the script's evaluation computes, `--metric_for_best_model`'s choices (none: not checked).
+    eval_metrics: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self):
+        check_training_ranges(self)
+        super().__post_init__()
+        check_output_dir(self.output_dir)
+        check_run_control(self)
+
+
+def check_training_ranges(args) -> None:
+    """`TRAINING_RANGES`, the batch size and, without `--max_steps`, the epochs of a script's `TrainingArguments`.
+
+    Raises:
+        ValueError: naming the first flag out of its range.
+    """
+    check_ranges(args, **TRAINING_RANGES)
+    check_ranges(args, per_device_train_batch_size=NON_NEGATIVE if args.zero_batch_size_allowed else POSITIVE)
+    if args.max_steps <= 0:
+        check_ranges(args, num_train_epochs=POSITIVE_REAL)
+    for name, choices in enum_fields().items():
+        value = getattr(args, name)
+        if isinstance(value, str) and value not in choices:
+            raise ValueError(f"--{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+
+
+@functools.cache
+def enum_fields() -> dict[str, tuple[str, ...]]:
+    """The `TrainingArguments` fields typed `SomeEnum | str` (`--eval_strategy`, `--optim`...), each with its enum's
+    values. The scripts redefine some as plain `str` (with their own defaults), so the parser takes any string for
+    them, and `TrainingArguments` would refuse a wrong one without naming the flag."""
+    hints = typing.get_type_hints(TrainingArguments)
+    choices = {}
+    for each in dataclasses.fields(TrainingArguments):
+        members = typing.get_args(hints[each.name]) if each.init else ()
+        enums = [member for member in members if isinstance(member, type) and issubclass(member, enum.Enum)]
+        if enums:
+            choices[each.name] = tuple(member.value for member in enums[0])
+    return choices
+
+
+def check_run_control(args) -> None:
+    """The flags that name things: the metric of the best model, the checkpoint to resume, `--push_to_hub`.
+
+    Raises:
+        ValueError: naming the flag.
+    """
+    metric = args.metric_for_best_model
+    if args.eval_metrics and metric is not None and metric.removeprefix("eval_") not in args.eval_metrics:
+        raise ValueError(f"--metric_for_best_model must be one of {', '.join(args.eval_metrics)} (this script's "
+                         f"evaluation metrics), got {metric!r}")
+    checkpoint = args.resume_from_checkpoint
+    if checkpoint is not None and not os.path.isfile(os.path.join(checkpoint, "trainer_state.json")):
+        raise ValueError(f"--resume_from_checkpoint {checkpoint}: no checkpoint there (a checkpoint-N folder with "
+                         "its trainer_state.json)")
+    try:
+        check_can_push(args)
+    except RuntimeError as error:
+        raise ValueError(str(error)) from None
+
 
 @dataclass
 class MemorizationTrainingArguments(RunControlArguments, TrainingArguments):
     """`TrainingArguments` for memorization runs: memorization is the task, so the training set is evaluated once per
     epoch, a checkpoint is kept per epoch (to resume), and training stops at 100% instruction exact match."""
+
+    eval_metrics: ClassVar[tuple[str, ...]] = (
+        "loss", "exact_match", "program_exact_match", "a_accuracy", "b_accuracy", "c_accuracy", "halt_accuracy")
 
     per_device_eval_batch_size: int = field(default=1024, metadata={"help": "Batch per process for evaluation."})
     eval_strategy: str = field(default="epoch", metadata={"help": "Evaluate once per epoch, as the authors did."})
@@ -61,38 +172,6 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescrip
     """Defaults in the help of each flag, and the script's docstring (its commands) kept as written."""
 
 
-class ExampleArgumentParser(HfArgumentParser):
-    """
-    `HfArgumentParser` that behaves like a plain argparse command line: no abbreviated flags, a short usage line and
-    the script's summary before the ~600 lines of `TrainingArguments` flags, and every invalid value (including those
-    the dataclasses' `__post_init__` reject) reported as one `error:` line with exit status 2, before any data is read.
-    """
-
-    def __init__(self, dataclass_types, description: str | None = None, **kwargs):
-        prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0].endswith(".py") else None
-        usage = "%(prog)s [-h] [--output_dir DIR] [--FLAG VALUE ...]  |  %(prog)s ARGS.json"
-        super().__init__(dataclass_types, prog=prog, usage=usage, description=description, allow_abbrev=False,
-                         formatter_class=_HelpFormatter, **kwargs)
-        self.file_defaults = {}  # what set_defaults changed, for a .json file of arguments too
-
-    def set_defaults(self, **defaults):
-        self.file_defaults.update(defaults)
-        super().set_defaults(**defaults)
-
-    def parse_checked(self, argv: list[str]) -> tuple:
-        """The dataclasses of `argv` (or of its single `.json` file); `SystemExit(2)` with one line on any error."""
-        try:
-            if len(argv) == 1 and argv[0].endswith(".json"):
-                with open(argv[0]) as f:
-                    return self.parse_dict({**self.file_defaults, **json.load(f)})
-            *parsed, unknown = self.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
-        except (ValueError, TypeError, OSError) as error:  # a __post_init__ check, a bad or unreadable .json file
-            self.error(" ".join(str(error).split()))
-        if unknown:
-            self.error(f"unrecognized arguments: {' '.join(unknown)}")
-        return tuple(parsed)
-
-
 def script_name() -> str:
     """The script's file name as the command line gave it (`run_program_memorization.py`), else the program's name."""
     if sys.argv and sys.argv[0].endswith(".py"):
@@ -108,11 +187,136 @@ def argument_error(message: str):
     sys.exit(2)
 
 
+def read_arguments_file(path: str) -> dict:
+    """The arguments in a `.json` file: one JSON object of flag names (without `--`) to values.
+
+    Raises:
+        ValueError: naming the file if it cannot be read, is not JSON, or is not an object.
+    """
+    try:
+        with open(path) as f:
+            arguments = json.load(f)
+    except OSError as error:
+        raise ValueError(f"arguments file {path}: {error.strerror or error}") from None
+    except ValueError as error:  # JSONDecodeError, or bytes that are not UTF-8
+        raise ValueError(f"arguments file {path} is not valid JSON: {error}") from None
+    if not isinstance(arguments, dict):
+        raise ValueError(f"arguments file {path} must hold a JSON object of flag names to values, got a "
+                         f"{type(arguments).__name__}")
+    return arguments
+
+
+def expected_json_type(hint, value) -> str | None:
+    """What a value of a `.json` file of arguments should have been to fit a field typed `hint`, or None when it
+    fits. Types a command line could not give (dicts, configs) are left to the dataclass."""
+    origin, members = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        expected = [expected_json_type(member, value) for member in members]
+        return None if None in expected else " or ".join(expected)
+    if hint is type(None):
+        return None if value is None else "null"
+    if hint is bool:
+        return None if isinstance(value, bool) else "true or false"
+    if hint is int:
+        return None if isinstance(value, int) and not isinstance(value, bool) else "an integer"
+    if hint is float:
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else "a number"
+    if hint is str:
+        return None if isinstance(value, str) else "a string"
+    if origin is typing.Literal:
+        return None if value in members else " or ".join(map(repr, members))
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return None if value in [member.value for member in hint] else "one of " + ", ".join(
+            repr(member.value) for member in hint)
+    if origin is list:
+        if not isinstance(value, list):
+            return "a list"
+        wrong = next((item for item in value if members and expected_json_type(members[0], item)), None)
+        return None if wrong is None else f"a list whose items are {expected_json_type(members[0], wrong)}"
+    return None
+
+
+class ExampleArgumentParser(HfArgumentParser):
+    """
+    `HfArgumentParser` that behaves like a plain argparse command line: no abbreviated flags, a short usage line and
+    the script's summary before the ~600 lines of `TrainingArguments` flags, and every invalid value (including those
+    the dataclasses' `__post_init__` reject, and those of a `.json` file of arguments) reported as one `error:` line
+    on stderr with exit status 2, before any data is read.
+    """
+
+    def __init__(self, dataclass_types, description: str | None = None, **kwargs):
+        usage = "%(prog)s [-h] [--output_dir DIR] [--FLAG VALUE ...]  |  %(prog)s ARGS.json"
+        super().__init__(dataclass_types, prog=script_name(), usage=usage, description=description,
+                         allow_abbrev=False, formatter_class=_HelpFormatter, **kwargs)
+        self.file_defaults = {}  # what set_defaults changed, for a .json file of arguments too
+
+    def set_defaults(self, **defaults):
+        self.file_defaults.update(defaults)
+        super().set_defaults(**defaults)
+
+    def error(self, message: str):
+        """One line, `<script>: error: <message>`, and exit status 2 (argparse's usage line is left out: `--help`
+        shows it)."""
+        argument_error(message)
+
+    def parse_checked(self, argv: list[str], check: Callable[..., None] | None = None) -> tuple:
+        """
+        The dataclasses of `argv` (or of its single `.json` file), then `check(*dataclasses)` for checks between
+        them.
+
+        Raises:
+            SystemExit: status 2 with one `error:` line for an unknown flag, a value of the wrong type or out of its
+                range (a `ValueError` or `TypeError` of a dataclass's `__post_init__` or of `check`), or an
+                unreadable `.json` file.
+        """
+        try:
+            if len(argv) == 1 and argv[0].endswith(".json"):
+                parsed = self.parse_arguments_file(argv[0])
+            else:
+                *parsed, unknown = self.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+                if unknown:
+                    self.error(f"unrecognized arguments: {' '.join(unknown)}")
+            if check is not None:
+                check(*parsed)
+        except (ValueError, TypeError, OSError) as error:
+            self.error(str(error))
+        return tuple(parsed)
+
+    def parse_arguments_file(self, path: str) -> tuple:
+        """The dataclasses of a `.json` file of arguments, its values checked as the command line checks them: each
+        key a flag, each value of the flag's type and among its choices.
+
+        Raises:
+            ValueError: naming the file and the first key or value that is wrong.
+        """
+        arguments = {**self.file_defaults, **read_arguments_file(path)}
+        hints, choices = {}, {action.dest: action.choices for action in self._actions if action.choices}
+        for dtype in self.dataclass_types:
+            types_of = typing.get_type_hints(dtype)
+            hints.update({f.name: types_of[f.name] for f in dataclasses.fields(dtype) if f.init})
+        unknown = sorted(set(arguments) - set(hints))
+        if unknown:
+            raise ValueError(f"arguments file {path}: unrecognized arguments: {', '.join(unknown)}")
+        for name, value in arguments.items():
+            expected = expected_json_type(hints[name], value)
+            if expected is None and name in choices and value is not None and not isinstance(value, list):
+                expected = None if value in choices[name] else "one of " + ", ".join(map(repr, choices[name]))
+            if expected is not None:
+                raise ValueError(f"argument {name} in {path} must be {expected}, got {value!r}")
+        return self.parse_dict(arguments)
+
+
 def recipe_in(argv: list[str], recipes: dict, default: str) -> str:
-    """The `--recipe` named in `argv` (or in its single `.json` file), else `default`."""
-    if len(argv) == 1 and argv[0].endswith(".json") and os.path.isfile(argv[0]):
-        with open(argv[0]) as f:
-            return json.load(f).get("recipe", default)
+    """The `--recipe` named in `argv` (or in its single `.json` file), else `default`.
+
+    Raises:
+        ValueError: if the `.json` file cannot be read or its recipe is not a string.
+    """
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        name = read_arguments_file(argv[0]).get("recipe", default)
+        if not isinstance(name, str):
+            raise ValueError(f"argument recipe in {argv[0]} must be a string, got {name!r}")
+        return name
     finder = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     finder.add_argument("--recipe", default=default)
     return finder.parse_known_args(argv)[0].recipe
@@ -126,6 +330,7 @@ def parse_example_args(
     recipes: dict[str, dict] | None = None,
     default_recipe: str | None = None,
     default_output_dir: str | None = None,
+    check: Callable[..., None] | None = None,
 ) -> tuple:
     """
     Parses a script's command line into `dataclass_types` (the `run_*.py` shape; a single `.json` argument is a
@@ -139,22 +344,28 @@ def parse_example_args(
             flags given on the command line still win. A new recipe is a new entry.
         default_recipe: the recipe without `--recipe`.
         default_output_dir: `--output_dir` when none is given (under `runs/`, which git ignores).
+        check: called with the parsed dataclasses; raises a `ValueError` naming the flags when they do not fit
+            together (e.g. the longest input the script builds against `--max_position_embeddings`).
 
     Raises:
         SystemExit: status 2 with one `error:` line for an unknown, abbreviated or invalid argument, an unknown
-            recipe, or an `--output_dir` that holds a run made with other settings (`run_settings.settings_conflict`;
-            the scripts record theirs with `write_run_settings` before training); status 0 after `--help`.
+            recipe, an unreadable `.json` file of arguments, arguments that `check` rejects, or an `--output_dir`
+            that holds a run made with other settings (`run_settings.settings_conflict`; the scripts record theirs
+            with `write_run_settings` before training); status 0 after `--help`.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = ExampleArgumentParser(dataclass_types, description=description)
     if default_output_dir is not None:
         parser.set_defaults(output_dir=default_output_dir)
     if recipes:
-        name = recipe_in(argv, recipes, default_recipe)
+        try:
+            name = recipe_in(argv, recipes, default_recipe)
+        except ValueError as error:
+            parser.error(str(error))
         if name not in recipes:
             parser.error(f"argument --recipe: invalid choice: {name!r} (choose from {', '.join(recipes)})")
         parser.set_defaults(recipe=name, **recipes[name])
-    parsed = parser.parse_checked(argv)
+    parsed = parser.parse_checked(argv, check)
     training_args = next((args for args in parsed if isinstance(args, TrainingArguments)), None)
     conflict = None if training_args is None else settings_conflict(parsed, training_args)
     if conflict is not None:
@@ -546,6 +757,7 @@ __all__ = [
     "RuntimeCallback",
     "TrainingProgressCallback",
     "StopAtExactMatchCallback",
+    "TRAINING_RANGES",
     "argument_error",
     "check_can_push",
     "check_world_size",
@@ -556,6 +768,7 @@ __all__ = [
     "format_logs",
     "parse_example_args",
     "previous_runtime",
+    "read_arguments_file",
     "read_results",
     "say",
     "setup_run",
