@@ -20,11 +20,12 @@ of every program), `tokenizer` (AutoTokenizer), `hub_cache` (the same three and 
 type and message), `traces` (`return_trace=True`) and `model_card` (each card's code, verbatim, by repo id).
 
     python bench/compat.py                                  # every version below; writes bench/results/compat.*
-    python bench/compat.py --versions 4.50.3 newest --check   # CI: exit status 1 on any failure, nothing written
+    python bench/compat.py --versions oldest newest --check   # CI: exit status 1 on any failure, nothing written
 
-`newest` is the newest transformers release pip finds. The first run downloads and installs each version (about a
-minute each, 1.5 GB of disk per environment with torch); later runs reuse the environments: about 30 s a version
-on a 2-core CPU.
+`oldest` is the oldest supported release, `newest` the newest release pip finds. A tenth column, `package`, runs
+the same checks with the installed package's classes in each environment (`--no_package` skips it). The first run
+downloads and installs each version (one to two minutes each, 1.5 GB of disk per environment with torch); later runs
+reuse the environments: about a minute a version on a shared 2-core CPU.
 """
 
 import argparse
@@ -47,9 +48,11 @@ sys.path.insert(0, str(ROOT / "examples"))
 from synthesizer_examples.run_info import launch_command, machine_description  # noqa: E402
 
 
+# The oldest transformers a checkpoint's code and the installed package support (README, pyproject.toml).
+OLDEST = "4.50.3"
 # The latest patch of each minor release asked for, from the oldest supported one to the newest at the time of
 # writing; `newest` adds whatever pip finds newer.
-DEFAULT_VERSIONS = ("4.50.3", "4.53.3", "4.57.6", "5.0.0", "5.5.4", "5.10.4", "5.15.1", "5.20.2", "5.25.0")
+DEFAULT_VERSIONS = (OLDEST, "4.53.3", "4.57.6", "5.0.0", "5.5.4", "5.10.4", "5.15.1", "5.20.2", "5.25.0")
 TORCH_VERSION = "2.13.0"
 CHECKS = ("config", "model", "tokenizer", "hub_cache", "pipeline", "named_io", "refusals", "traces", "model_card")
 # Floats (logits, confidences) may differ in the last bits across releases' attention code.
@@ -219,8 +222,12 @@ def compare(expected: dict, report: dict) -> dict[str, dict]:
     return verdicts
 
 
+def columns(args) -> tuple[str, ...]:
+    return CHECKS if args.no_package else (*CHECKS, "package")
+
+
 def markdown(results: dict) -> str:
-    rows = results["versions"]
+    rows, names = results["versions"], results["checks"]
     lines = [
         "# A checkpoint's code on every transformers release",
         "",
@@ -235,11 +242,11 @@ def markdown(results: dict) -> str:
         "tokenizers as pip resolved them), through the checkpoints' own code (`trust_remote_code=True`), and compared "
         "every output with the installed package's: `pass` means equal (floats to 1e-4).",
         "",
-        "| transformers | huggingface_hub | tokenizers | " + " | ".join(f"`{name}`" for name in CHECKS) + " | time |",
-        "| --- | --- | --- | " + " | ".join("---" for _ in CHECKS) + " | ---: |",
+        "| transformers | huggingface_hub | tokenizers | " + " | ".join(f"`{name}`" for name in names) + " | time |",
+        "| --- | --- | --- | " + " | ".join("---" for _ in names) + " | ---: |",
     ]
     for row in rows:
-        cells = ["pass" if row["checks"][name]["pass"] else "**FAIL**" for name in CHECKS]
+        cells = ["pass" if row["checks"][name]["pass"] else "**FAIL**" for name in names]
         versions = row.get("installed", {})
         lines.append(f"| {row['version']} | {versions.get('huggingface-hub', '?')} | {versions.get('tokenizers', '?')} "
                      f"| " + " | ".join(cells) + f" | {row['seconds']:.0f} s |")
@@ -269,6 +276,9 @@ def markdown(results: dict) -> str:
         "memories of the wrong length, bad arguments, `min_confidence`): the error's type and message.",
         "- `traces`: `return_trace=True` on every program of both checkpoints, with each step's confidence.",
         "- `model_card`: each checkpoint's model card, its Python code run verbatim (loading by repo id): what it prints.",
+        "- `package`: all of the above with the installed package's classes (`SynthesizerForSubleq.from_pretrained`, "
+        "the pipeline on a model instance; this checkout on the path) in the same environment: the range "
+        "`pyproject.toml` declares.",
         "",
     ]
     return "\n".join(lines)
@@ -278,8 +288,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--versions", nargs="+", default=list(DEFAULT_VERSIONS), metavar="VERSION",
-                        help="transformers versions to check (exact releases, or 'newest'); default: "
+                        help=f"transformers versions to check: exact releases, 'oldest' ({OLDEST}, the oldest "
+                             "supported) or 'newest' (the newest on the package index); default: "
                              + " ".join(DEFAULT_VERSIONS) + ".")
+    parser.add_argument("--no_package", action="store_true",
+                        help="Skip the `package` column: the same checks with the installed package's classes (this "
+                             "checkout on the path) in each environment.")
     parser.add_argument("--cache_dir", default=str(Path.home() / ".cache" / "synthesizer-compat"),
                         help="Where the virtual environments are kept between runs (default: %(default)s).")
     parser.add_argument("--checkpoints", default=None,
@@ -294,8 +308,8 @@ def main(argv=None) -> int:
     parser.add_argument("--results_dir", default=str(RESULTS), help="Where compat.json and compat.md go.")
     args = parser.parse_args(argv)
     for version in args.versions:
-        if version != "newest" and not all(part.isdigit() for part in version.split(".")):
-            parser.error(f"--versions: {version!r} is not a release number such as 4.50.3, nor 'newest'")
+        if version not in ("oldest", "newest") and not all(part.isdigit() for part in version.split(".")):
+            parser.error(f"--versions: {version!r} is not a release number such as 4.50.3, nor 'oldest' or 'newest'")
     if args.checkpoints is not None and not all((Path(args.checkpoints) / name / "compat.json").is_file()
                                                 for name in ("release", "memorized")):
         parser.error(f"--checkpoints: {args.checkpoints} must hold release/ and memorized/, each with compat.json")
@@ -318,20 +332,23 @@ def main(argv=None) -> int:
                              + "\n".join(expected["checks"][name]["traceback"] for name in failed))
         rows = []
         for version in args.versions:
-            if version == "newest":
-                version = resolve_newest(sys.executable)
-                if any(row["version"] == version for row in rows):
-                    continue
-            start = time.perf_counter()
+            version = {"oldest": OLDEST, "newest": resolve_newest(sys.executable) if version == "newest" else None}.get(
+                version, version)
+            if any(row["version"] == version for row in rows):
+                continue
             python, why = environment(cache, version)
             if python is None:
                 rows.append({"version": version, "seconds": 0.0,
-                             "checks": {name: {"pass": False, "detail": why} for name in CHECKS}})
+                             "checks": {name: {"pass": False, "detail": why} for name in columns(args)}})
                 continue
             start = time.perf_counter()
             report = run_checks(str(python), folders, hf_home, work, package=False)
-            row = {"version": version, "installed": installed_versions(python),
-                   "seconds": time.perf_counter() - start, "checks": compare(expected, report)}
+            row = {"version": version, "installed": installed_versions(python), "checks": compare(expected, report)}
+            if not args.no_package:
+                verdicts = compare(expected, run_checks(str(python), folders, hf_home, work, package=True))
+                failed = [f"{name}: {check['detail']}" for name, check in verdicts.items() if not check["pass"]]
+                row["checks"]["package"] = {"pass": not failed, "detail": failed[0] if failed else ""}
+            row["seconds"] = time.perf_counter() - start
             rows.append(row)
             failures = [name for name, check in row["checks"].items() if not check["pass"]]
             print(f"transformers {version}: " + ("every check passes" if not failures else
@@ -339,7 +356,7 @@ def main(argv=None) -> int:
                                                                      for name in failures)), flush=True)
     results = {"command": command, "machine": machine, "torch": TORCH_VERSION,
                "reference": {"transformers": expected["transformers"], "torch": expected["torch"]},
-               "checks": list(CHECKS), "versions": rows}
+               "checks": list(columns(args)), "versions": rows}
     all_pass = all(check["pass"] for row in rows for check in row["checks"].values())
     if args.check:
         print(f"{sum(all(c['pass'] for c in row['checks'].values()) for row in rows)} of {len(rows)} transformers "
