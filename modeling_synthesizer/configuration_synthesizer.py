@@ -37,6 +37,9 @@ RUN_FIELDS = {
     "min_match_confidence": (int, float, type(None)),
 }
 
+# The keys of a `known_programs` entry: `name` and `descriptions`, then the optional ones.
+KNOWN_PROGRAM_KEYS = ("name", "descriptions", "instructions", "memory", "inputs", "outputs")
+
 # id(config) -> its run fields as `check_runnable` last validated them (a deep copy), dropped with the config.
 _VALIDATED_RUN_FIELDS: dict[int, tuple] = {}
 
@@ -266,6 +269,11 @@ class SynthesizerConfig(PreTrainedConfig):
             where = f"known_programs[{index}]"
             if not isinstance(program, dict):
                 raise TypeError(f"{where} must be a dict, got {type(program).__name__}")
+            unknown = set(program) - set(KNOWN_PROGRAM_KEYS)
+            if unknown:
+                # A misspelt key ("input") would be ignored: the program would run as if it declared no inputs.
+                raise ValueError(f"{where} has unknown key(s) {sorted(unknown, key=repr)}; a known program has "
+                                 f"{', '.join(KNOWN_PROGRAM_KEYS)}")
             name = program.get("name")
             if not isinstance(name, str) or not name or name in names:
                 raise ValueError(f"{where}['name'] must be a non-empty string not used before, got {name!r}")
@@ -350,4 +358,4 @@ class SynthesizerConfig(PreTrainedConfig):
                 raise ValueError(f"input_template must contain {{{field_name}}}, got {self.input_template!r}")
 
 
-__all__ = ["RUN_FIELDS", "TEMPLATE_FIELDS", "SynthesizerConfig"]
+__all__ = ["KNOWN_PROGRAM_KEYS", "RUN_FIELDS", "TEMPLATE_FIELDS", "SynthesizerConfig"]

@@ -16,11 +16,16 @@ A description runs only when it names a program the network was trained on:
   executes a program it memorized rather than whatever mixture an unseen phrasing decodes to;
 - anything else is **refused** (`RunRefused`).
 
-A likely match needs evidence, not only the absence of a rival. A token that occurs in no known description (a new
-word, or the tokenizer's unknown token) is refused, naming the word: the network never read it as part of a program's
-name, and a network trained with word dropout learns to ignore such words, so "find the minimum of the list" would
-score like "find the maximum of the list". And a margin over no rival is no evidence: with a single candidate (one
-known program, or all of them with the same instructions) every unseen description is refused.
+A likely match needs evidence in the description itself, not only a network's preference or the absence of a rival:
+
+- A token that occurs in no known description (a new word, or the tokenizer's unknown token) is refused, naming the
+  word: the network never read it as part of a program's name, and a network trained with word dropout learns to
+  ignore such words, so "find the minimum of the list" would score like "find the maximum of the list".
+- Its words must name the program: some word of it that occurs in the program's descriptions must occur in no single
+  other program's. "how many of these bits are ones?" names counting 8 bits no better than counting 32 (every such
+  word is in both programs' descriptions), whatever the network prefers.
+- A margin over no rival is no evidence: with a single candidate (one known program, or all of them with the same
+  instructions) every unseen description is refused.
 
 Glossary of shapes:
     D: descriptions scored together
@@ -145,8 +150,11 @@ class KnownPrograms:
         for index, program in enumerate(self.programs):
             for description in program["descriptions"]:
                 self._index(index, description)
-        # The tokens a likely match may be made of: those of the known descriptions.
-        self.vocabulary = frozenset(token for tokens in self.by_tokens for token in tokens) - {unknown_token_id}
+        # The tokens of each program's descriptions, and of all of them: the words a likely match may use.
+        self.vocabularies = [frozenset(token for description in program["descriptions"]
+                                       for token in self.tokenize(description)) - {unknown_token_id}
+                             for program in self.programs]
+        self.vocabulary = frozenset().union(*self.vocabularies)
         self.can_score = bool(self.programs) and all(program.get("instructions") for program in self.programs)
         self.by_name = {program["name"]: program for program in self.programs}
         # Programs with equal instructions run alike (say, summing 8 numbers and counting 8 bits): one candidate.
@@ -254,10 +262,16 @@ class KnownPrograms:
                min_match_confidence: Optional[float] = None) -> Match:
         """
         The match of an unseen description from its `[K]` log-likelihoods and least likely instructions
-        (`log_likelihoods`): the best program if the description has tokens and every one of them occurs in a known
-        description, the best program leads the best program with other instructions by a finite margin of at least
-        `min_margin` nats and, with `min_match_confidence`, the network gives each of its instructions at least that
-        probability; else a refusal. A NaN anywhere refuses.
+        (`log_likelihoods`), or a refusal. It runs as the best program only when:
+
+        - the description has tokens, and every one of them occurs in a known description;
+        - the best program leads the best program with other instructions by a finite margin of at least
+          `min_margin` nats and, with `min_match_confidence`, the network gives each of its instructions at least
+          that probability (a NaN anywhere refuses);
+        - its own words name it: some word of it that occurs in the best program's descriptions occurs in no single
+          other program's descriptions. Among programs with the best one's instructions, it runs as the one its
+          words name this way (the most of them; a tie refuses), so that its named inputs and outputs are that
+          program's.
         """
         if not self.programs:
             return self.unknown(description)
@@ -294,8 +308,39 @@ class KnownPrograms:
         if min_match_confidence is not None and not least >= min_match_confidence:
             return refused(f"the network gives an instruction of its most likely program {name!r} only probability "
                            f"{least:.3g} (min_match_confidence = {min_match_confidence:g})")
-        canonical = self.programs[best]["descriptions"][0]
-        return Match(description, name, "likely", canonical, margin=margin, scores=scores)
+        named = self._named_by_words(set(self.tokenize(description)), best)
+        if isinstance(named, str):
+            return refused(named)
+        program = self.programs[named]
+        return Match(description, program["name"], "likely", program["descriptions"][0], margin=margin,
+                     scores=scores)
+
+    def _named_by_words(self, tokens: set, best: int):
+        """
+        The program, among those with the instructions of `best`, that the description's own words name: the
+        description shares a word with its descriptions that no single other program's descriptions hold (the most
+        such words); else why none is named (a str).
+        """
+        named, why = [], None
+        for i in (i for i in range(len(self.programs)) if self.same_as[i] == self.same_as[best]):
+            evidence = tokens & self.vocabularies[i]
+            cover = next((j for j in range(len(self.programs)) if j != i and evidence <= self.vocabularies[j]), None)
+            if evidence and cover is None:
+                named.append((len(evidence), i))
+            elif why is None or i == best:
+                name = self.programs[i]["name"]
+                why = (f"none of its words occurs in a description of its most likely program {name!r}" if not evidence
+                       else f"each of its words that occurs in a description of its most likely program {name!r} "
+                            f"also occurs in one of {self.programs[cover]['name']!r}: nothing in it tells the two "
+                            "apart")
+        named.sort(key=lambda item: -item[0])
+        if not named:
+            return why
+        if len(named) > 1 and named[0][0] == named[1][0]:
+            first, second = (self.programs[i]["name"] for _, i in named[:2])
+            return (f"its words name {first!r} and {second!r} (one instruction list, other inputs and outputs) "
+                    "equally")
+        return named[0][1]
 
     def unknown(self, description: str) -> Match:
         """The refusal of a description that is not known, when likelihood matching is off."""

@@ -167,8 +167,12 @@ def test_programs_with_equal_instructions_are_one_candidate():
                 {"name": "other", "descriptions": ["o"], "instructions": [[0, 0, 1], [0, 0, 0]]}]
     known = KnownPrograms(programs, tokenize=lambda text: tuple(text.split()))
     scores, worst = torch.tensor([-2.0, -2.0, -9.0]), torch.tensor([-1.0, -1.0, -5.0])
-    match = known.decide("s c", scores, worst, min_margin=5)
-    assert (match.how, match.program, match.margin) == ("likely", "count", 7.0)
+    match = known.decide("s", scores, worst, min_margin=5)
+    # It runs as the one of the two its words name (and so with that one's inputs and outputs).
+    assert (match.how, match.program, match.run_as, match.margin) == ("likely", "sum", "s", 7.0)
+    assert known.decide("c", scores, worst, min_margin=5).program == "count"
+    both = known.decide("s c", scores, worst, min_margin=5)
+    assert both.how == "refused" and "its words name 'count' and 'sum'" in both.reason
 
 
 # confidence and min_confidence
