@@ -4,6 +4,7 @@
 import contextlib
 import copy
 import functools
+import itertools
 import math
 import string
 import weakref
@@ -40,8 +41,10 @@ RUN_FIELDS = {
 # The keys of a `known_programs` entry: `name` and `descriptions`, then the optional ones.
 KNOWN_PROGRAM_KEYS = ("name", "descriptions", "instructions", "memory", "inputs", "outputs")
 
-# id(config) -> its run fields as `check_runnable` last validated them (a deep copy), dropped with the config.
-_VALIDATED_RUN_FIELDS: dict[int, tuple] = {}
+# id(config) -> (its run fields as `check_runnable` last validated them (a deep copy), their version), dropped with
+# the config. Versions are drawn from one counter, so two configs never share one.
+_VALIDATED_RUN_FIELDS: dict[int, tuple[tuple, int]] = {}
+_VERSIONS = itertools.count(1)
 
 # The only fields `input_template` may name, each plain (no attribute, index, conversion or format spec): anything
 # else would read attributes of the description at format time or fail there with a KeyError.
@@ -181,7 +184,7 @@ class SynthesizerConfig(PreTrainedConfig):
             kwargs["num_labels"] = 0
         super().__post_init__(**kwargs)
 
-    def check_runnable(self) -> None:
+    def check_runnable(self) -> int:
         """
         Re-validate every field a run reads (`RUN_FIELDS`: k, L, `memory_image`, `output_cell`, `input_template`,
         `add_special_tokens`, `pooling`, `known_programs`, `min_margin`, `min_match_confidence`), so that a config
@@ -190,21 +193,35 @@ class SynthesizerConfig(PreTrainedConfig):
         Cheap when nothing changed: the fields are compared with a copy of them as last validated (each scalar with
         its type, so `True` for `1` or a NaN counts as a change), and validated again only when they differ.
 
+        Returns:
+            `int`: the version of the validated fields, a number that changes exactly when they changed since the
+            last check (`checked_version()` reads it back), so that what was built from them (the pipeline's index
+            of the known programs) is rebuilt only then.
+
         Raises:
             TypeError: naming the field whose value has the wrong type.
             ValueError: naming the field (and the program, input or cell) that is out of range or inconsistent.
         """
         fields = self._run_fields()
-        if _VALIDATED_RUN_FIELDS.get(id(self)) == fields:
-            return
+        checked = _VALIDATED_RUN_FIELDS.get(id(self))
+        if checked is not None and checked[0] == fields:
+            return checked[1]
         self._check_run_field_types()
         self.validate_memory_layout()
         self.validate_input_template()
         self.validate_known_programs()
         self.validate_training_settings()
-        if id(self) not in _VALIDATED_RUN_FIELDS:
+        if checked is None:
             weakref.finalize(self, _VALIDATED_RUN_FIELDS.pop, id(self), None)
-        _VALIDATED_RUN_FIELDS[id(self)] = copy.deepcopy(fields)
+        version = next(_VERSIONS)
+        _VALIDATED_RUN_FIELDS[id(self)] = (copy.deepcopy(fields), version)
+        return version
+
+    def checked_version(self) -> int | None:
+        """The version `check_runnable()` last returned for this config, None before its first check. Not a check:
+        a field changed since then is seen by the next `check_runnable()` only."""
+        checked = _VALIDATED_RUN_FIELDS.get(id(self))
+        return None if checked is None else checked[1]
 
     def _run_fields(self) -> tuple:
         """The fields `check_runnable` validates; scalars with their type (`1 == True == 1.0` in Python)."""

@@ -128,8 +128,8 @@ class KnownPrograms:
 
     Args:
         known_programs: `config.known_programs` (validated by the config). The index keeps its own copy: a later edit
-            of the config's list changes nothing here until the index is rebuilt (`indexes` tells whether it is
-            still the config's).
+            of the config's list changes nothing here (the pipeline builds a new index when
+            `config.check_runnable()` sees one).
         tokenize: description -> tuple of token ids, as the network's input holds them (no special tokens, no
             instruction number).
         unknown_token_id: the tokenizer's id for a word it does not know. It is never evidence of a program.
@@ -202,10 +202,6 @@ class KnownPrograms:
             raise ValueError(f"{other} description {_shown(first[1])} and {where} description {_shown(description)} "
                              "tokenize to the same tokens: the network reads them as one text, so one of the two "
                              "programs could never run under it")
-
-    def indexes(self, known_programs: Optional[list[dict]]) -> bool:
-        """Whether this index is still that of `known_programs` (a config's, perhaps edited since)."""
-        return known_programs == self.programs
 
     def names(self) -> str:
         names = [program["name"] for program in self.programs]

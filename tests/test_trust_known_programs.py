@@ -347,12 +347,11 @@ def test_check_runnable_validates_again_only_after_a_change(monkeypatch):
     calls = []
     original = ConfigClass.validate_known_programs
     monkeypatch.setattr(ConfigClass, "validate_known_programs", lambda self: calls.append(1) or original(self))
-    for _ in range(3):
-        config.check_runnable()
-    assert len(calls) == 1
+    assert config.checked_version() is None
+    versions = {config.check_runnable() for _ in range(3)}
+    assert len(calls) == 1 and versions == {config.checked_version()}
     config.known_programs[0]["memory"][3] = 5  # in place, still valid
-    config.check_runnable()
-    config.check_runnable()
+    assert config.check_runnable() == config.check_runnable() not in versions
     assert len(calls) == 2
     config.min_margin = 1  # an int for a float is a change too, and valid
     config.check_runnable()
