@@ -127,8 +127,10 @@ class SubleqPipeline(Pipeline):
     _load_feature_extractor = False
     _load_video_processor = False
 
-    # The config's known programs, indexed by token ids on first use (`known_programs()`).
+    # The config's known programs, indexed by token ids on first use (`known_programs()`), and the version of the
+    # config's checked fields (`SynthesizerConfig.check_runnable`) the index was built from.
     _known_programs = None
+    _known_programs_version = None
 
     def _sanitize_parameters(self, memory=None, max_steps=None, strategy=None, return_trace=None,
                              min_confidence=None, min_margin=None, min_match_confidence=None, allow_unknown=None,
@@ -492,10 +494,15 @@ class SubleqPipeline(Pipeline):
         config = self.model.config
         if config.known_programs is None:
             return None
-        if self._known_programs is None or not self._known_programs.indexes(config.known_programs):
-            # Built anew when the config's list was replaced or edited in place (its token-level checks included).
+        # Every call checks the config first; a version that changed means the fields (perhaps the list, replaced or
+        # edited in place) did, and the index is built anew, its token-level checks included.
+        version = config.checked_version()
+        if version is None:
+            version = config.check_runnable()
+        if self._known_programs is None or self._known_programs_version != version:
             self._check_known_descriptions(config.known_programs)
             self._known_programs = KnownPrograms.from_tokenizer(config.known_programs, self.tokenizer)
+            self._known_programs_version = version
         return self._known_programs
 
     def _check_known_descriptions(self, known_programs: list[dict]) -> None:
