@@ -66,6 +66,17 @@ def held_out_table(report: dict) -> list[str]:
     return lines
 
 
+def paraphrase_table(report: dict) -> list[str]:
+    """One row per paraphrase of a library program (a report of an earlier build has none: no rows)."""
+    lines = ["| program | paraphrase | decision | runs as | most likely program | margin (nats) | right outputs |",
+             "| --- | --- | --- | --- | --- | ---: | ---: |"]
+    for p in report.get("paraphrases", []):
+        right = "-" if p["decision"] == "refused" else f"{p['correct_outputs']}/{p['inputs']}"
+        lines.append(f"| {p['program']} | {p['description']} | {p['decision']} | {p['runs_as'] or '-'} | "
+                     f"{p['most_likely'] or '-'} | {margin(p['margin'])} | {right} |")
+    return lines
+
+
 def unknown_table(report: dict) -> list[str]:
     lines = ["| description | refused | most likely program | margin (nats) |", "| --- | :---: | --- | ---: |"]
     for u in report["unknown"]:
@@ -88,8 +99,11 @@ def markdown(results: dict) -> str:
         "phrasing then ran through `pipeline(\"subleq-execution\", model=<the saved folder>, trust_remote_code=True)` "
         f"on the same {settings['num_inputs']} random named inputs per program (`run(description, inputs={{...}})`), "
         "its `outputs` compared with the program's Python reference. By default the checkpoint refuses every "
-        "description it was not trained on. The held-out and unknown rows measure the opt-in matching: a "
-        "description runs as the known program most likely under the network only when it leads the next by "
+        "description it was not trained on. The held-out, paraphrase and unknown rows measure the opt-in matching: a "
+        "description runs as the known program most likely under the network only when "
+        + ("every word of it occurs in a trained description, some word of it names that program and no other "
+           "(it occurs in no single other program's descriptions), " if results["report"].get("paraphrases") else "")
+        + "it leads the next by "
         f"`min_margin` = {settings['min_margin']:g} "
         + ("nats" if settings.get("min_match_confidence") is None else
            f"nats and the network gives each of its instructions at least `min_match_confidence` = "
@@ -110,6 +124,8 @@ def markdown(results: dict) -> str:
         "",
         *held_out_table(results["report"]),
         "",
+        *(["## Paraphrases of library programs", "", *paraphrase_table(results["report"]), ""]
+          if results["report"].get("paraphrases") else []),
         "## Descriptions of no library program",
         "",
         *unknown_table(results["report"]),
