@@ -53,6 +53,10 @@ OLDEST = "4.50.3"
 # The latest patch of each minor release asked for, from the oldest supported one to the newest at the time of
 # writing; `newest` adds whatever pip finds newer.
 DEFAULT_VERSIONS = (OLDEST, "4.53.3", "4.57.6", "5.0.0", "5.5.4", "5.10.4", "5.15.1", "5.20.2", "5.25.0")
+# A release the code refuses (it lacks `PretrainedConfig.get_text_config`): its row passes when every check stops with
+# the ImportError that names the version to install.
+UNSUPPORTED = ("4.40.2",)
+REFUSAL = "the Synthesizer's code needs transformers 4.50 or newer"
 TORCH_VERSION = "2.13.0"
 CHECKS = ("config", "model", "tokenizer", "hub_cache", "pipeline", "named_io", "refusals", "traces", "model_card")
 # Floats (logits, confidences) may differ in the last bits across releases' attention code.
@@ -207,8 +211,16 @@ def shorten(value, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def compare(expected: dict, report: dict) -> dict[str, dict]:
-    """Check name -> `{"pass": bool, "detail": why not}` of one environment's report."""
+def compare(expected: dict, report: dict, supported: bool = True) -> dict[str, dict]:
+    """Check name -> `{"pass": bool, "detail": why not}` of one environment's report; on an unsupported version, a
+    check passes when it stopped with the ImportError that names the version needed."""
+    if not supported:
+        verdicts = {}
+        for name in CHECKS:
+            got = report.get("checks", {}).get(name, {"ok": True, "error": report.get("error", "")})
+            refused = not got["ok"] and got["error"].startswith("ImportError: ") and REFUSAL in got["error"]
+            verdicts[name] = {"pass": refused, "detail": "" if refused else f"not refused: {got.get('error', 'ran')}"}
+        return verdicts
     if "error" in report:
         return {name: {"pass": False, "detail": report["error"]} for name in CHECKS}
     verdicts = {}
@@ -235,23 +247,32 @@ def markdown(results: dict) -> str:
         "",
         f"Machine: {results['machine']}.",
         "",
-        "A tiny release checkpoint (`examples/build_synthesizer_bert_256.py`, the tiny settings of its docstring) and a "
-        "tiny memorization checkpoint (`examples/run_program_memorization.py --recipe tiny`) were built once with the "
-        f"installed package (transformers {results['reference']['transformers']}). Each row ran the checks in a clean "
-        f"virtual environment with torch {TORCH_VERSION}, that transformers and safetensors only (huggingface_hub and "
-        "tokenizers as pip resolved them), through the checkpoints' own code (`trust_remote_code=True`), and compared "
-        "every output with the installed package's: `pass` means equal (floats to 1e-4).",
+        "A tiny release checkpoint (`examples/build_synthesizer_bert_256.py`, the tiny settings of its docstring) and "
+        "a tiny memorization checkpoint (`examples/run_program_memorization.py --recipe tiny`) were built once with "
+        f"the installed package (transformers {results['reference']['transformers']}). Each row ran the checks in a "
+        f"clean virtual environment with torch {TORCH_VERSION}, that transformers and safetensors only "
+        "(huggingface_hub and tokenizers as pip resolved them), through the checkpoints' own code "
+        "(`trust_remote_code=True`), and compared every output with the installed package's: `pass` means equal (floats to 1e-4).",
         "",
         "| transformers | huggingface_hub | tokenizers | " + " | ".join(f"`{name}`" for name in names) + " | time |",
         "| --- | --- | --- | " + " | ".join("---" for _ in names) + " | ---: |",
     ]
     for row in rows:
-        cells = ["pass" if row["checks"][name]["pass"] else "**FAIL**" for name in names]
+        supported = row.get("supported", True)
+        good = "pass" if supported else "refused"
+        cells = [good if row["checks"][name]["pass"] else "**FAIL**" for name in names]
         versions = row.get("installed", {})
-        lines.append(f"| {row['version']} | {versions.get('huggingface-hub', '?')} | {versions.get('tokenizers', '?')} "
-                     f"| " + " | ".join(cells) + f" | {row['seconds']:.0f} s |")
-    passed = sum(all(check["pass"] for check in row["checks"].values()) for row in rows)
-    lines += ["", f"{passed} of {len(rows)} versions pass every check."]
+        lines.append(f"| {row['version']}{'' if supported else ' (unsupported)'} | "
+                     f"{versions.get('huggingface-hub', '?')} | {versions.get('tokenizers', '?')} | "
+                     + " | ".join(cells) + f" | {row['seconds']:.0f} s |")
+    supported_rows = [row for row in rows if row.get("supported", True)]
+    passed = sum(all(check["pass"] for check in row["checks"].values()) for row in supported_rows)
+    lines += ["", f"{passed} of {len(supported_rows)} supported versions pass every check."]
+    refused = [row["version"] for row in rows if not row.get("supported", True)
+               and all(check["pass"] for check in row["checks"].values())]
+    if refused:
+        lines += ["", f"On {', '.join(refused)}, older than the oldest supported release, every check stops at "
+                  f"loading with `ImportError: {REFUSAL}, found ...` (`refused`)."]
     failures = [(row["version"], name, check["detail"]) for row in rows for name, check in row["checks"].items()
                 if not check["pass"]]
     if failures:
@@ -267,15 +288,17 @@ def markdown(results: dict) -> str:
         "- `model`: `AutoModel.from_pretrained(folder, trust_remote_code=True)`: the A, B and C logits on every "
         "instruction of every known program.",
         "- `tokenizer`: `AutoTokenizer.from_pretrained(folder)`: the token ids of those inputs.",
-        "- `hub_cache`: the same three by repo id from a Hugging Face cache (`HF_HUB_OFFLINE=1`), and one pipeline run.",
-        "- `pipeline`: `pipeline(\"subleq-execution\", model=folder, trust_remote_code=True)`: every memorized program "
-        "by each strategy, one at a time and with `batch_size=2`, from a generator, and `decode_program`.",
+        "- `hub_cache`: the same three by repo id from a Hugging Face cache (`HF_HUB_OFFLINE=1`), and one pipeline "
+        "run.",
+        "- `pipeline`: `pipeline(\"subleq-execution\", model=folder, trust_remote_code=True)`: every memorized "
+        "program by each strategy, one at a time and with `batch_size=2`, from a generator, and `decode_program`.",
         "- `named_io`: every trained description of the release programs on random named inputs, as a batch of input "
         "dicts, and on the programs' own memory: `outputs`, `memory`, `steps`, `halt_reason`.",
         "- `refusals`: 14 refusals and bad inputs (unknown descriptions, a refused list item, unknown input names, "
         "memories of the wrong length, bad arguments, `min_confidence`): the error's type and message.",
         "- `traces`: `return_trace=True` on every program of both checkpoints, with each step's confidence.",
-        "- `model_card`: each checkpoint's model card, its Python code run verbatim (loading by repo id): what it prints.",
+        "- `model_card`: each checkpoint's model card, its Python code run verbatim (loading by repo id): what it "
+        "prints.",
         "- `package`: all of the above with the installed package's classes (`SynthesizerForSubleq.from_pretrained`, "
         "the pipeline on a model instance; this checkout on the path) in the same environment: the range "
         "`pyproject.toml` declares.",
@@ -287,10 +310,13 @@ def markdown(results: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--versions", nargs="+", default=list(DEFAULT_VERSIONS), metavar="VERSION",
+    parser.add_argument("--versions", nargs="+", default=None, metavar="VERSION",
                         help=f"transformers versions to check: exact releases, 'oldest' ({OLDEST}, the oldest "
                              "supported) or 'newest' (the newest on the package index); default: "
                              + " ".join(DEFAULT_VERSIONS) + ".")
+    parser.add_argument("--unsupported", nargs="+", default=None, metavar="VERSION",
+                        help="Releases older than the oldest supported, checked to stop with an ImportError naming "
+                             f"the version needed; default: {' '.join(UNSUPPORTED)} without --versions, else none.")
     parser.add_argument("--no_package", action="store_true",
                         help="Skip the `package` column: the same checks with the installed package's classes (this "
                              "checkout on the path) in each environment.")
@@ -307,7 +333,11 @@ def main(argv=None) -> int:
                         help="Exit with status 1 when any check fails on any version, and write no results (CI).")
     parser.add_argument("--results_dir", default=str(RESULTS), help="Where compat.json and compat.md go.")
     args = parser.parse_args(argv)
-    for version in args.versions:
+    if args.unsupported is None:
+        args.unsupported = list(UNSUPPORTED) if args.versions is None else []
+    if args.versions is None:
+        args.versions = list(DEFAULT_VERSIONS)
+    for version in [*args.versions, *args.unsupported]:
         if version not in ("oldest", "newest") and not all(part.isdigit() for part in version.split(".")):
             parser.error(f"--versions: {version!r} is not a release number such as 4.50.3, nor 'oldest' or 'newest'")
     if args.checkpoints is not None and not all((Path(args.checkpoints) / name / "compat.json").is_file()
@@ -331,9 +361,11 @@ def main(argv=None) -> int:
             raise SystemExit(f"the installed package fails its own checks: {expected.get('error') or failed}\n"
                              + "\n".join(expected["checks"][name]["traceback"] for name in failed))
         rows = []
-        for version in args.versions:
-            version = {"oldest": OLDEST, "newest": resolve_newest(sys.executable) if version == "newest" else None}.get(
-                version, version)
+        for version in [*args.unsupported, *args.versions]:
+            if version == "oldest":
+                version = OLDEST
+            elif version == "newest":
+                version = resolve_newest(sys.executable)
             if any(row["version"] == version for row in rows):
                 continue
             python, why = environment(cache, version)
@@ -342,16 +374,19 @@ def main(argv=None) -> int:
                              "checks": {name: {"pass": False, "detail": why} for name in columns(args)}})
                 continue
             start = time.perf_counter()
+            supported = version not in args.unsupported
             report = run_checks(str(python), folders, hf_home, work, package=False)
-            row = {"version": version, "installed": installed_versions(python), "checks": compare(expected, report)}
+            row = {"version": version, "installed": installed_versions(python), "supported": supported,
+                   "checks": compare(expected, report, supported)}
             if not args.no_package:
-                verdicts = compare(expected, run_checks(str(python), folders, hf_home, work, package=True))
+                verdicts = compare(expected, run_checks(str(python), folders, hf_home, work, package=True), supported)
                 failed = [f"{name}: {check['detail']}" for name, check in verdicts.items() if not check["pass"]]
                 row["checks"]["package"] = {"pass": not failed, "detail": failed[0] if failed else ""}
             row["seconds"] = time.perf_counter() - start
             rows.append(row)
             failures = [name for name, check in row["checks"].items() if not check["pass"]]
-            print(f"transformers {version}: " + ("every check passes" if not failures else
+            passes = "every check passes" if supported else "every check stops with the ImportError naming the version"
+            print(f"transformers {version}: " + (passes if not failures else
                                                  "FAIL " + "; ".join(f"{name}: {row['checks'][name]['detail'][:300]}"
                                                                      for name in failures)), flush=True)
     results = {"command": command, "machine": machine, "torch": TORCH_VERSION,
