@@ -252,7 +252,8 @@ def markdown(results: dict) -> str:
         f"the installed package (transformers {results['reference']['transformers']}). Each row ran the checks in a "
         f"clean virtual environment with torch {TORCH_VERSION}, that transformers and safetensors only "
         "(huggingface_hub and tokenizers as pip resolved them), through the checkpoints' own code "
-        "(`trust_remote_code=True`), and compared every output with the installed package's: `pass` means equal (floats to 1e-4).",
+        "(`trust_remote_code=True`), and compared every output with the installed package's: `pass` means equal "
+        "(floats to 1e-4).",
         "",
         "| transformers | huggingface_hub | tokenizers | " + " | ".join(f"`{name}`" for name in names) + " | time |",
         "| --- | --- | --- | " + " | ".join("---" for _ in names) + " | ---: |",
