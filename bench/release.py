@@ -101,8 +101,8 @@ def markdown(results: dict) -> str:
         "its `outputs` compared with the program's Python reference. By default the checkpoint refuses every "
         "description it was not trained on. The held-out, paraphrase and unknown rows measure the opt-in matching: a "
         "description runs as the known program most likely under the network only when "
-        + ("every word of it occurs in a trained description, some word of it names that program and no other "
-           "(it occurs in no single other program's descriptions), " if results["report"].get("paraphrases") else "")
+        + ("every word of it occurs in a trained description, the words it shares with that program's descriptions "
+           "do not all occur in another program's, " if results["report"].get("paraphrases") else "")
         + "it leads the next by "
         f"`min_margin` = {settings['min_margin']:g} "
         + ("nats" if settings.get("min_match_confidence") is None else

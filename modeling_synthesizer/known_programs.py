@@ -21,9 +21,9 @@ A likely match needs evidence in the description itself, not only a network's pr
 - A token that occurs in no known description (a new word, or the tokenizer's unknown token) is refused, naming the
   word: the network never read it as part of a program's name, and a network trained with word dropout learns to
   ignore such words, so "find the minimum of the list" would score like "find the maximum of the list".
-- Its words must name the program: some word of it that occurs in the program's descriptions must occur in no single
-  other program's. "how many of these bits are ones?" names counting 8 bits no better than counting 32 (every such
-  word is in both programs' descriptions), whatever the network prefers.
+- Its words must name the program: the words it shares with the program's descriptions may not all occur in the
+  descriptions of one other program. "how many of these bits are ones?" names counting 8 bits no better than
+  counting 32 (each of those words is in both programs' descriptions), whatever the network prefers.
 - A margin over no rival is no evidence: with a single candidate (one known program, or all of them with the same
   instructions) every unseen description is refused.
 
@@ -264,10 +264,10 @@ class KnownPrograms:
         - the best program leads the best program with other instructions by a finite margin of at least
           `min_margin` nats and, with `min_match_confidence`, the network gives each of its instructions at least
           that probability (a NaN anywhere refuses);
-        - its own words name it: some word of it that occurs in the best program's descriptions occurs in no single
-          other program's descriptions. Among programs with the best one's instructions, it runs as the one its
-          words name this way (the most of them; a tie refuses), so that its named inputs and outputs are that
-          program's.
+        - its own words name it: the words it shares with the best program's descriptions do not all occur in the
+          descriptions of one other program. Among programs with the best one's instructions, it runs as the one
+          its words name this way (the one sharing the most words with it; a tie refuses), so that its named inputs
+          and outputs are that program's.
         """
         if not self.programs:
             return self.unknown(description)
@@ -313,9 +313,9 @@ class KnownPrograms:
 
     def _named_by_words(self, tokens: set, best: int):
         """
-        The program, among those with the instructions of `best`, that the description's own words name: the
-        description shares a word with its descriptions that no single other program's descriptions hold (the most
-        such words); else why none is named (a str).
+        The program, among those with the instructions of `best`, that the description's own words name: the words
+        it shares with the program's descriptions (the most of them) do not all occur in the descriptions of one
+        other program; else why none is named (a str).
         """
         named, why = [], None
         for i in (i for i in range(len(self.programs)) if self.same_as[i] == self.same_as[best]):
