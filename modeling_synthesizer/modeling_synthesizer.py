@@ -76,8 +76,8 @@ def check_padding_id(text_config) -> None:
     vocab_size, pad_token_id = getattr(text_config, "vocab_size", None), getattr(text_config, "pad_token_id", None)
     if isinstance(vocab_size, int) and isinstance(pad_token_id, int) and not 0 <= pad_token_id < vocab_size:
         raise ValueError(
-            f"text_config: pad_token_id = {pad_token_id} is outside the {text_config.model_type} backbone's vocabulary "
-            f"(vocab_size = {vocab_size}); set pad_token_id in text_config to the tokenizer's padding id"
+            f"text_config: pad_token_id = {pad_token_id} is outside the {text_config.model_type} backbone's "
+            f"vocabulary (vocab_size = {vocab_size}); set pad_token_id in text_config to the tokenizer's padding id"
         )
 
 
@@ -152,8 +152,11 @@ class SynthesizerForSubleq(SynthesizerPreTrainedModel):
         super().__init__(config)
         check_padding_id(config.text_config)
         self.backbone = _encoder(AutoModel.from_config(config.text_config))
-        # Backbones differ in the tensors they take (DistilBERT has no token types): pass only those they name.
-        self._backbone_inputs = set(inspect.signature(self.backbone.forward).parameters)
+        # Backbones differ in the tensors and flags they take (DistilBERT has no token types, Mamba no attentions in
+        # transformers 4.x): pass only those they name, or any flag to a forward that takes **kwargs.
+        parameters = inspect.signature(self.backbone.forward).parameters.values()
+        self._backbone_inputs = {parameter.name for parameter in parameters}
+        self._backbone_takes_kwargs = any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters)
         # What pooling="auto" reads when the backbone returns no pooler_output.
         self._auto_pooling = "last" if is_causal(config.text_config) else "first"
         hidden_size = config.text_config.hidden_size
@@ -260,12 +263,12 @@ class SynthesizerForSubleq(SynthesizerPreTrainedModel):
         if "use_cache" in self._backbone_inputs:
             # A key/value cache is for generation; the Synthesizer reads each input once.
             backbone_inputs["use_cache"] = False
-        backbone_outputs = self.backbone(
-            **backbone_inputs,
-            output_hidden_states=output_hidden_states,
-            output_attentions=output_attentions,
-            return_dict=True,
-        )
+        flags = {"output_hidden_states": output_hidden_states, "output_attentions": output_attentions,
+                 "return_dict": True}
+        for name, value in flags.items():
+            if value is not None and (name in self._backbone_inputs or self._backbone_takes_kwargs):
+                backbone_inputs[name] = value
+        backbone_outputs = self.backbone(**backbone_inputs)
 
         pooled = self.dropout(self._pool(backbone_outputs, attention_mask))  # [B, H]
         a_logits = self.a_head(pooled)  # [B, k]

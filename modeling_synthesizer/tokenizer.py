@@ -76,7 +76,10 @@ def wrap_word_level_vocabulary(
         pair=f"{cls} $A {sep} $B:1 {sep}:1",
         special_tokens=[(cls, vocab[cls]), (sep, vocab[sep])],
     )
-    return PreTrainedTokenizerFast(tokenizer_object=backend, model_max_length=model_max_length, **SPECIAL_TOKENS)
+    # Named inputs, saved with the tokenizer: transformers 4.x would otherwise add token_type_ids, which 5.x does not,
+    # and a backbone that embeds them (GPT-2) would read the same text differently.
+    return PreTrainedTokenizerFast(tokenizer_object=backend, model_max_length=model_max_length,
+                                   model_input_names=["input_ids", "attention_mask"], **SPECIAL_TOKENS)
 
 
 def load_tokenizer_with_programs(name_or_path: str, program_tokens: list[str]) -> PreTrainedTokenizerBase:
