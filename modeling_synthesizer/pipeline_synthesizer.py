@@ -234,13 +234,14 @@ class SubleqPipeline(Pipeline):
         Raises:
             RunRefused: (a ValueError) naming the input, for a description the checkpoint does not know or an
                 instruction below `min_confidence`.
-            ValueError: for an empty or non-string description, a description whose input is longer than the
-                backbone accepts, a memory of the wrong length or with non-integer cells, a negative or
-                non-integer `max_steps`, an unknown strategy, a `batch_size` that is not a positive int, a
-                `num_workers` that is not an int >= 0, or an int64 overflow while running (`SubleqError`, a
-                `ValueError`, with the input's position among the call's inputs in `index` and the instruction in
-                `instruction`); and for named `inputs` of a description that runs no known program declaring them,
-                an unknown input name or a wrong count.
+            ValueError: for an empty or non-string description, a description longer than `max_description_chars()`
+                (refused before it is tokenized) or whose input is longer than the backbone accepts (each naming the
+                input's position among the call's inputs, whatever `num_workers`), a memory of the wrong length or
+                with non-integer cells, a negative or non-integer `max_steps`, an unknown strategy, a `batch_size`
+                that is not a positive int, a `num_workers` that is not an int >= 0, or an int64 overflow while
+                running (`SubleqError`, a `ValueError`, with the input's position among the call's inputs in `index`
+                and the instruction in `instruction`); and for named `inputs` of a description that runs no known
+                program declaring them, an unknown input name, a missing one or a wrong count.
             TypeError: for an unknown keyword argument, a flag that is not a bool, `inputs` that are bytes, a set or
                 a non-dict mapping, or named inputs that are not a dict of integers.
         """
@@ -372,9 +373,11 @@ class SubleqPipeline(Pipeline):
                 f"{type(description).__name__}: {_shown(description)}"
             )
         if len(description) > _ALWAYS_TOKENIZED and len(description) > self.max_description_chars():
+            limit = self.max_input_length()
+            accepts = "states no limit" if limit is None else f"accepts at most {limit} tokens"
             raise ValueError(f"{where}description {_shown(description)} has {len(description):,} characters, more "
                              f"than the {self.max_description_chars():,} a description may have (refused before it "
-                             f"is tokenized; the backbone accepts at most {self.max_input_length()} tokens)")
+                             f"is tokenized; the backbone {accepts})")
         if not description.strip():
             raise ValueError(f"{where}empty description: give a program token such as '[PROG_0]' or text")
 

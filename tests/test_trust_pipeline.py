@@ -2,8 +2,10 @@
 memory stays bounded however large k and L, a description or a batch size are; `None` in an input dict means "not
 given"; flags are real bools."""
 
+import gc
 import json
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -78,7 +80,14 @@ CALL_FORMS = [
 
 def call(pipe, inputs, stream=False, **kwargs):
     """Every result of `pipe` on `inputs` (a list, or a generator of it), as a list."""
-    return list(pipe((item for item in inputs) if stream else inputs, **kwargs))
+    try:
+        return list(pipe((item for item in inputs) if stream else inputs, **kwargs))
+    except Exception as error:
+        # A copy, without the tracebacks (its own and its context's) whose frames hold the call's DataLoader: freed
+        # now, its workers stop at once; freed in a later test, shutting them down waits 5 s for each.
+        copy = pickle.loads(pickle.dumps(error))
+    gc.collect()
+    raise copy
 
 
 @param("form", CALL_FORMS)
