@@ -1,5 +1,5 @@
-"""bench/compat.py's comparison and arguments, and the rule that lets transformers 4.x copy a checkpoint's code: the
-version table itself (clean virtual environments) is `python bench/compat.py`, and CI runs its oldest and newest rows."""
+"""bench/compat.py's comparison and arguments, and the rule that lets transformers 4.x copy a checkpoint's code. The
+version table itself (clean virtual environments) is `python bench/compat.py`; CI runs its oldest and newest rows."""
 
 import importlib.util
 import re
