@@ -1,20 +1,29 @@
 # Copyright 2026 The Synthesizer authors. Licensed under the Apache License, Version 2.0.
 """Synthesizer configuration."""
 
-import contextlib
 import copy
-import functools
 import itertools
 import math
 import string
 import weakref
 
-from huggingface_hub.dataclasses import strict
-from huggingface_hub.errors import StrictDataclassError
-from transformers import AutoConfig, PreTrainedConfig
-from transformers.configuration_utils import SubConfigSpec
+import transformers
+from transformers import AutoConfig
+
+
+try:
+    from transformers import PreTrainedConfig
+except ImportError:  # transformers 4.x names it PretrainedConfig (5.x keeps that name as an alias)
+    from transformers import PretrainedConfig as PreTrainedConfig
 
 from .subleq import MAX_DATA_MEMORY_SIZE, MAX_PROGRAM_LENGTH, validate_memory
+
+
+# The model and the pipeline read the backbone's config with `get_text_config()`, which older releases lack: stop
+# here with the version to install rather than with an AttributeError deep inside.
+if not hasattr(PreTrainedConfig, "get_text_config"):
+    raise ImportError(f"the Synthesizer's code needs transformers 4.50 or newer, found {transformers.__version__}: "
+                      "pip install -U 'transformers>=4.50'")
 
 
 # The backbone of the paper's experiments (the authors' code): an untrained BERT, 4 layers x 256 hidden,
@@ -38,6 +47,15 @@ RUN_FIELDS = {
     "min_match_confidence": (int, float, type(None)),
 }
 
+# Every field with the types it may hold, checked at construction, at assignment and by `validate()` (bools are not
+# numbers here).
+FIELD_TYPES = {
+    "text_config": (PreTrainedConfig,),
+    **RUN_FIELDS,
+    "label_smoothing": (int, float),
+    "head_dropout": (int, float),
+}
+
 # The keys of a `known_programs` entry: `name` and `descriptions`, then the optional ones.
 KNOWN_PROGRAM_KEYS = ("name", "descriptions", "instructions", "memory", "inputs", "outputs")
 
@@ -51,34 +69,34 @@ _VERSIONS = itertools.count(1)
 TEMPLATE_FIELDS = ("instruction", "description")
 
 
-@contextlib.contextmanager
-def _value_or_type_errors():
-    """Re-raise `@strict`'s StrictDataclassError (neither a ValueError nor a TypeError) as the ValueError or
-    TypeError it wraps, whose message names the field."""
-    try:
-        yield
-    except StrictDataclassError as error:
-        cause = error.__cause__
-        if not isinstance(cause, (ValueError, TypeError)):
-            raise
-        raise cause from None
+def _check_type(name: str, value, types: tuple) -> None:
+    """
+    Raises:
+        TypeError: naming the field `name` when `value` is none of `types` (a bool counts as no number).
+    """
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        expected = " or ".join("None" if kind is type(None) else kind.__name__ for kind in types)
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__}: {shown}")
 
 
-def _plain_errors(cls):
-    """Make `cls`'s construction, attribute assignment and `validate()` raise plain ValueError/TypeError."""
-    for name in ("__init__", "__setattr__", "validate"):
-        method = getattr(cls, name)
+def _backbone_config(text_config) -> PreTrainedConfig:
+    """
+    The backbone's config from a config, a dict with a `model_type` key, or None (the paper's BERT).
 
-        def wrapper(*args, _method=method, **kwargs):
-            with _value_or_type_errors():
-                return _method(*args, **kwargs)
+    Raises:
+        ValueError: if a dict names no `model_type`, or a Synthesizer's.
+        TypeError: if `text_config` is neither a config, a dict nor None.
+    """
+    if text_config is None:
+        return AutoConfig.for_model("bert", **PAPER_BACKBONE)
+    if isinstance(text_config, dict):
+        SynthesizerConfig._check_backbone_dict(text_config)
+        return AutoConfig.for_model(**text_config)
+    _check_type("text_config", text_config, (PreTrainedConfig, dict, type(None)))
+    return text_config
 
-        setattr(cls, name, functools.wraps(method)(wrapper))
-    return cls
 
-
-@_plain_errors
-@strict
 class SynthesizerConfig(PreTrainedConfig):
     r"""
     Configuration of a [`SynthesizerForSubleq`]: a backbone that reads `(C_t, program description)` and three
@@ -104,7 +122,8 @@ class SynthesizerConfig(PreTrainedConfig):
             How one vector is taken from the backbone: `"pooler"` (the backbone's `pooler_output`, as the authors
             did with BERT), `"first"` (the first token), `"last"` (the last non-padding token, the only one a
             causal backbone such as GPT-2 lets see the whole input), `"mean"` (mean over non-padding tokens), or
-            `"auto"`: `pooler_output` when the backbone returns one, else the last non-padding token.
+            `"auto"`: `pooler_output` when the backbone returns one, else the first token of a bidirectional
+            encoder (BERT-like, or the encoder of T5 or BART) and the last non-padding token of a causal model.
         memory_image (`list[int]`, *optional*):
             The data memory a program runs on when the caller gives none (length `data_memory_size`, each cell
             within int64). `None` means all zeros.
@@ -141,7 +160,9 @@ class SynthesizerConfig(PreTrainedConfig):
     plain numbers.
 
     Every invalid field raises a `ValueError` or `TypeError` naming it, at construction (and so at
-    `from_pretrained` of an edited `config.json`) and, for a field's own type, at assignment. A check across fields
+    `from_pretrained` of an edited `config.json`) and, for a field's own type, at assignment. The class is written
+    as transformers 4.x and 5.x configs both are (an explicit `__init__`), so that a checkpoint's copy of it loads on
+    every transformers release from 4.50 on. A check across fields
     (`output_cell` against `data_memory_size`, say) runs at construction, in `validate()` and in `check_runnable()`,
     which the pipeline calls at the start of every call: assigning fields one by one passes through states that are
     briefly inconsistent, and a list edited in place (`config.known_programs[0]["inputs"]["b"] = [0, 1]`) is seen by
@@ -157,32 +178,69 @@ class SynthesizerConfig(PreTrainedConfig):
     """
 
     model_type = "synthesizer"
-    sub_configs_defaults = {
-        "text_config": SubConfigSpec(config_class=AutoConfig, model_type="bert", init_kwargs=PAPER_BACKBONE),
-    }
+    # The backbone's config is nested under `text_config`: `get_text_config()`, `resize_token_embeddings` and the
+    # attention-implementation settings reach it by that name. A plain `sub_configs` and an explicit `__init__` are
+    # what transformers 4.x and 5.x share (5.x's declarative `SubConfigSpec` and `@strict` do not exist in 4.x).
+    sub_configs = {"text_config": AutoConfig}
 
-    text_config: PreTrainedConfig | dict | None = None
-    data_memory_size: int = 256
-    max_program_length: int = 256
-    label_smoothing: float | int = 0.05
-    head_dropout: float | int = 0.0
-    pooling: str = "auto"
-    memory_image: list[int] | None = None
-    output_cell: int | None = None
-    input_template: str = "{instruction} {description}"
-    add_special_tokens: bool = True
-    known_programs: list[dict] | None = None
-    min_margin: float | int | None = None
-    min_match_confidence: float | int | None = None
-
-    def __post_init__(self, **kwargs):
-        if isinstance(self.text_config, dict):
-            self._check_backbone_dict(self.text_config)
+    def __init__(
+        self,
+        *,
+        text_config: "PreTrainedConfig | dict | None" = None,
+        data_memory_size: int = 256,
+        max_program_length: int = 256,
+        label_smoothing: float = 0.05,
+        head_dropout: float = 0.0,
+        pooling: str = "auto",
+        memory_image: list[int] | None = None,
+        output_cell: int | None = None,
+        input_template: str = "{instruction} {description}",
+        add_special_tokens: bool = True,
+        known_programs: list[dict] | None = None,
+        min_margin: float | None = None,
+        min_match_confidence: float | None = None,
+        **kwargs,
+    ):
+        self.text_config = _backbone_config(text_config)
+        self.data_memory_size = data_memory_size
+        self.max_program_length = max_program_length
+        self.label_smoothing = label_smoothing
+        self.head_dropout = head_dropout
+        self.pooling = pooling
+        self.memory_image = memory_image
+        self.output_cell = output_cell
+        self.input_template = input_template
+        self.add_special_tokens = add_special_tokens
+        self.known_programs = known_programs
+        self.min_margin = min_margin
+        self.min_match_confidence = min_match_confidence
         # PreTrainedConfig invents two labels (LABEL_0, LABEL_1) when none are given; a Synthesizer has no
         # classification labels unless a task names its output values.
-        if self.id2label is None and kwargs.get("num_labels") is None:
+        if kwargs.get("id2label") is None and kwargs.get("num_labels") is None:
             kwargs["num_labels"] = 0
-        super().__post_init__(**kwargs)
+        super().__init__(**kwargs)
+        self.validate()
+
+    def __setattr__(self, name, value):
+        # Each field's own type is checked at assignment; checks across fields wait for `validate()` and for use.
+        if name in FIELD_TYPES:
+            _check_type(name, value, FIELD_TYPES[name])
+        super().__setattr__(name, value)
+
+    def validate(self) -> None:
+        """
+        Checks every field: its type, then each check across fields (the `validate_*` methods).
+
+        Raises:
+            TypeError: naming the first field of the wrong type.
+            ValueError: naming the first field (and the program, input or cell) out of range or inconsistent.
+        """
+        for name, types in FIELD_TYPES.items():
+            _check_type(name, getattr(self, name), types)
+        self._check_run_field_types()
+        for name, check in vars(SynthesizerConfig).items():
+            if name.startswith("validate_") and callable(check):
+                check(self)
 
     def check_runnable(self) -> int:
         """
@@ -229,7 +287,8 @@ class SynthesizerConfig(PreTrainedConfig):
         return tuple([(type(value), value) for value in map(fields.get, RUN_FIELDS)])
 
     def _check_run_field_types(self) -> None:
-        # @strict checks these at assignment; a config changed another way (or without @strict) is checked here.
+        # `__setattr__` checks these at assignment; a config changed another way (a list edited in place, a
+        # `__dict__` update) is checked here.
         for name, types in RUN_FIELDS.items():
             value = getattr(self, name, None)
             if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
@@ -349,6 +408,23 @@ class SynthesizerConfig(PreTrainedConfig):
                 raise ValueError(f"{where}: {name!r} {list(named_cells[name])} and {next_name!r} "
                                  f"{list(named_cells[next_name])} share cell {next_start}, so writing one would "
                                  "overwrite the other")
+
+    def validate_backbone(self):
+        """
+        The backbone's padding id must be a token of its vocabulary (its embedding pads with it): a backbone's default
+        ids (ModernBERT's are 50281 to 50284) lie outside a small vocabulary unless `text_config` sets them.
+
+        Raises:
+            ValueError: naming `pad_token_id`, its value and `vocab_size`.
+        """
+        text_config = self.text_config
+        vocab_size, pad_token_id = getattr(text_config, "vocab_size", None), getattr(text_config, "pad_token_id", None)
+        if isinstance(vocab_size, int) and isinstance(pad_token_id, int) and not 0 <= pad_token_id < vocab_size:
+            raise ValueError(
+                f"text_config: pad_token_id = {pad_token_id} is outside the {text_config.model_type} backbone's "
+                f"vocabulary (vocab_size = {vocab_size}); set pad_token_id in text_config to the tokenizer's padding "
+                "id"
+            )
 
     def validate_training_settings(self):
         if not 0 <= self.label_smoothing < 1:

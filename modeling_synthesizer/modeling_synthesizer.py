@@ -65,22 +65,6 @@ def _encoder(backbone: nn.Module) -> nn.Module:
     return backbone
 
 
-def check_padding_id(text_config) -> None:
-    """
-    Checks that the backbone's padding id is a token of its vocabulary (its embedding pads with it): a backbone's
-    default ids (ModernBERT's are 50281 to 50284) lie outside a small vocabulary unless the config sets them.
-
-    Raises:
-        ValueError: naming `pad_token_id`, its value and `vocab_size`, when it lies outside the vocabulary.
-    """
-    vocab_size, pad_token_id = getattr(text_config, "vocab_size", None), getattr(text_config, "pad_token_id", None)
-    if isinstance(vocab_size, int) and isinstance(pad_token_id, int) and not 0 <= pad_token_id < vocab_size:
-        raise ValueError(
-            f"text_config: pad_token_id = {pad_token_id} is outside the {text_config.model_type} backbone's "
-            f"vocabulary (vocab_size = {vocab_size}); set pad_token_id in text_config to the tokenizer's padding id"
-        )
-
-
 def is_causal(text_config) -> bool:
     """
     Whether the backbone lets each position see only the positions before it, so that only the last one has read the
@@ -150,7 +134,6 @@ class SynthesizerForSubleq(SynthesizerPreTrainedModel):
         # Fields assigned after the config was built are checked only here, before k and L size the heads.
         config.validate()
         super().__init__(config)
-        check_padding_id(config.text_config)
         self.backbone = _encoder(AutoModel.from_config(config.text_config))
         # Backbones differ in the tensors and flags they take (DistilBERT has no token types, Mamba no attentions in
         # transformers 4.x): pass only those they name, or any flag to a forward that takes **kwargs.

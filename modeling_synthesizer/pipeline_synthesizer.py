@@ -47,7 +47,7 @@ import types
 from typing import NamedTuple
 
 import torch
-from transformers import Pipeline
+from transformers import AutoTokenizer, Pipeline
 from transformers.pipelines.pt_utils import PipelineIterator
 from transformers.utils import logging
 
@@ -126,6 +126,14 @@ class SubleqPipeline(Pipeline):
     _load_image_processor = False
     _load_feature_extractor = False
     _load_video_processor = False
+
+    def __init__(self, model, tokenizer=None, **kwargs):
+        if tokenizer is None and getattr(model.config, "_name_or_path", None):
+            # transformers 4.x's pipeline() loads a tokenizer only for model types it knows: load the checkpoint's
+            # own (at the commit the model came from, where transformers records it).
+            tokenizer = AutoTokenizer.from_pretrained(model.config._name_or_path,
+                                                      revision=getattr(model.config, "_commit_hash", None))
+        super().__init__(model, tokenizer=tokenizer, **kwargs)
 
     # The config's known programs, indexed by token ids on first use (`known_programs()`), and the version of the
     # config's checked fields (`SynthesizerConfig.check_runnable`) the index was built from.

@@ -183,6 +183,10 @@ def test_a_backbone_padding_id_outside_the_vocabulary_is_refused_naming_it():
     text_config = dict(FAMILIES["modernbert"][0], vocab_size=len(tokenizer()))
     for name in ("pad_token_id", "bos_token_id", "eos_token_id", "cls_token_id", "sep_token_id", "mask_token_id"):
         text_config.pop(name, None)  # modernbert's defaults: 50281 to 50284
-    config = SynthesizerConfig(text_config=text_config, data_memory_size=K, max_program_length=L)
     with pytest.raises(ValueError, match=rf"pad_token_id = 50283 .*vocab_size = {len(tokenizer())}"):
+        SynthesizerConfig(text_config=text_config, data_memory_size=K, max_program_length=L)
+    config = SynthesizerConfig(text_config=dict(text_config, pad_token_id=PAD), data_memory_size=K,
+                               max_program_length=L)
+    config.text_config.pad_token_id = 50283  # edited after the config was built: refused before the model is built
+    with pytest.raises(ValueError, match="pad_token_id = 50283"):
         SynthesizerForSubleq(config)
