@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 
 from transformers import set_seed
 
-from modeling_synthesizer.configuration_synthesizer import SynthesizerConfig
+from modeling_synthesizer.configuration_synthesizer import DEFAULT_INPUT_TEMPLATE
 from modeling_synthesizer.subleq import MAX_DATA_MEMORY_SIZE
 from modeling_synthesizer.tokenizer import program_token
 from synthesizer_examples.arguments import POSITIVE, Range, check_ranges
@@ -123,7 +123,7 @@ def main(argv=None):
     tokens = [program_token(index) for index in range(len(programs))]
     # Before the data: a tokenizer that cannot be loaded, or a prompt longer than --max_seq_length, is a bad argument.
     tokenizer = load_sst2_tokenizer(model_args, tokens)
-    check_prompt_fits(tokenizer, SynthesizerConfig.input_template.format(
+    check_prompt_fits(tokenizer, DEFAULT_INPUT_TEMPLATE.format(
         instruction=program_args.program_length,
         description=SOFT_IMPERATIVE_TEMPLATE.format(program=tokens[-1], sentence="")), data_args.max_seq_length)
     train_sst2, eval_sst2 = load_sst2_splits(data_args)

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 from transformers import set_seed
 
-from modeling_synthesizer.configuration_synthesizer import SynthesizerConfig
+from modeling_synthesizer.configuration_synthesizer import DEFAULT_INPUT_TEMPLATE
 from synthesizer_examples.run_settings import settings_of
 from synthesizer_examples.soft_programs import (
     SOFT_INSTRUCTION_OUTPUT_CELL,
@@ -104,7 +104,7 @@ def main(argv=None):
 
     # Before the data: a tokenizer that cannot be loaded, or a prompt longer than --max_seq_length, is a bad argument.
     tokenizer = load_sst2_tokenizer(model_args, [])
-    check_prompt_fits(tokenizer, SynthesizerConfig.input_template.format(
+    check_prompt_fits(tokenizer, DEFAULT_INPUT_TEMPLATE.format(
         instruction=1, description=SOFT_INSTRUCTION_TEMPLATE.format(sentence="")), data_args.max_seq_length)
     train_sst2, eval_sst2 = load_sst2_splits(data_args)
     splits = (build_soft_instruction_dataset(train_sst2), build_soft_instruction_dataset(eval_sst2))

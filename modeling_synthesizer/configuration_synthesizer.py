@@ -64,6 +64,9 @@ KNOWN_PROGRAM_KEYS = ("name", "descriptions", "instructions", "memory", "inputs"
 _VALIDATED_RUN_FIELDS: dict[int, tuple[tuple, int]] = {}
 _VERSIONS = itertools.count(1)
 
+# How the network's input is built from C_t and a description unless a config says otherwise (`input_template`).
+DEFAULT_INPUT_TEMPLATE = "{instruction} {description}"
+
 # The only fields `input_template` may name, each plain (no attribute, index, conversion or format spec): anything
 # else would read attributes of the description at format time or fail there with a KeyError.
 TEMPLATE_FIELDS = ("instruction", "description")
@@ -194,7 +197,7 @@ class SynthesizerConfig(PreTrainedConfig):
         pooling: str = "auto",
         memory_image: list[int] | None = None,
         output_cell: int | None = None,
-        input_template: str = "{instruction} {description}",
+        input_template: str = DEFAULT_INPUT_TEMPLATE,
         add_special_tokens: bool = True,
         known_programs: list[dict] | None = None,
         min_margin: float | None = None,
@@ -451,4 +454,4 @@ class SynthesizerConfig(PreTrainedConfig):
                 raise ValueError(f"input_template must contain {{{field_name}}}, got {self.input_template!r}")
 
 
-__all__ = ["KNOWN_PROGRAM_KEYS", "RUN_FIELDS", "TEMPLATE_FIELDS", "SynthesizerConfig"]
+__all__ = ["DEFAULT_INPUT_TEMPLATE", "KNOWN_PROGRAM_KEYS", "RUN_FIELDS", "TEMPLATE_FIELDS", "SynthesizerConfig"]
