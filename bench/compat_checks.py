@@ -116,19 +116,25 @@ def plain(result) -> dict:
     return json.loads(json.dumps(result))
 
 
+def described(error: Exception) -> dict:
+    """What a user sees of an error: its type, whether it is a ValueError, its message."""
+    return {"type": type(error).__name__, "value_error": isinstance(error, ValueError), "message": str(error)}
+
+
 def outcome(call) -> dict:
-    """`{"result": ...}` of `call()`, or `{"error": ...}` as `error_of` describes it."""
+    """`{"result": ...}` of `call()`, or `{"error": ...}` when it raises (a refusal is an outcome to compare too)."""
     try:
         return {"result": plain(call())}
-    except Exception:  # noqa: BLE001 - recorded, and compared like a result
-        return {"error": error_of(call)}
+    except Exception as error:  # noqa: BLE001 - recorded, and compared like a result
+        return {"error": described(error)}
 
 
 def error_of(call) -> dict:
+    """The error `call()` raises, or `{"type": None}` when it runs."""
     try:
         call()
-    except Exception as error:  # the check records what a user would see
-        return {"type": type(error).__name__, "value_error": isinstance(error, ValueError), "message": str(error)}
+    except Exception as error:  # noqa: BLE001 - the check records what a user would see
+        return described(error)
     return {"type": None}
 
 
@@ -173,7 +179,7 @@ class Checks:
                 "config": describe_config(config),
                 "model": describe_model(model, tokenizer),
                 "tokenizer": describe_tokenizer(tokenizer, config),
-                "run": plain(run(description, max_steps=1000)),
+                "run": outcome(lambda: run(description, max_steps=1000)),
             }
         return described
 
