@@ -294,7 +294,7 @@ def markdown(results: dict) -> str:
         "- `pipeline`: `pipeline(\"subleq-execution\", model=folder, trust_remote_code=True)`: every memorized "
         "program by each strategy, one at a time and with `batch_size=2`, from a generator, and `decode_program`.",
         "- `named_io`: every trained description of the release programs on random named inputs, as a batch of input "
-        "dicts, and on the programs' own memory: `outputs`, `memory`, `steps`, `halt_reason`.",
+        "dicts, and without inputs (refused): `outputs`, `memory`, `steps`, `halt_reason`.",
         "- `refusals`: 14 refusals and bad inputs (unknown descriptions, a refused list item, unknown input names, "
         "memories of the wrong length, bad arguments, `min_confidence`): the error's type and message.",
         "- `traces`: `return_trace=True` on every program of both checkpoints, with each step's confidence.",

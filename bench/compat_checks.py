@@ -42,12 +42,18 @@ class Loader:
     """Loads a checkpoint folder through its own code, or (with `package`) through the installed package."""
 
     def __init__(self, package: str | None):
-        self.package = None
+        self.root = package
         if package is not None:
             sys.path.insert(0, package)
-            import modeling_synthesizer
 
-            self.package = modeling_synthesizer
+    @property
+    def package(self):
+        """The installed package, imported at first use (so that a release it refuses fails each check), or None."""
+        if self.root is None:
+            return None
+        import modeling_synthesizer
+
+        return modeling_synthesizer
 
     def config(self, path):
         if self.package:

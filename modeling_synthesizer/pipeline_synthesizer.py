@@ -128,11 +128,15 @@ class SubleqPipeline(Pipeline):
     _load_video_processor = False
 
     def __init__(self, model, tokenizer=None, **kwargs):
-        if tokenizer is None and getattr(model.config, "_name_or_path", None):
-            # transformers 4.x's pipeline() loads a tokenizer only for model types it knows: load the checkpoint's
-            # own (at the commit the model came from, where transformers records it).
-            tokenizer = AutoTokenizer.from_pretrained(model.config._name_or_path,
-                                                      revision=getattr(model.config, "_commit_hash", None))
+        # transformers 4.x's pipeline() loads a tokenizer only for model types it knows, and hands over the name it
+        # was given, or none: load it here, by default the checkpoint's own (at the commit the model came from, where
+        # transformers records it).
+        name = getattr(model.config, "_name_or_path", None)
+        if tokenizer is None and name:
+            tokenizer = name
+        if isinstance(tokenizer, str):
+            revision = getattr(model.config, "_commit_hash", None) if tokenizer == name else None
+            tokenizer = AutoTokenizer.from_pretrained(tokenizer, revision=revision)
         super().__init__(model, tokenizer=tokenizer, **kwargs)
 
     # The config's known programs, indexed by token ids on first use (`known_programs()`), and the version of the
