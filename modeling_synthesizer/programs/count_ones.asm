@@ -1,3 +1,15 @@
+; name: count_ones
+; description: count the ones
+; description: How many 1s are in the sequence?
+; description: count the number of ones in this binary sequence
+; description: how many bits are set?
+; description: tally the 1s in the bits
+; description: count how many ones there are
+; range: bits=0..1
+; test: bits=[1, 1, 1, 0, 1, 0, 1, 1] -> count=6
+; test: bits=[0, 0, 0, 0, 0, 0, 0, 0] -> count=0
+; test: bits=[1, 1, 1, 1, 1, 1, 1, 1] -> count=8
+;
 ; count = how many 1s there are in an 8-bit binary sequence ("11101011" has 6).
 ; The paper's thought experiment. Each bit is subtracted from a running negative count,
 ; which is negated into the output at the end; the loop over the bits is unrolled,

@@ -1,3 +1,14 @@
+; name: count_ones_32
+; description: count the ones in 32 bits
+; description: how many 1s are in the 32-bit sequence?
+; description: count the set bits of a 32-bit word
+; description: what is the population count of the 32 bits?
+; description: tally the 1s among thirty-two bits
+; description: how many of the 32 bits are ones?
+; range: bits=0..1
+; test: bits=[1,1,1,0,1,0,1,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0] -> count=6
+; test: bits=[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1] -> count=32
+;
 ; count = how many 1s there are in a 32-bit binary sequence: count_ones unrolled over 32 bits.
 ; A shorter sequence is zero-padded to 32 bits, which leaves the count unchanged: this is the
 ; program that runs inputs longer than the 8 bits of count_ones (the length-generalization comparison

@@ -1,3 +1,15 @@
+; name: fibonacci
+; description: compute the n-th Fibonacci number
+; description: what is fibonacci of n?
+; description: find F(n)
+; description: give the nth number of the Fibonacci sequence
+; description: fib(n)
+; description: the Fibonacci number at position n
+; range: n=0..40
+; test: n=0 -> fib=0
+; test: n=1 -> fib=1
+; test: n=10 -> fib=55
+;
 ; fib = F(n), the n-th Fibonacci number (F(0) = 0, F(1) = 1), for n >= 0.
 ; The pair (F(k), F(k+1)) lives in fib and q with alternating signs, so that each step is
 ; one subleq: after an odd k, fib = F(k+1) and q = -F(k); after an even k, fib = F(k) and

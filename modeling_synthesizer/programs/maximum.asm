@@ -1,3 +1,15 @@
+; name: maximum
+; description: find the maximum of the list
+; description: what is the largest number?
+; description: return the biggest value in the list
+; description: which number is the greatest?
+; description: compute the max of these six numbers
+; description: pick the highest value
+; range: xs=-100..100
+; test: xs=[3, -1, 4, 1, -5, 9] -> max=9
+; test: xs=[-1, -2, -3, -4, -5, -6] -> max=-1
+; test: xs=[5, 5, 5, 5, 5, 5] -> max=5
+;
 ; max = the largest of 6 numbers. Keeps neg = -(largest so far); for each next number x,
 ; t = max - x tells whether x takes over (ties may take over too: same value).
 ; Unrolled: subleq has no indirect addressing.

@@ -1,3 +1,15 @@
+; name: multiply
+; description: multiply two numbers
+; description: what is a times b?
+; description: compute the product of a and b
+; description: multiply a by b
+; description: a * b
+; description: add a to itself b times
+; range: a=0..100 b=0..40
+; test: a=6 b=7 -> product=42
+; test: a=0 b=7 -> product=0
+; test: a=12345 b=3 -> product=37035
+;
 ; product = a * b for a, b >= 0, by adding a to a running negative product b times.
 
 .data

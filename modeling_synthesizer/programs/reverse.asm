@@ -1,3 +1,14 @@
+; name: reverse
+; description: reverse the list
+; description: write the sequence backwards
+; description: what is the list in reverse order?
+; description: flip the order of the numbers
+; description: reverse these eight numbers
+; description: put the last element first and the first last
+; range: xs=-100..100
+; test: xs=[0, 1, 2, 3, 4, 5, 6, 7] -> out=[7, 6, 5, 4, 3, 2, 1, 0]
+; test: xs=[5, -3, 0, 0, 2, 2, -100, 100] -> out=[100, -100, 2, 2, 0, 0, -3, 5]
+;
 ; out = xs reversed, for a list of 8 numbers: out[i] = xs[7 - i], each copied through
 ; its own negative cell (unrolled: subleq has no indirect addressing).
 

@@ -1,3 +1,15 @@
+; name: sort
+; description: sort the list
+; description: put the four numbers in ascending order
+; description: arrange the values from smallest to largest
+; description: sort these numbers
+; description: order the list, lowest first
+; description: what is the list in increasing order?
+; range: xs=-100..100
+; test: xs=[3, 1, 2, 0] -> xs=[0, 1, 2, 3]
+; test: xs=[4, 3, 2, 1] -> xs=[1, 2, 3, 4]
+; test: xs=[-1, 5, -1, 5] -> xs=[-1, -1, 5, 5]
+;
 ; Sort 4 numbers in place, ascending, with the 5 compare-exchanges of the optimal
 ; sorting network (0,1) (2,3) (0,2) (1,3) (1,2). Compare-exchange (a, b):
 ;   w = -b; v = -a; w = a - b; if a <= b they are in order, else a -= w (a = b) and b = -v (b = a).
