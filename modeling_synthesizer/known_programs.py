@@ -36,12 +36,18 @@ Glossary of shapes:
 A known program may also name its inputs and outputs (`{"a": [address, length]}`): `write_inputs` puts a caller's
 values into its memory and `read_outputs` reads the results back.
 
+A known program that declares its `instructions` can be checked against the network: `first_difference` finds the
+first instruction the network decodes otherwise (a damaged or further fine-tuned checkpoint), and
+`instructions_digest` names an instruction list by a hash that anyone can recompute.
+
 This file is remote code: it imports only the standard library, torch and its sibling `subleq.py`.
 """
 
 import copy
+import hashlib
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import torch
@@ -56,13 +62,14 @@ _NAMES_SHOWN = 8
 class RunRefused(ValueError):
     """
     A run the pipeline will not execute, because its result could not be trusted: the description names no program
-    the checkpoint knows, its best match is not clear enough, or an instruction it would execute is below
-    `min_confidence`.
+    the checkpoint knows, its best match is not clear enough, an instruction it would execute is below
+    `min_confidence`, or the network no longer decodes the instructions the checkpoint declares for its program.
 
     Attributes:
         description: the input's description.
         index: the input's position in the call (None for a single input).
-        instruction: the instruction number C_t of a low-confidence instruction, else None.
+        instruction: the instruction number C_t of a low-confidence instruction, or of the first one the network
+            decodes otherwise than the checkpoint declares, else None.
         confidence: that instruction's probability of its (A, B, C), else None.
         margin: the log-likelihood lead of the best known program over the next, in nats, when one was computed.
     """
@@ -104,6 +111,8 @@ class Match:
         margin: for `"likely"` and for a refusal by margin, the best program's lead over the next in nats.
         scores: for `"likely"` and for a refusal by margin, program name -> log-likelihood, best first.
         reason: why it was refused, else None.
+        tokens: the token ids of `run_as` (as `KnownPrograms.tokenize` reads it) for a known program, else None: what
+            the pipeline keys its check of the program's decoded instructions by.
     """
 
     description: str
@@ -113,6 +122,7 @@ class Match:
     margin: Optional[float] = None
     scores: Optional[dict] = None
     reason: Optional[str] = None
+    tokens: Optional[tuple] = field(default=None, repr=False, compare=False)
 
     def refusal(self, index: Optional[int] = None) -> RunRefused:
         return RunRefused(self.reason, description=self.description, index=index, margin=self.margin)
@@ -209,10 +219,11 @@ class KnownPrograms:
         return f"{len(names)} known program(s): {shown}" if names else "it lists no known programs"
 
     def exact(self, description: str) -> Optional[Match]:
-        index, _ = self.by_tokens.get(self.tokenize(description), (None, None))
+        tokens = self.tokenize(description)
+        index, _ = self.by_tokens.get(tokens, (None, None))
         if index is None:
             return None
-        return Match(description, self.programs[index]["name"], "exact", description)
+        return Match(description, self.programs[index]["name"], "exact", description, tokens=tokens)
 
     def unknown_words(self, description: str) -> list[str]:
         """The words of `description` (each once, in order) made of tokens that occur in no known description, the
@@ -308,8 +319,9 @@ class KnownPrograms:
         if isinstance(named, str):
             return refused(named)
         program = self.programs[named]
-        return Match(description, program["name"], "likely", program["descriptions"][0], margin=margin,
-                     scores=scores)
+        canonical = program["descriptions"][0]
+        return Match(description, program["name"], "likely", canonical, margin=margin, scores=scores,
+                     tokens=self.tokenize(canonical))
 
     def _named_by_words(self, tokens: set, best: int):
         """
@@ -349,6 +361,30 @@ class KnownPrograms:
 def _descending(score: float) -> float:
     """Sort key of a log-likelihood, best first; NaN last."""
     return math.inf if math.isnan(score) else -score
+
+
+def instructions_digest(instructions) -> str:
+    """
+    The SHA-256 (64 hex digits) of an instruction list `[[A, B, C], ...]` (C_t = 1, 2, ...) in its canonical
+    encoding: the compact JSON of the list of integer triples, UTF-8. Anyone can recompute it from
+    `config.known_programs[i]["instructions"]`:
+    `hashlib.sha256(json.dumps(instructions, separators=(",", ":")).encode()).hexdigest()`.
+    """
+    rows = [[int(a), int(b), int(c)] for a, b, c in instructions]
+    return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()
+
+
+def first_difference(decoded, declared) -> Optional[tuple[int, tuple, tuple]]:
+    """
+    The first instruction of `declared` (a known program's `instructions`) that `decoded` (the network's (A, B, C)
+    for C_t = 1, 2, ..., at least as many) holds otherwise: `(C_t, decoded (A, B, C), declared (A, B, C))`, or None
+    when the network decodes the declared program exactly.
+    """
+    for number, (got, want) in enumerate(zip(decoded, declared), start=1):
+        got, want = tuple(got), tuple(want)
+        if got != want:
+            return number, got, want
+    return None
 
 
 def write_inputs(program: dict, memory: list[int], values: dict) -> list[int]:
@@ -435,4 +471,5 @@ def read_outputs(program: dict, memory: list[int]) -> dict:
     return outputs
 
 
-__all__ = ["KnownPrograms", "Match", "RunRefused", "initial_memory", "read_outputs", "write_inputs"]
+__all__ = ["KnownPrograms", "Match", "RunRefused", "first_difference", "initial_memory", "instructions_digest",
+           "read_outputs", "write_inputs"]

@@ -39,6 +39,7 @@ This file is remote code: it imports only the standard library, torch, transform
 """
 
 import collections.abc
+import dataclasses
 import itertools
 import math
 import os
@@ -51,7 +52,15 @@ from transformers import AutoTokenizer, Pipeline
 from transformers.pipelines.pt_utils import PipelineIterator
 from transformers.utils import logging
 
-from .known_programs import KnownPrograms, Match, RunRefused, initial_memory, read_outputs
+from .known_programs import (
+    KnownPrograms,
+    Match,
+    RunRefused,
+    first_difference,
+    initial_memory,
+    instructions_digest,
+    read_outputs,
+)
 from .subleq import (
     DEFAULT_MAX_STEPS,
     MAX_STEPS,
@@ -143,6 +152,9 @@ class SubleqPipeline(Pipeline):
     # config's checked fields (`SynthesizerConfig.check_runnable`) the index was built from.
     _known_programs = None
     _known_programs_version = None
+    # Token ids of a known program's description -> `_ProgramCheck` of what the network decodes for it: each program
+    # is decoded whole and compared with its declared instructions once per index (config version), not per run.
+    _program_checks = None
 
     def _sanitize_parameters(self, memory=None, max_steps=None, strategy=None, return_trace=None,
                              min_confidence=None, min_margin=None, min_match_confidence=None, allow_unknown=None,
@@ -180,8 +192,10 @@ class SubleqPipeline(Pipeline):
         A checkpoint that lists its `known_programs` runs only descriptions it knows: one of a known program's trained
         descriptions (as the tokenizer reads it), or, with `min_margin`, the known program an unseen phrasing most
         likely names. Anything else raises `RunRefused` (a `ValueError`) before any input of the batch runs; so does
-        reaching an instruction below `min_confidence`. A checkpoint without `known_programs` (soft-instruction and
-        soft-imperative ones, whose descriptions are any text) runs every description.
+        reaching an instruction below `min_confidence`, and so does a known program that declares its `instructions`
+        when the network no longer decodes exactly them (a damaged or further fine-tuned checkpoint): it is refused
+        rather than run as decoded. A checkpoint without `known_programs` (soft-instruction and soft-imperative ones,
+        whose descriptions are any text) runs every description.
 
         Args:
             inputs (`str`, `dict`, or a list, generator or dataset of them; positional):
@@ -240,12 +254,21 @@ class SubleqPipeline(Pipeline):
               `config.id2label[output]` (None if that value has no name), when the config has `id2label`.
             - `program` (the known program's name) and `margin` (None for a known description, the lead in nats for
               a likelihood match), when the checkpoint lists known programs.
+            - `digest` (`str`) and `verified` (`bool`), with `program`: `digest` is `instructions_digest` (the SHA-256
+              hex of the compact JSON `[[A, B, C], ...]`) of the program the network decodes for the description it
+              runs as, instructions 1..n of the program's declared `instructions` (all L when it declares none);
+              `verified` is True when the program declares its `instructions` and the network decodes exactly them
+              (the digest then equals `instructions_digest(config.known_programs[i]["instructions"])`), False when
+              it declares none. Each program is decoded whole once per pipeline and config version; every
+              instruction a run decodes is compared with that. Absent for unchecked runs (a checkpoint without
+              `known_programs`, or `allow_unknown=True`), as `program` is.
             - `outputs` (`dict`): the known program's named outputs, when it declares them.
             - `trace` (`list[dict]`), when `return_trace=True`; each step also has its `confidence`.
 
         Raises:
-            RunRefused: (a ValueError) naming the input, for a description the checkpoint does not know or an
-                instruction below `min_confidence`.
+            RunRefused: (a ValueError) naming the input, for a description the checkpoint does not know, an
+                instruction below `min_confidence`, or a known program the network no longer decodes as the
+                checkpoint declares it (naming the instruction, what the network decodes and what is declared).
             ValueError: for an empty or non-string description, a description longer than `max_description_chars()`
                 (refused before it is tokenized) or whose input is longer than the backbone accepts (each naming the
                 input's position among the call's inputs, whatever `num_workers`), a memory of the wrong length or
@@ -518,6 +541,7 @@ class SubleqPipeline(Pipeline):
             self._check_known_descriptions(config.known_programs)
             self._known_programs = KnownPrograms.from_tokenizer(config.known_programs, self.tokenizer)
             self._known_programs_version = version
+            self._program_checks = {}
         return self._known_programs
 
     def _check_known_descriptions(self, known_programs: list[dict]) -> None:
@@ -644,17 +668,93 @@ class SubleqPipeline(Pipeline):
             if match.how == "refused":
                 raise match.refusal(position)
         programs = [self._known_program(match) for match in matches]
+        checks = self._check_programs(matches, programs, positions)
         memories = [self._initial_memory(*row) for row in zip(programs, memories, named_inputs, positions)]
         runs_as = [match.run_as for match in matches]
         decoder = _Decoder(self._decode, min_confidence)
         run = {"lazy": self._run_lazy, "decoded": self._run_decoded, "stepwise": self._run_stepwise}[strategy]
         results = run(decoder, runs_as, [list(cells) for cells in memories], positions, max_steps, return_trace)
+        self._check_ran(decoder, matches, checks, positions)
         return {
             "result": results,
             "match": matches,
             "program": programs,
+            "check": checks,
             "confidences": [decoder.confidences(description) if return_trace else None for description in runs_as],
         }
+
+    def _check_programs(self, matches: list[Match], programs: list, positions: list) -> list:
+        """
+        The `_ProgramCheck` of each input's known program (None for an unchecked description): what the network
+        decodes for the description it runs as, compared with the instructions the checkpoint declares. Each distinct
+        description is decoded whole (its declared instructions, or all L when it declares none) once per index of
+        known programs, all new ones in one forward pass, and remembered.
+
+        Raises:
+            RunRefused: naming the first input whose known program the network no longer decodes exactly: the
+                instruction, what the network decodes and what the checkpoint declares.
+        """
+        checks, new = self._program_checks, {}
+        known = self.known_programs()
+        keys = []
+        for match, program in zip(matches, programs):
+            key = None
+            if program is not None:
+                key = match.tokens if match.tokens is not None else known.tokenize(match.run_as)
+                if key not in checks:
+                    new.setdefault(key, (match.run_as, program))
+            keys.append(key)
+        if new:
+            checks.update(self._decode_programs(new))
+        for match, key, position in zip(matches, keys, positions):
+            if key is not None and checks[key].refusal is not None:
+                raise RunRefused(checks[key].refusal, description=match.description, index=position,
+                                 instruction=checks[key].instruction)
+        return [None if key is None else checks[key] for key in keys]
+
+    def _decode_programs(self, programs: dict) -> dict:
+        """`_ProgramCheck`s of `programs` (key -> (description, known program)), decoded in one batch of passes."""
+        length = self.model.config.max_program_length
+        sizes = [len(program.get("instructions") or ()) or length for _, program in programs.values()]
+        pairs = [(description, pc) for (description, _), size in zip(programs.values(), sizes)
+                 for pc in range(1, size + 1)]
+        decoded, start, checks = self._decode(pairs)[0], 0, {}
+        for key, (description, program), size in zip(programs, programs.values(), sizes):
+            operands, start = tuple(decoded[start : start + size]), start + size
+            declared = program.get("instructions")
+            difference = first_difference(operands, declared) if declared else None
+            refusal = None
+            if difference is not None:
+                number, got, want = difference
+                refusal = (f"the network decodes instruction {number} of known program {program['name']!r} as "
+                           f"{got} where the checkpoint declares {want}: it no longer holds the program it declares "
+                           "(a damaged or further fine-tuned checkpoint), so that program is refused rather than "
+                           "run as decoded")
+            checks[key] = _ProgramCheck(instructions_digest(operands), bool(declared) and difference is None,
+                                        description, operands, refusal, None if difference is None else difference[0])
+        return checks
+
+    def _check_ran(self, decoder: "_Decoder", matches: list[Match], checks: list, positions: list) -> None:
+        """
+        Every instruction a run decoded for a checked program must be the one its check decoded: otherwise its digest
+        would not name what ran (the weights changed in place since, say).
+
+        Raises:
+            RunRefused: naming the first input of such a program, and the instruction.
+        """
+        checked = {check.description: check for check in checks if check is not None}
+        if not checked:
+            return
+        for (description, pc), operands in decoder.operands.items():
+            check = checked.get(description)
+            if check is None or pc > len(check.operands) or operands == check.operands[pc - 1]:
+                continue
+            match, position = next((match, position) for match, position in zip(matches, positions)
+                                   if match.run_as == description)
+            raise RunRefused(f"the network decoded instruction {pc} of known program {match.program!r} as "
+                             f"{operands} in this run but as {check.operands[pc - 1]} when the program was checked "
+                             "(its weights changed since): its result is not returned", description=match.description,
+                             index=position, instruction=pc)
 
     def _known_program(self, match: Match) -> dict | None:
         known = self.known_programs()
@@ -784,11 +884,28 @@ class SubleqPipeline(Pipeline):
         program = model_outputs["program"]
         if program and program.get("outputs"):
             record["outputs"] = read_outputs(program, record["memory"])
+        check = model_outputs["check"]
+        if check is not None:
+            record["digest"] = check.digest
+            record["verified"] = check.verified
         if result.trace is not None:
             confidences = model_outputs["confidences"]
             record["trace"] = [{**executed.to_dict(), "confidence": confidences[executed.instruction]}
                                for executed in result.trace]
         return record
+
+
+@dataclasses.dataclass(frozen=True)
+class _ProgramCheck:
+    """What the network decodes for a known program's description, and how it compares with the declared program.
+    (Not a tuple: the pipeline's device placement rebuilds tuples as plain ones.)"""
+
+    digest: str  # `instructions_digest(operands)`
+    verified: bool  # the program declares its instructions and `operands` equal them
+    description: str  # the description the network runs on
+    operands: tuple  # the decoded (A, B, C) of C_t = 1..n: the declared program's n, else all L
+    refusal: str | None  # why the program may not run, else None
+    instruction: int | None  # the first instruction decoded otherwise than declared, else None
 
 
 class _Numbered(NamedTuple):
@@ -864,10 +981,12 @@ class _Decoder:
     def __init__(self, decode, min_confidence: float | None):
         self.decode, self.min_confidence = decode, min_confidence
         self.confidence = {}  # (description, C_t) -> probability of the decoded (A, B, C)
+        self.operands = {}  # (description, C_t) -> the decoded (A, B, C)
 
     def __call__(self, pairs: list[tuple[str, int]]) -> list[tuple[int, int, int]]:
         operands, confidences = self.decode(pairs)
         self.confidence.update(zip(pairs, confidences))
+        self.operands.update(zip(pairs, operands))
         return operands
 
     def sure(self, description: str, pc: int) -> bool:
