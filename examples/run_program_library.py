@@ -2,53 +2,70 @@
 # /// script
 # dependencies = ["synthesizer[examples]", "transformers[torch]>=5.23,<6", "datasets>=5,<6", "accelerate>=1.1"]
 # ///
-"""Thinking slow: a Synthesizer memorizes the program library under natural-language names and runs the programs
-exactly on inputs it has never seen; the same backbone trained end to end on input -> output does not.
+"""Builds a Synthesizer checkpoint from any program library, or teaches an existing one new programs, and checks it
+as a user runs it: a network memorizes each program under its natural-language descriptions and runs it exactly on
+named inputs it has never seen.
 
-1. Memorize. Every library program (`modeling_synthesizer/program_library.py`, assembled for k data cells and L
-   instructions, padded with HALT (0, 0, 0) to L) is named by its phrasings ("count the ones", "How many 1s are in
-   the sequence?", ...); the last `--num_held_out` phrasings of each program are held out. The network learns
-   (C_t, phrasing) -> (A, B, C) for the trained phrasings, with word dropout (`--word_dropout`), until every
-   instruction is right.
-2. Decode. `pipe.decode_program(phrasing)` must equal the assembled program, all L instructions, for trained and
-   held-out phrasings (reported separately, per phrasing; which program a wrong decoding equals, if any).
-3. Run. Every phrasing runs through the `"subleq-execution"` pipeline on `--num_inputs` random inputs per program
-   (the network never saw any input: inputs live in data memory); outputs are checked against the program's
-   Python reference.
-4. Baselines. Networks with the backbone's sizes map a bit sequence as text ("1 0 1 1") to its number of ones,
-   trained end to end on every sequence of length <= 8 but a held-out quarter of the length-8 ones; evaluated on
-   those held out and on random sequences of lengths 16 and 32 (`--baselines`): `absolute`, the backbone as
-   `AutoModelForSequenceClassification` (learned absolute positions, 33 classes); `rotary`, RoFormer (rotary
-   positions, 33 classes); `no_positions`, the backbone with its position embeddings zeroed and frozen, summed over
-   the tokens, regressing the count, which can in principle count at any length. A classifier's classes above 8
-   never occur in training. The Synthesizer runs `count_ones_32` on the same inputs, zero-padded to 32 bits.
+`--programs` is a library: a folder of `.asm` files (each with its name, descriptions and test cases in its header;
+README "Your own programs"), a local data file or a Hub dataset of the same (columns name / source / descriptions /
+tests), `builtin` / `all` for the built-in library, or a comma list of built-in names (`add,sort`).
 
-Steps 2 to 4 run the saved checkpoint (`--output_dir`) through the pipeline, as a user would. Results:
-`<output_dir>/library_results.json` (with the command and the machine); `bench/program_library.py` turns them into
-the tables, markdown and figure of `bench/results/program_library.*`.
+1. Check. Every program assembles into k = `--data_memory_size` cells and L = `--max_program_length` instructions,
+   and every declared test passes on the reference machine, before any training step: a failing test stops the
+   build (status 1) naming the program, the test and the actual outputs.
+2. Memorize. Each program, padded with HALT (0, 0, 0) to L, is named by its phrasings but the last `--num_held_out`
+   (a program keeps at least one to train on); the network learns (C_t, phrasing) -> (A, B, C) with word dropout
+   (`--word_dropout`), each program's own instructions `--instruction_repeats` times per epoch, until every
+   instruction of every trained phrasing is right.
+3. Evaluate the saved folder as a user runs it (`pipeline("subleq-execution", model=<folder>,
+   trust_remote_code=True)`), with one definition of a right run: it halted, it ran the program its description
+   names, and its `outputs` equal the expected ones, which are the program's declared tests and, for a program with
+   a Python reference (the built-ins), `--num_inputs` random named inputs. Held-out phrasings, paraphrases and
+   `--unknown_descriptions` (no library program) measure the opt-in matching (`--min_margin`,
+   `--min_match_confidence`).
+4. Write a Hub-ready checkpoint: weights (safetensors), tokenizer, config.json whose `known_programs` carry each
+   program's descriptions, instructions, memory and named input/output cells, the code files, a model card with the
+   results, and the results file (`library_results.json`: the command, the machine, the settings and the report).
+   A build in which a trained phrasing does not decode exactly or does not run right exits with status 1 and pushes
+   nothing; `--push_to_hub --hub_model_id NAME` publishes one that does.
 
-Tiny CPU run (seconds; two programs, no baseline):
+Teach a checkpoint new programs: `--model_name_or_path CHECKPOINT --programs my_programs/`. Its own programs come
+from its `config.known_programs` and are rehearsed exactly (no other data is needed); new description words get new
+vocabulary rows; k, L and the backbone are the checkpoint's (a program that does not fit them is refused, naming
+it). The new checkpoint runs old and new programs, or the script exits 1 and pushes nothing.
 
-    python examples/run_program_library.py --output_dir runs/library-tiny --programs add,absolute \\
-        --data_memory_size 4 --max_program_length 4 --hidden_size 32 --num_hidden_layers 1 \\
-        --num_attention_heads 2 --intermediate_size 64 --learning_rate 3e-3 --per_device_train_batch_size 8 \\
-        --save_strategy no --num_inputs 200 --no_baseline
+Build from your programs (tiny CPU settings, seconds):
 
-The committed results (bench/results/program_library.*; about 7 minutes on a loaded 2-core CPU: 5.5 to memorize,
-10 s to run every phrasing on 1,000 inputs per program, 1 for the baseline):
+    python examples/run_program_library.py --programs examples/my_programs --output_dir runs/mine \\
+        --data_memory_size 8 --max_program_length 8 --hidden_size 64 --num_hidden_layers 2 \\
+        --num_attention_heads 2 --intermediate_size 128 --learning_rate 3e-3 --per_device_train_batch_size 8 \\
+        --save_strategy no --no_baseline
+
+Teach it more programs:
+
+    python examples/run_program_library.py --model_name_or_path runs/mine --programs more_programs/ \\
+        --output_dir runs/mine-plus --learning_rate 3e-3 --save_strategy no --no_baseline
+
+The built-in library with the count-the-ones baseline (bench/results/program_library.*; about 7 minutes on a loaded
+2-core CPU):
 
     OMP_NUM_THREADS=1 python examples/run_program_library.py --output_dir runs/library --disable_tqdm true
     python bench/program_library.py --run_dir runs/library
 
-Rerunning a command whose run was interrupted resumes the Synthesizer from the last checkpoint in --output_dir; a
-finished run is reported and left alone (one that stopped below 100%, rerun with more epochs, trains further), and
---overwrite_output_dir starts over.
+The release `synthesizer-bert-256` is this script on the built-in library with the release settings
+(`examples/build_synthesizer_bert_256.py`).
+
+The baselines (`--baselines`): networks with the backbone's sizes map a bit sequence as text ("1 0 1 1") to its
+number of ones, trained end to end on every sequence of length <= 8 but a held-out quarter of the length-8 ones;
+evaluated on those held out and on random sequences of lengths 16 and 32; the Synthesizer runs `count_ones_32` on
+the same inputs, zero-padded to 32 bits.
+
+Rerunning a command whose run was interrupted resumes from the last checkpoint in --output_dir; a finished run is
+reported and left alone, and --overwrite_output_dir starts over.
 """
 
-import json
 import logging
 import os
-import random
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -60,6 +77,7 @@ from transformers import (
     AutoConfig,
     AutoModel,
     AutoModelForSequenceClassification,
+    AutoTokenizer,
     Trainer,
     TrainingArguments,
     pipeline,
@@ -67,19 +85,22 @@ from transformers import (
 )
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from modeling_synthesizer import SubleqError
-from modeling_synthesizer.program_library import load_program
+from modeling_synthesizer.configuration_synthesizer import SynthesizerConfig
+from modeling_synthesizer.modeling_synthesizer import SynthesizerForSubleq
+from modeling_synthesizer.program_library import ProgramTestError, check_fits, load_program, run_program_tests
+from modeling_synthesizer.tokenizer import wrap_word_level_vocabulary
 from synthesizer_examples.arguments import (
+    DATA_MEMORY_SIZE,
     FRACTION,
     NON_NEGATIVE,
     NON_NEGATIVE_REAL,
     POSITIVE,
     POSITIVE_REAL,
     PROBABILITY,
+    PROGRAM_LENGTH,
     STEP_BUDGET,
     Range,
     check_backbone,
-    check_library_arguments,
     check_max_position_embeddings,
     check_ranges,
     comma_separated,
@@ -89,18 +110,35 @@ from synthesizer_examples.backbone import backbone_config
 from synthesizer_examples.checkpoint import HubReadyTrainer, push_saved, save_unpushed
 from synthesizer_examples.library import (
     WordDropoutDataset,
+    _normalizer,
+    _pre_tokenizer,
     bits_to_text,
     build_count_ones_dataset,
     build_description_tokenizer,
     count_ones_splits,
-    library_records,
-    library_synthesizer,
-    padded_program,
-    split_phrasings,
+    description_words,
+    known_program_entries,
+    pad_instructions,
 )
+from synthesizer_examples.library_source import load_program_library
 from synthesizer_examples.memorization import build_memorization_dataset
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
-from synthesizer_examples.model_card import ModelCardSpec, subleq_usage, synthesizer_summary
+from synthesizer_examples.release import (
+    PARAPHRASES,
+    card_examples,
+    eval_results,
+    evaluate_library,
+    expected_program,
+    is_refusal,
+    known_expected_program,
+    oversampled_rows,
+    release_card,
+    release_is_exact,
+    release_metrics,
+    release_usage,
+    run_named,
+    runs_right,
+)
 from synthesizer_examples.run_info import launch_command, machine_description, redact_settings
 from synthesizer_examples.run_settings import settings_of, write_run_settings
 from synthesizer_examples.training import (
@@ -119,6 +157,7 @@ from synthesizer_examples.training import (
 
 logger = logging.getLogger(__name__)
 
+SCRIPT = "examples/run_program_library.py"
 RESULTS_FILE = "library_results.json"
 
 # The program that runs the baseline's inputs: counts the ones of up to 32 bits (shorter inputs zero-padded).
@@ -130,6 +169,11 @@ MAX_BASELINE_TRAIN_LENGTH = 16
 
 @dataclass
 class ModelArguments:
+    model_name_or_path: str | None = field(
+        default=None, metadata={"help": "A library checkpoint (folder or Hub id) to teach --programs: its own "
+                                        "known_programs are rehearsed exactly, and its k, L and backbone kept (the "
+                                        "size flags are then not used)."}
+    )
     hidden_size: int = field(default=128, metadata={"help": "Backbone hidden size (the paper: 256; small for CPU)."})
     num_hidden_layers: int = field(default=2, metadata={"help": "Backbone layers (the paper: 4)."})
     num_attention_heads: int = field(default=4, metadata={"help": "Attention heads (the paper: 4)."})
@@ -139,7 +183,7 @@ class ModelArguments:
     )
     max_position_embeddings: int = field(
         default=64, metadata={"help": "Backbone positions: the longest input is a 32-bit baseline sequence plus "
-                                      "[CLS]/[SEP] (34 tokens)."}
+                                      "[CLS]/[SEP] (34 tokens), or [CLS] C_t, a description and [SEP]."}
     )
     dropout: float = field(default=0.1, metadata={"help": "Backbone hidden and attention dropout (BERT's 0.1)."})
     label_smoothing: float = field(
@@ -148,28 +192,6 @@ class ModelArguments:
     word_dropout: float = field(
         default=0.1, metadata={"help": "Probability of replacing each description word by [UNK] in training, so that "
                                        "a program is named by any of its words, not one exact phrasing."}
-    )
-
-    def __post_init__(self):
-        # Checked while parsing, so that a bad flag is one `error:` line (status 2) before anything is built.
-        check_backbone(self)
-        check_ranges(self, label_smoothing=FRACTION, word_dropout=FRACTION)
-
-
-@dataclass
-class DataArguments:
-    programs: str = field(default="all", metadata={"help": "Comma-separated library programs, or 'all'."})
-    num_held_out: int = field(default=2, metadata={"help": "The last N phrasings of each program are held out."})
-    data_memory_size: int = field(default=64, metadata={"help": "k: count_ones_32 needs 34 cells, reverse 24."})
-    max_program_length: int = field(default=48, metadata={"help": "L: count_ones_32 has 33 instructions."})
-    num_inputs: int = field(default=1000, metadata={"help": "Random inputs per program and phrasing."})
-    input_seed: int = field(default=1234, metadata={"help": "Seed of the random inputs."})
-    max_steps_per_run: int = field(
-        default=10_000, metadata={"help": "Step budget of each run (the library needs a few hundred at most)."}
-    )
-    stepwise_check_inputs: int = field(
-        default=10, metadata={"help": "Inputs per program also run with strategy='stepwise' (Algorithm 1, one "
-                                      "forward pass per step) to check that it agrees with 'decoded'."}
     )
     min_margin: float = field(
         default=10.0, metadata={"help": "Opt-in matching of unseen phrasings, as measured here (the checkpoint's own "
@@ -180,8 +202,46 @@ class DataArguments:
     )
     min_match_confidence: float = field(
         default=0.1, metadata={"help": "Opt-in matching, as measured here: that program also needs every one of its "
-                                       "instructions decoded with at least this probability (the network is not "
-                                       "sure of a program it gives an instruction under 10%%)."}
+                                       "instructions decoded with at least this probability."}
+    )
+
+    def __post_init__(self):
+        # Checked while parsing, so that a bad flag is one `error:` line (status 2) before anything is built.
+        check_backbone(self)
+        check_ranges(self, label_smoothing=FRACTION, word_dropout=FRACTION, min_margin=NON_NEGATIVE,
+                     min_match_confidence=PROBABILITY)
+
+
+@dataclass
+class DataArguments:
+    programs: str = field(
+        default="all", metadata={"help": "The library: a folder of .asm programs, a data file (json, jsonl, csv, "
+                                         "parquet) or Hub dataset of them, 'builtin'/'all', or comma-separated "
+                                         "built-in names."}
+    )
+    num_held_out: int = field(default=2, metadata={"help": "The last N phrasings of each program are held out (a "
+                                                           "program keeps at least one to train on)."})
+    data_memory_size: int = field(default=64, metadata={"help": "k: count_ones_32 needs 34 cells, reverse 24 (with "
+                                                                "--model_name_or_path: the checkpoint's)."})
+    max_program_length: int = field(default=48, metadata={"help": "L: count_ones_32 has 33 instructions (with "
+                                                                  "--model_name_or_path: the checkpoint's)."})
+    instruction_repeats: int = field(
+        default=1, metadata={"help": "Each program's own instructions appear this many times per epoch, its HALT "
+                                     "padding once (for large L, where padding is most of the rows)."}
+    )
+    num_inputs: int = field(default=1000, metadata={"help": "Random named inputs per program with a Python "
+                                                            "reference, checked besides its declared tests."})
+    input_seed: int = field(default=1234, metadata={"help": "Seed of the random inputs."})
+    max_steps_per_run: int = field(
+        default=10_000, metadata={"help": "Step budget of each run (the library needs a few hundred at most)."}
+    )
+    stepwise_check_inputs: int = field(
+        default=10, metadata={"help": "Runs per program also made with strategy='stepwise' (Algorithm 1, one "
+                                      "forward pass per step) to check that it agrees with the default."}
+    )
+    unknown_descriptions: list[str] = field(
+        default_factory=list,
+        metadata={"help": "Descriptions of no library program, which the checkpoint must refuse."},
     )
     baseline: bool = field(default=True, metadata={"help": "Train and compare the end-to-end baselines."})
     baselines: str = field(
@@ -205,24 +265,23 @@ class DataArguments:
 
     def __post_init__(self):
         # Checked while parsing, so that a bad flag is one `error:` line (status 2) before anything is built.
-        self.program_names = check_library_arguments(self)
-        check_ranges(self, num_inputs=POSITIVE, max_steps_per_run=STEP_BUDGET,
-                     stepwise_check_inputs=Range(0, self.num_inputs), min_margin=NON_NEGATIVE,
-                     min_match_confidence=PROBABILITY, baseline_epochs=POSITIVE_REAL,
-                     baseline_learning_rate=NON_NEGATIVE_REAL, baseline_batch_size=POSITIVE,
-                     baseline_train_max_length=Range(1, MAX_BASELINE_TRAIN_LENGTH),
+        check_ranges(self, num_held_out=NON_NEGATIVE, data_memory_size=DATA_MEMORY_SIZE,
+                     max_program_length=PROGRAM_LENGTH, instruction_repeats=POSITIVE, num_inputs=POSITIVE,
+                     max_steps_per_run=STEP_BUDGET, stepwise_check_inputs=Range(0, self.num_inputs),
+                     baseline_epochs=POSITIVE_REAL, baseline_learning_rate=NON_NEGATIVE_REAL,
+                     baseline_batch_size=POSITIVE, baseline_train_max_length=Range(1, MAX_BASELINE_TRAIN_LENGTH),
                      baseline_held_out_fraction=Range(0, 1, low_open=True, high_open=True),
                      baseline_num_long=POSITIVE)
-        self.long_lengths()
-        held_out = round(2**self.baseline_train_max_length * self.baseline_held_out_fraction)
-        if not 0 < held_out < 2**self.baseline_train_max_length:
-            raise ValueError(f"--baseline_held_out_fraction {self.baseline_held_out_fraction} holds out {held_out} of "
-                             f"the {2**self.baseline_train_max_length} sequences of length "
-                             f"{self.baseline_train_max_length}: some must be held out and some trained")
+        if not all(isinstance(text, str) and text.strip() for text in self.unknown_descriptions):
+            raise ValueError(f"--unknown_descriptions must be non-empty texts, got {self.unknown_descriptions!r}")
+        if self.baseline:
+            self.long_lengths()
+            held_out = round(2**self.baseline_train_max_length * self.baseline_held_out_fraction)
+            if not 0 < held_out < 2**self.baseline_train_max_length:
+                raise ValueError(f"--baseline_held_out_fraction {self.baseline_held_out_fraction} holds out "
+                                 f"{held_out} of the {2**self.baseline_train_max_length} sequences of length "
+                                 f"{self.baseline_train_max_length}: some must be held out and some trained")
         baseline_names(self)
-        if self.baseline and LONG_COUNT_PROGRAM not in self.program_names:
-            raise ValueError(f"the baseline comparison runs {LONG_COUNT_PROGRAM}: add it to --programs or pass "
-                             "--no_baseline")
 
     def long_lengths(self) -> list[int]:
         """`--baseline_long_lengths` as numbers, each above `--baseline_train_max_length` and at most the bits that
@@ -244,7 +303,7 @@ class DataArguments:
 
 @dataclass
 class LibraryTrainingArguments(MemorizationTrainingArguments):
-    """Defaults for memorizing the library on a CPU."""
+    """Defaults for memorizing a library on a CPU."""
 
     learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate (the authors': 1e-3)."})
     num_train_epochs: float = field(
@@ -253,194 +312,168 @@ class LibraryTrainingArguments(MemorizationTrainingArguments):
     per_device_train_batch_size: int = field(default=64, metadata={"help": "Batch per process."})
 
 
-def check_arguments(model_args: ModelArguments, data_args: DataArguments, training_args) -> None:
-    """The checks between flags of two dataclasses: the backbone's positions hold the longest input the script
-    builds, the Synthesizer's (every phrasing, trained or held out) and, with the `absolute` or `rotary` baseline,
-    the longest bit sequence with [CLS] and [SEP].
+def load_known_programs(model_name_or_path: str) -> tuple[SynthesizerConfig, list[dict]]:
+    """The config of the checkpoint to teach and its `known_programs`.
 
     Raises:
-        ValueError: naming `--max_position_embeddings` and the input that does not fit.
+        ValueError: naming the checkpoint when it cannot be read or declares no known programs (a memorization
+            checkpoint, whose programs have no names to rehearse them by).
     """
-    descriptions = [description for name in data_args.program_names for description in load_program(name).descriptions]
-    lengths = library_input_lengths(descriptions, data_args.max_program_length)
+    try:
+        config = SynthesizerConfig.from_pretrained(model_name_or_path)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"--model_name_or_path {model_name_or_path!r}: not a Synthesizer checkpoint ({error})") from None
+    if not config.known_programs:
+        raise ValueError(f"--model_name_or_path {model_name_or_path!r} declares no known_programs: only a library "
+                         "checkpoint (one built by this script) can be taught new programs by name")
+    return config, [dict(entry) for entry in config.known_programs]
+
+
+def check_new_programs(programs, known: list[dict]) -> None:
+    """New programs must not reuse a known program's name or description (compared as the tokenizer reads them).
+
+    Raises:
+        ValueError: naming the program and the known one it collides with.
+    """
+    names = {entry["name"] for entry in known}
+    owners = {tuple(description_words([d])): entry["name"] for entry in known for d in entry["descriptions"]}
+    for program in programs:
+        if program.name in names:
+            raise ValueError(f"program {program.name!r} ({program.origin}): the checkpoint already knows a program "
+                             "of that name; give the new one another name")
+        for description in program.descriptions:
+            owner = owners.get(tuple(description_words([description])))
+            if owner is not None:
+                raise ValueError(f"program {program.name!r} ({program.origin}): its description {description!r} is "
+                                 f"one of the known program {owner!r}")
+
+
+def check_arguments(model_args: ModelArguments, data_args: DataArguments, training_args) -> None:
+    """The checks between flags, made while parsing (status 2): the library loads and fits k and L (the checkpoint's
+    with `--model_name_or_path`), new programs do not collide with known ones, the baseline has its program, and the
+    backbone's positions hold the longest input the script builds.
+
+    Raises:
+        ValueError: naming the flag, the file and line or dataset row, or the program.
+    """
+    data_args.known = []
+    if model_args.model_name_or_path is not None:
+        config, data_args.known = load_known_programs(model_args.model_name_or_path)
+        data_args.data_memory_size, data_args.max_program_length = config.data_memory_size, config.max_program_length
+        model_args.max_position_embeddings = config.get_text_config().max_position_embeddings
+        if data_args.baseline:
+            raise ValueError("--model_name_or_path teaches a checkpoint new programs: pass --no_baseline")
+    data_args.library = load_program_library(data_args.programs)
+    check_fits(data_args.library, data_args.data_memory_size, data_args.max_program_length)
+    check_new_programs(data_args.library, data_args.known)
+    names = [program.name for program in data_args.library]
+    if data_args.baseline and LONG_COUNT_PROGRAM not in names:
+        raise ValueError(f"the baseline comparison runs {LONG_COUNT_PROGRAM}: add it to --programs or pass "
+                         "--no_baseline")
+    descriptions = [d for program in data_args.library for d in program.descriptions]
+    descriptions += [d for entry in data_args.known for d in entry["descriptions"]]
+    lengths = library_input_lengths(descriptions + list(data_args.unknown_descriptions),
+                                    data_args.max_program_length)
     if {"absolute", "rotary"} & set(baseline_names(data_args)):
         longest = max(data_args.long_lengths())
         lengths[f"a baseline's {longest}-bit sequence"] = longest + 2
     check_max_position_embeddings(model_args.max_position_embeddings, lengths)
 
 
-def parse_args(argv=None):
-    return parse_example_args((ModelArguments, DataArguments, LibraryTrainingArguments), argv, check=check_arguments)
+def parse_args(argv=None, argument_types=(ModelArguments, DataArguments, LibraryTrainingArguments), description=None):
+    return parse_example_args(argument_types, argv, description=description or __doc__, check=check_arguments)
 
 
-# Data, model and card
-
-
-def select_programs(data_args: DataArguments):
-    """The library programs of `--programs` (checked while parsing)."""
-    return [load_program(name) for name in data_args.program_names]
+# Data and model
 
 
 def split_library(programs, num_held_out: int) -> dict:
-    """Program name -> {"trained": [...], "held_out": [...]} phrasings."""
+    """Program name -> {"trained": [...], "held_out": [...]}: the last `num_held_out` phrasings held out, at most all
+    but the first."""
     phrasings = {}
     for program in programs:
-        trained, held_out = split_phrasings(program, num_held_out)
-        phrasings[program.name] = {"trained": trained, "held_out": held_out}
+        descriptions = list(program.descriptions)
+        cut = max(1, len(descriptions) - num_held_out)
+        phrasings[program.name] = {"trained": descriptions[:cut], "held_out": descriptions[cut:]}
     return phrasings
 
 
-def program_inputs(program, input_seed: int, count: int) -> list[dict]:
-    """The first `count` random inputs of `program`: the same ones for every phrasing, and for the card."""
-    rng = random.Random(f"{input_seed}-{program.name}")
-    return [program.random_inputs(rng) for _ in range(count)]
+def training_records(known: list[dict], programs, phrasings: dict, k: int, length: int) -> tuple[list, list]:
+    """`(records, lengths)`: one `build_memorization_dataset` record per trained phrasing, the known programs' first
+    with their declared instructions (rehearsed exactly), then the new programs' assembled ones; `lengths`: each
+    record's own instructions (`oversampled_rows`)."""
+    records, lengths = [], []
+    for entry in known:
+        instructions = [list(instruction) for instruction in entry["instructions"]]
+        own = _own_length(instructions)
+        for description in entry["descriptions"]:
+            records.append({"description": description, "program": instructions})
+            lengths.append(own)
+    for program in programs:
+        assembled = program.assemble(k, length).program
+        instructions = [list(instruction) for instruction in pad_instructions(assembled, length)]
+        for description in phrasings[program.name]["trained"]:
+            records.append({"description": description, "program": instructions})
+            lengths.append(len(assembled))
+    return records, lengths
 
 
-def build_datasets(records: list[dict], tokenizer, config, word_dropout: float, seed: int):
-    """`(train, eval)`: the trained phrasings' rows, with word dropout for training and clean for evaluation."""
+def _own_length(instructions: list) -> int:
+    # A known program's instructions are padded with HALT (0, 0, 0) to L: its own end where the padding starts.
+    length = len(instructions)
+    while length and tuple(instructions[length - 1]) == (0, 0, 0):
+        length -= 1
+    return length
+
+
+def extended_tokenizer(tokenizer, descriptions: list[str], model_max_length: int):
+    """The checkpoint's word-level tokenizer with every word of `descriptions` it lacks appended: the old words keep
+    their ids (so the checkpoint's embedding rows stay theirs), the new ones get the next ids."""
+    vocab = tokenizer.get_vocab()
+    tokens = sorted(vocab, key=vocab.get)
+    known = set(tokens)
+    tokens += [word for word in description_words(descriptions) if word not in known]
+    return wrap_word_level_vocabulary(tokens, _pre_tokenizer(), _normalizer(), model_max_length=model_max_length)
+
+
+def build_model(model_args, data_args, programs, phrasings):
+    """`(model, tokenizer, new_words)`: a new Synthesizer for the library, or the checkpoint of
+    `--model_name_or_path` with the new programs appended to its `known_programs` and a vocabulary row for each new
+    description word."""
+    k, length = data_args.data_memory_size, data_args.max_program_length
+    trained = {name: p["trained"] for name, p in phrasings.items()}
+    new_entries = known_program_entries(programs, trained, k, length)
+    if model_args.model_name_or_path is None:
+        descriptions = [d for p in phrasings.values() for d in p["trained"]]
+        tokenizer = build_description_tokenizer(descriptions, max(k, length), model_args.max_position_embeddings)
+        config = SynthesizerConfig(text_config=backbone_config(model_args, tokenizer), data_memory_size=k,
+                                   max_program_length=length, label_smoothing=model_args.label_smoothing,
+                                   input_template="{instruction} {description}", add_special_tokens=True,
+                                   known_programs=new_entries)
+        return SynthesizerForSubleq(config), tokenizer, len(tokenizer)
+    old = AutoTokenizer.from_pretrained(model_args.model_name_or_path)
+    descriptions = [d for p in phrasings.values() for d in p["trained"]]
+    tokenizer = extended_tokenizer(old, descriptions, old.model_max_length)
+    model = SynthesizerForSubleq.from_pretrained(model_args.model_name_or_path)
+    if len(tokenizer) > len(old):
+        model.resize_token_embeddings(len(tokenizer))
+    model.config.known_programs = data_args.known + new_entries
+    return model, tokenizer, len(tokenizer) - len(old)
+
+
+def build_datasets(records: list[dict], lengths: list[int], tokenizer, config, data_args, word_dropout: float,
+                   seed: int):
+    """`(train, eval)`: every (trained phrasing, C_t) row once, clean, for evaluation; for training, the same rows
+    with each program's own instructions oversampled (`oversampled_rows`) and word dropout."""
     eval_dataset = tokenize_instructions(build_memorization_dataset(records), tokenizer, config)
+    rows = eval_dataset
+    if data_args.instruction_repeats > 1:
+        rows = eval_dataset.select(oversampled_rows(lengths, data_args.max_program_length,
+                                                    data_args.instruction_repeats))
     # [CLS] and C_t are never dropped; only description words.
-    train_dataset = WordDropoutDataset(eval_dataset, tokenizer, word_dropout,
+    train_dataset = WordDropoutDataset(rows, tokenizer, word_dropout,
                                        keep_prefix=2 if config.add_special_tokens else 1, seed=seed)
     return train_dataset, eval_dataset
-
-
-def build_card(config, model_args, data_args, training_args, programs, phrasings) -> ModelCardSpec:
-    """The checkpoint's card: its usage runs two trained phrasings of the first program on one of the evaluation
-    inputs, and the task description says which outputs a right run ends with."""
-    program = programs[0]
-    assembled = program.assemble(data_args.data_memory_size, data_args.max_program_length)
-    values = program_inputs(program, data_args.input_seed, 1)[0]
-    memory = [int(cell) for cell in assembled.with_inputs(**values)]
-    names = ", ".join(p.name for p in programs)
-    return ModelCardSpec(
-        summary=synthesizer_summary(config),
-        task_description=f"Memorizes {len(programs)} library programs ({names}), each named by several "
-        "natural-language phrasings. `library.json` holds each program's phrasings, instructions, data-memory "
-        "layout and initial memory: pass `memory=` (the initial memory with the inputs written in) to the pipeline "
-        f"and read the outputs from the returned memory. The usage runs `{program.name}` on the inputs {values}; "
-        f"a right run ends with {program.reference(**values)} in the cells (first, count) {assembled.outputs}.",
-        usage=subleq_usage(phrasings[program.name]["trained"][:2], memory=repr(memory),
-                           max_steps=data_args.max_steps_per_run),
-        script="examples/run_program_library.py",
-        training_settings=redact_settings({
-            **asdict(model_args), "programs": [p.name for p in programs],
-            "data_memory_size": data_args.data_memory_size, "max_program_length": data_args.max_program_length,
-            "learning_rate": training_args.learning_rate,
-            "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
-            "seed": training_args.seed}),
-    )
-
-
-def write_library(output_dir: str, programs, phrasings, data_args: DataArguments) -> None:
-    """`library.json`: per program, its phrasings, instructions, data-memory layout and initial memory."""
-    library = {}
-    for program in programs:
-        assembled = program.assemble(data_args.data_memory_size, data_args.max_program_length)
-        library[program.name] = {**phrasings[program.name], "program": [list(i) for i in assembled.program],
-                                 "inputs": assembled.inputs, "outputs": assembled.outputs, "memory": assembled.memory}
-    with open(os.path.join(output_dir, "library.json"), "w") as f:
-        json.dump(library, f)
-
-
-# Evaluation through the pipeline
-
-
-def subleq_error_of(pipe) -> type:
-    """The `SubleqError` that `pipe` raises: a pipeline loaded from a folder with `trust_remote_code` runs the
-    folder's own code, with its own copy of the class (not `modeling_synthesizer`'s)."""
-    return getattr(sys.modules[type(pipe).__module__], "SubleqError", SubleqError)
-
-
-def run_inputs(pipe, description: str, memories: list[list[int]], max_steps: int, strategy: str = "lazy",
-               **matching):
-    """The pipeline's results for `description` on each memory, all in one batch; a run that overflows int64 is
-    None. `matching`: the pipeline's `min_margin` and `min_match_confidence`."""
-    items = [{"description": description, "memory": memory} for memory in memories]
-    error = subleq_error_of(pipe)
-    try:
-        return pipe(items, max_steps=max_steps, strategy=strategy, batch_size=len(items), **matching)
-    except error:
-        # One overflowing input fails the whole batch (only a wrongly decoded program can overflow): run one by one.
-        results = []
-        for item in items:
-            try:
-                results.append(pipe(item, max_steps=max_steps, strategy=strategy, **matching))
-            except error:
-                results.append(None)
-        return results
-
-
-def evaluate_phrasing(pipe, program, assembled, description, padded, library_padded, inputs, memories, max_steps,
-                      matching: dict):
-    """
-    One phrasing: what the network decodes from it as given, which known program the pipeline matches it to with
-    the opt-in `matching` thresholds (or whether it refuses it), and how many of the inputs the run gets right. A
-    phrasing "runs wrong" when the pipeline runs it (not refused) and any output is wrong: a silent wrong answer.
-    """
-    decoded = [tuple(instruction) for instruction in pipe.decode_program(description, allow_unknown=True)]
-    wrong = sum(d != t for d, t in zip(decoded, padded))
-    match = pipe.match_program(description, **matching)
-    refused = match["how"] == "refused"
-    results = [] if refused else run_inputs(pipe, description, memories, max_steps, **matching)
-    correct = sum(
-        result is not None and result["halted"]
-        and assembled.read_outputs(result["memory"]) == program.reference(**values)
-        for result, values in zip(results, inputs)
-    )
-    return {
-        "description": description,
-        "decoded_exactly": wrong == 0,
-        "wrong_instructions": wrong,
-        "program_instructions_right": decoded[: len(assembled.program)] == padded[: len(assembled.program)],
-        "decodes_as": next((name for name, other in library_padded.items() if decoded == other), None),
-        "decision": match["how"],  # "exact" (a trained phrasing), "likely" or "refused"
-        "runs_as": match["program"],
-        "margin": match["margin"],
-        "runner_up": list(match["scores"])[1] if match["scores"] and len(match["scores"]) > 1 else None,
-        "runs_right": not refused and correct == len(inputs),
-        "runs_wrong": not refused and correct < len(inputs),
-        "correct_outputs": int(correct),
-        "inputs": len(inputs),
-    }
-
-
-def evaluate_program(pipe, program, phrasings: dict, library_padded: dict, data_args: DataArguments) -> dict:
-    """Every phrasing of `program` decoded and run on the same random inputs; stepwise checked against decoded."""
-    assembled = program.assemble(data_args.data_memory_size, data_args.max_program_length)
-    inputs = program_inputs(program, data_args.input_seed, data_args.num_inputs)
-    memories = [assembled.with_inputs(**values) for values in inputs]
-    entry = {
-        "instructions": len(assembled.program),
-        "distinct_inputs": len({json.dumps(values, sort_keys=True) for values in inputs}),
-    }
-    for split in ("trained", "held_out"):
-        entry[split] = [
-            evaluate_phrasing(pipe, program, assembled, description, library_padded[program.name],
-                              library_padded, inputs, memories, data_args.max_steps_per_run,
-                              {"min_margin": data_args.min_margin,
-                               "min_match_confidence": data_args.min_match_confidence})
-            for description in phrasings[split]
-        ]
-    if data_args.stepwise_check_inputs:
-        first, few = phrasings["trained"][0], memories[: data_args.stepwise_check_inputs]
-        decoded_runs = run_inputs(pipe, first, few, data_args.max_steps_per_run)
-        stepwise_runs = run_inputs(pipe, first, few, data_args.max_steps_per_run, strategy="stepwise")
-        entry["stepwise_agrees"] = decoded_runs == stepwise_runs
-    return entry
-
-
-def evaluate_library(pipe, programs, phrasings, data_args: DataArguments) -> dict:
-    k, length = data_args.data_memory_size, data_args.max_program_length
-    library_padded = {program.name: padded_program(program, k, length) for program in programs}
-    report = {}
-    for program in programs:
-        entry = evaluate_program(pipe, program, phrasings[program.name], library_padded, data_args)
-        report[program.name] = entry
-        decoded_and_right = {split: [(p["decoded_exactly"], p["correct_outputs"]) for p in entry[split]]
-                             for split in ("trained", "held_out")}
-        logger.info("%s: %s", program.name, decoded_and_right)
-    return report
 
 
 # The baselines: the backbone's sizes, trained end to end on bits -> count
@@ -543,9 +576,14 @@ def compare_on(name, sequences, dataset, trainers: dict, pipe, description, asse
     """One row of the comparison: each baseline and the Synthesizer (zero-padded to `width` bits) on `sequences`."""
     truth = np.asarray([sum(bits) for bits in sequences])
     predicted = {baseline: predicted_counts(trainer, dataset) for baseline, trainer in trainers.items()}
-    memories = [assembled.with_inputs(bits=list(bits) + [0] * (width - len(bits))) for bits in sequences]
-    results = run_inputs(pipe, description, memories, max_steps)
-    synthesizer = [None if r is None else assembled.read_outputs(r["memory"])["count"] for r in results]
+    inputs = [{"bits": list(bits) + [0] * (width - len(bits))} for bits in sequences]
+    try:
+        results = run_named(pipe, description, inputs, max_steps)
+    except ValueError as error:  # a checkpoint that does not hold the program refuses it: no run is right
+        if not is_refusal(error):
+            raise
+        results = [None] * len(inputs)
+    synthesizer = [r["outputs"]["count"] if runs_right(r, LONG_COUNT_PROGRAM, {}) else None for r in results]
     return {
         "inputs": name,
         "sequences": len(sequences),
@@ -601,138 +639,194 @@ def run_baseline(model_args, data_args, training_args, tokenizer, pipe, phrasing
 
 
 def summarize(trainer, model_args, data_args, metrics: dict, seconds: dict, vocabulary: int) -> dict:
-    """The `settings` of `library_results.json`."""
-    args = trainer.args
+    """The `training` of the results: steps, time, the final exact match (also merged into `settings`)."""
+    state = trainer.state
     return {
         "backbone": f"{model_args.backbone_type} {model_args.num_hidden_layers} x {model_args.hidden_size}, "
                     f"{model_args.num_attention_heads} heads, intermediate {model_args.intermediate_size}",
-        "data_memory_size": data_args.data_memory_size,
-        "max_program_length": data_args.max_program_length,
-        "num_held_out": data_args.num_held_out,
-        "min_margin": data_args.min_margin,
-        "min_match_confidence": data_args.min_match_confidence,
-        "num_inputs": data_args.num_inputs,
         "vocabulary": vocabulary,
         "train_rows": len(trainer.eval_dataset),
-        "steps_to_100": first_step_reaching(trainer.state.log_history),
-        "global_step": trainer.state.global_step,
+        "train_rows_per_epoch": len(trainer.train_dataset),
+        "steps_to_100": first_step_reaching(state.log_history),
+        "global_step": state.global_step,
         "train_seconds": round(seconds["train"], 1),
-        "pipeline_eval_seconds": round(seconds["pipeline_eval"], 1),
+        "seconds_per_step": round(seconds["train"] / max(state.global_step, 1), 3),
+        "evaluation_seconds": round(seconds["evaluate"], 1),
+        "pipeline_eval_seconds": round(seconds["evaluate"], 1),
         "final_exact_match": metrics["eval_exact_match"],
         "final_program_exact_match": metrics["eval_program_exact_match"],
-        "model_args": asdict(model_args),
-        "data_args": asdict(data_args),
-        "learning_rate": args.learning_rate,
-        "batch_size": args.per_device_train_batch_size * args.world_size,
-        "num_train_epochs": args.num_train_epochs,
-        "seed": args.seed,
     }
 
 
-def card_results(report: dict, steps_to_100) -> dict:
-    """The card's Results: trained and held-out phrasings decoded exactly, right outputs, steps to 100%."""
-    results = {}
-    for split, label in (("trained", "trained phrasings"), ("held_out", "held-out phrasings")):
-        phrasings = [p for entry in report.values() for p in entry[split]]
-        results[f"{label} decoded exactly"] = f"{sum(p['decoded_exactly'] for p in phrasings)}/{len(phrasings)}"
-        results[f"right outputs, {label}"] = (f"{sum(p['correct_outputs'] for p in phrasings)}/"
-                                              f"{sum(p['inputs'] for p in phrasings)}")
-        results.update(decision_counts(phrasings, label))
-    results["steps to 100% exact match"] = steps_to_100
-    return results
-
-
-def decision_counts(phrasings: list[dict], label: str) -> dict:
-    """How many of `phrasings` the pipeline ran right, refused, and ran wrong (silently)."""
-    return {f"{label} run right": f"{sum(p['runs_right'] for p in phrasings)}/{len(phrasings)}",
-            f"{label} refused": f"{sum(p['decision'] == 'refused' for p in phrasings)}/{len(phrasings)}",
-            f"{label} run wrong": f"{sum(p['runs_wrong'] for p in phrasings)}/{len(phrasings)}"}
-
-
 def print_summary(results: dict) -> None:
-    for name, entry in results["programs"].items():
+    for name, entry in results["report"]["programs"].items():
         cells = [f"{split} {sum(p['decoded_exactly'] for p in entry[split])}/{len(entry[split])} decoded exactly, "
-                 f"{sum(p['correct_outputs'] for p in entry[split])}/{sum(p['inputs'] for p in entry[split])} right"
+                 f"{sum(p['runs_right'] for p in entry[split])}/{len(entry[split])} run right"
                  for split in ("trained", "held_out")]
         print(f"{name}: " + "; ".join(cells))
-    for split, label in (("trained", "trained phrasings"), ("held_out", "held-out phrasings")):
-        counts = decision_counts([p for entry in results["programs"].values() for p in entry[split]], label)
-        print(", ".join(f"{name}: {value}" for name, value in counts.items()))
-    for row in (results["baseline"] or {}).get("rows", []):
+    for name, (count, total) in results["metrics"].items():
+        print(f"{name}: {count}/{total}")
+    for row in (results.get("baseline") or {}).get("rows", []):
         baselines = ", ".join(f"{name} {accuracy:.3f}" for name, accuracy in row["baseline_accuracies"].items())
         print(f"count ones, {row['inputs']}: baselines {baselines}; Synthesizer {row['synthesizer_accuracy']:.3f}")
 
 
-def evaluate_saved(output_dir: str, model_args, data_args, training_args, tokenizer, programs, phrasings):
-    """`(report, baseline, seconds)`: the checkpoint saved in `output_dir` run through the pipeline, as a user would,
-    and compared with the end-to-end baseline; `seconds` is the time of the library evaluation."""
-    write_library(output_dir, programs, phrasings, data_args)
+def build_failure(results: dict, output_dir: str, results_file: str) -> str | None:
+    """The error line of a build that is not exact, or None: an instruction exact match below 100%, or a trained
+    phrasing (of an old or a new program) that does not decode exactly or does not run right."""
+    training, counts = results["training"], results["metrics"]
+    if training["final_exact_match"] == 1.0 and release_is_exact(counts):
+        return None
+    wrong = [f"{name}: {p['description']!r}" + (f" (refused: {p['refusal']})" if p.get("refusal") else
+                                                 f" (first wrong run: {p['failures'][0]})" if p["failures"] else "")
+             for name, entry in results["report"]["programs"].items() for p in entry["trained"]
+             if not (p["decoded_exactly"] and p["runs_right"])]
+    return (f"error: the build did not memorize every trained phrasing exactly ({counts}; instruction exact match "
+            f"{training['final_exact_match']:.4f} after {training['global_step']} steps; not right: "
+            f"{'; '.join(wrong[:3]) or 'none'}): nothing was pushed. Train longer (--num_train_epochs) or see "
+            f"{results_file} in {output_dir}")
+
+
+def report_finished(training_args, results: dict, results_file: str) -> dict:
+    """A rerun of a finished build: says so and returns its results without training, evaluating or pushing; a build
+    that was not exact exits with its error again (status 1)."""
+    say(training_args, f"{training_args.output_dir} holds a finished build ({results_file}): nothing to do. "
+                       "--overwrite_output_dir starts over.")
+    failure = build_failure(results, training_args.output_dir, results_file)
+    if failure is not None:
+        sys.exit(failure)
+    print_summary(results)
+    return results
+
+
+def check_declared_tests(programs, data_args) -> None:
+    """Every declared test on the reference machine, before any training step.
+
+    Raises:
+        SystemExit: status 1, naming the program, the test and the actual outputs, when one fails: the program (or
+            its test) is wrong, and no training run should be spent on it.
+    """
+    try:
+        run_program_tests(programs, data_args.data_memory_size, data_args.max_program_length)
+    except ProgramTestError as error:
+        sys.exit(f"error: {error}")
+
+
+def evaluate_saved(output_dir: str, model_args, data_args, training_args, tokenizer, programs, phrasings,
+                   seconds: dict) -> tuple[dict, dict | None]:
+    """`(report, baseline)`: the report of the one evaluation (`evaluate_library`) of the checkpoint saved in `output_dir`, loaded with
+    its own code as a user loads it (the known programs it was taught from, then the library's), and the
+    end-to-end baselines' comparison (or None)."""
     # The folder's own code, as a user loads it (config.json names the pipeline in custom_pipelines).
     pipe = pipeline("subleq-execution", model=output_dir, trust_remote_code=True, device=-1)
     start = time.time()
-    report = evaluate_library(pipe, programs, phrasings, data_args)
-    seconds = time.time() - start
+    k, length = data_args.data_memory_size, data_args.max_program_length
+    targets = [known_expected_program(entry, data_args.max_steps_per_run) for entry in data_args.known]
+    targets += [expected_program(program, k, length, data_args.input_seed, data_args.num_inputs)
+                for program in programs]
+    all_phrasings = {entry["name"]: {"trained": list(entry["descriptions"]), "held_out": []}
+                     for entry in data_args.known}
+    all_phrasings.update(phrasings)
+    paraphrases = {program.name: PARAPHRASES[program.name] for program in programs
+                   if program.name in PARAPHRASES and _is_builtin(program)}
+    report = evaluate_library(pipe, targets, all_phrasings, data_args.max_steps_per_run,
+                              {"min_margin": model_args.min_margin,
+                               "min_match_confidence": model_args.min_match_confidence},
+                              data_args.unknown_descriptions, paraphrases, data_args.stepwise_check_inputs)
+    seconds["evaluate"] = time.time() - start
     baseline = None
     if data_args.baseline:
         baseline = run_baseline(model_args, data_args, training_args, tokenizer, pipe, phrasings)
-    return report, baseline, seconds
+    return report, baseline
 
 
-def main(argv=None, callbacks=None):
+def _is_builtin(program) -> bool:
+    # The paraphrases are written for the built-in programs: a user's program of the same name is another task.
+    try:
+        return load_program(program.name).source == program.source
+    except KeyError:
+        return False
+
+
+def main(argv=None, callbacks=None, argument_types=None, script=SCRIPT, results_file=RESULTS_FILE,
+         commit_message="Synthesizer: a program library, named in natural language", description=None):
+    """Builds (or teaches) and checks a library checkpoint; returns the results written to `results_file`.
+    `argument_types`, `script`, `results_file`, `commit_message` and `description`: another script's defaults
+    (`examples/build_synthesizer_bert_256.py`).
+
+    Raises:
+        SystemExit: status 2 for a bad argument or library; status 1 for a failing declared test, or a build that is
+            not exact (after writing its results; nothing is pushed).
+    """
     wall_start = time.time()
-    model_args, data_args, training_args = parse_args(argv)
+    argument_types = argument_types or (ModelArguments, DataArguments, LibraryTrainingArguments)
+    model_args, data_args, training_args = parse_args(argv, argument_types, description)
     settings = settings_of((model_args, data_args, training_args))  # as parsed: what a rerun is compared with
     setup_run(training_args, logger)
-    finished = finished_results(training_args, RESULTS_FILE, required=("settings", "programs", "baseline"))
+    finished = finished_results(training_args, results_file, required=("settings", "training", "metrics", "report"))
     if finished is not None:
-        say(training_args, f"{training_args.output_dir} holds a finished run ({RESULTS_FILE}): nothing to do. "
-                           "--overwrite_output_dir starts over.")
-        print_summary(finished)
-        return finished
-    command, machine = launch_command("examples/run_program_library.py", argv), machine_description()
-    programs = select_programs(data_args)
+        return report_finished(training_args, finished, results_file)
+    programs = data_args.library
+    check_declared_tests(programs, data_args)
+    command, machine = launch_command(script, argv), machine_description()
     phrasings = split_library(programs, data_args.num_held_out)
     k, length = data_args.data_memory_size, data_args.max_program_length
-    trained = {name: p["trained"] for name, p in phrasings.items()}
-    records = library_records(programs, trained, k, length)
-    tokenizer = build_description_tokenizer([r["description"] for r in records], max(k, length),
-                                            model_args.max_position_embeddings)
+    records, lengths = training_records(data_args.known, programs, phrasings, k, length)
     set_seed(training_args.seed)
-    model = library_synthesizer(backbone_config(model_args, tokenizer), programs, trained, k, length,
-                                model_args.label_smoothing)
-    train_dataset, eval_dataset = build_datasets(records, tokenizer, model.config, model_args.word_dropout,
-                                                 training_args.seed)
-    logger.info("%d programs, %d trained phrasings, %d rows, k=%d, L=%d, vocabulary %d", len(programs),
-                len(records), len(eval_dataset), k, length, len(tokenizer))
+    model, tokenizer, new_words = build_model(model_args, data_args, programs, phrasings)
+    train_dataset, eval_dataset = build_datasets(records, lengths, tokenizer, model.config, data_args,
+                                                 model_args.word_dropout, training_args.seed)
+    say(training_args, f"{len(data_args.known)} known and {len(programs)} new programs, {len(records)} trained "
+                       f"phrasings, {len(eval_dataset)} rows ({len(train_dataset)} per epoch), k={k}, L={length}, "
+                       f"vocabulary {len(tokenizer)} ({new_words} new)")
+    flat = {key: value for key, value in {**asdict(model_args), **asdict(data_args)}.items()
+            if key not in ("library", "known")}
+    training_settings = redact_settings({
+        **flat, "programs": [entry["name"] for entry in model.config.known_programs],
+        "learning_rate": training_args.learning_rate,
+        "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
+        "num_train_epochs": training_args.num_train_epochs, "seed": training_args.seed})
     trainer = HubReadyTrainer(
         model=model, args=training_args, train_dataset=train_dataset, eval_dataset=eval_dataset,
         processing_class=tokenizer, compute_metrics=make_compute_metrics(program_length=length),
         preprocess_logits_for_metrics=argmax_operands,
         callbacks=([StopAtExactMatchCallback()] if training_args.stop_at_exact_match else []) + (callbacks or []),
-        card=build_card(model.config, model_args, data_args, training_args, programs, phrasings),
+        card=release_card(model.config, programs, phrasings, k, length, data_args.input_seed, training_settings,
+                          script=script),
     )
     write_run_settings(settings, training_args)
-    train_start = time.time()
+    start = time.time()
     trainer.train(resume_from_checkpoint=find_checkpoint_to_resume(training_args))
-    seconds = {"train": time.time() - train_start}
-    save_unpushed(trainer)  # the pipeline loads this folder; it is saved again below with its card, evaluated
+    seconds = {"train": time.time() - start}
+    save_unpushed(trainer)  # the evaluation loads this folder, as a user would
     trainer.save_state()
     metrics = trainer.evaluate()
-    trainer.log_metrics("eval", metrics)
     trainer.save_metrics("eval", metrics)
     if not trainer.is_world_process_zero():
         return None
-    report, baseline, seconds["pipeline_eval"] = evaluate_saved(
-        training_args.output_dir, model_args, data_args, training_args, tokenizer, programs, phrasings)
-    results = {"command": command, "machine": machine,
-               "settings": summarize(trainer, model_args, data_args, metrics, seconds, len(tokenizer)),
-               "programs": report, "baseline": baseline, "wall_seconds": round(time.time() - wall_start, 1)}
-    trainer.card.results.update(card_results(report, results["settings"]["steps_to_100"]))
-    save_unpushed(trainer)
-    # Last, over the saved model: RESULTS_FILE marks the run as finished, and a rerun then does nothing.
-    results = write_results(trainer, RESULTS_FILE, results, stopped_short=metrics["eval_exact_match"] < 1.0)
-    push_saved(trainer, "Synthesizer: the program library, named in natural language")
+    report, baseline = evaluate_saved(training_args.output_dir, model_args, data_args, training_args, tokenizer,
+                                      programs, phrasings, seconds)
+    counts = release_metrics(report)
+    training = summarize(trainer, model_args, data_args, metrics, seconds, len(tokenizer))
+    results = {"command": command, "machine": machine, "settings": {**training_settings, **training},
+               "training": training, "metrics": counts, "report": report, "programs": report["programs"],
+               "baseline": baseline, "wall_seconds": round(time.time() - wall_start, 1),
+               # On a shared machine the wall time depends on the other load; the CPU time much less.
+               "cpu_seconds": round(time.process_time(), 1)}
+    refused = next((u["description"] for u in report["unknown"] if u["refused"]), None)
+    trainer.card.usage = release_usage(card_examples(programs, phrasings, data_args.input_seed), refused)
+    trainer.card.results.update({name: f"{count}/{total}" for name, (count, total) in counts.items()})
+    trainer.card.results["steps to 100% exact match"] = training["steps_to_100"]
+    trainer.card.eval_results = eval_results(counts, len(model.config.known_programs))
+    save_unpushed(trainer)  # the card with the results (the weights are those evaluated)
+    # Last, over the saved model: the results file marks the build as finished, and a rerun then does nothing.
+    results = write_results(trainer, results_file, results, stopped_short=metrics["eval_exact_match"] < 1.0)
+    failure = build_failure(results, training_args.output_dir, results_file)
+    if failure is not None:
+        sys.exit(failure)
+    push_saved(trainer, commit_message)
     print_summary(results)
+    say(training_args, f"built in {results['wall_seconds']:.0f} s ({trainer.state.global_step} steps)")
     return results
 
 

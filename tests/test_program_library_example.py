@@ -7,13 +7,15 @@ import json
 import random
 import re
 import shlex
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import run_program_library  # examples/ is on sys.path (conftest.py)
 import torch
-from test_model_cards import card_memory, check_hub_repository, run_card
+from conftest import run_without_package
+from test_model_cards import card_code, check_hub_repository
 from transformers import AutoTokenizer, pipeline
 
 from modeling_synthesizer import run_subleq
@@ -29,6 +31,7 @@ from synthesizer_examples.library import (
     split_phrasings,
 )
 from synthesizer_examples.memorization import build_memorization_dataset
+from synthesizer_examples.release import is_refusal, run_named
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +70,8 @@ def test_tiny_synthesizer_memorizes_two_programs_and_runs_them_on_unseen_inputs(
         assert len(entry["trained"]) == 4 and len(entry["held_out"]) == 2
         for phrasing in entry["trained"]:
             assert phrasing["decoded_exactly"] and phrasing["decodes_as"] == name, phrasing
-            assert phrasing["correct_outputs"] == phrasing["inputs"] == 100, phrasing
+            # Every declared test of the program and the 100 random inputs, each halted, run as it, right.
+            assert phrasing["correct_outputs"] == phrasing["inputs"] == len(load_program(name).tests) + 100, phrasing
             assert (phrasing["decision"], phrasing["runs_as"], phrasing["runs_right"]) == ("exact", name, True)
         for phrasing in entry["held_out"]:
             # Held out: run as the most likely known program when its margin is clear, else refused; a run counts
@@ -88,34 +92,30 @@ def test_tiny_synthesizer_memorizes_two_programs_and_runs_them_on_unseen_inputs(
     assert not (out / "run" / "program_library.md").exists()  # reports are bench/program_library.py's
 
 
-def test_card_usage_runs_a_trained_phrasing_on_a_known_input(tiny_run):
+def test_card_usage_runs_each_program_by_name_on_its_first_declared_test(tiny_run):
     out, results = tiny_run
     card = (out / "run" / "README.md").read_text()
-    trained = [phrasing["description"] for phrasing in results["programs"]["add"]["trained"]]
     assert "| trained phrasings decoded exactly | 8/8 |" in card
+    assert "| trained phrasings run right | 8/8 |" in card
     assert f"| steps to 100% exact match | {results['settings']['steps_to_100']} |" in card
     usage = re.search(r"```python\n(.*?)```", card, re.S).group(1)
-    memory = ast.literal_eval(re.search(r"^memory = (.*?)  #", usage, re.M).group(1))
-    # The first of the inputs the run evaluated `add` on, written into its initial memory (a, b, then the sum cell).
-    values = load_program("add").random_inputs(random.Random("1234-add"))
-    assert memory == load_program("add").assemble(4, 4).with_inputs(**values)
-    assert f"for description in {trained[:2]!r}:" in usage
-    assert f"{load_program('add').reference(**values)}" in card  # the right answer is stated in the card
+    for name in ("add", "absolute"):
+        test = load_program(name).tests[0]
+        description = results["programs"][name]["trained"][0]["description"]
+        assert f"    ({description!r}, {test.inputs!r}),  # -> {test.outputs}" in usage
 
 
 def test_card_runs_as_written_without_the_package(tiny_run, tmp_path):
     out, _ = tiny_run
     folder = out / "run"
     check_hub_repository(folder)
-    printed = run_card(folder, tmp_path)  # the card names the folder as given, so its code runs verbatim
-    program = load_program("add")
-    assembled = program.assemble(4, 4)
-    values = program.random_inputs(random.Random("1234-add"))
-    expected = run_subleq(assembled.program, card_memory(folder))  # the true program on the card's memory
-    assert len(printed) == 2
-    for _, result in printed:
-        assert (result["memory"], result["steps"], result["halt_reason"]) == (expected.memory, expected.steps, "halt")
-        assert assembled.read_outputs(result["memory"]) == program.reference(**values)
+    code, _ = card_code(folder)
+    printed = run_without_package(code, tmp_path).splitlines()
+    assert printed[0] == "2 programs: add, absolute"
+    for line, name in zip(printed[1:3], ("add", "absolute")):
+        test = load_program(name).tests[0]
+        left, _, outputs = line.rpartition(" -> ")
+        assert left.endswith(str(test.inputs)) and ast.literal_eval(outputs) == test.outputs
 
 
 def test_saved_checkpoint_runs_fresh_inputs_through_the_pipeline(tiny_run):
@@ -123,12 +123,12 @@ def test_saved_checkpoint_runs_fresh_inputs_through_the_pipeline(tiny_run):
     # reference machine's outputs for the true program.
     out, _ = tiny_run
     pipe = pipeline("subleq-execution", model=str(out / "run"), trust_remote_code=True)
-    library = json.loads((out / "run" / "library.json").read_text())
+    known = {entry["name"]: entry for entry in pipe.model.config.known_programs}
     rng = random.Random("fresh")
     for name in ("add", "absolute"):
         program = load_program(name)
         assembled = program.assemble(4, 4)
-        description = library[name]["trained"][0]
+        description = known[name]["descriptions"][0]
         assert pipe.decode_program(description) == padded_program(program, 4, 4)
         inputs = [program.random_inputs(rng) for _ in range(40)]
         batch = pipe([{"description": description, "memory": assembled.with_inputs(**values)} for values in inputs])
@@ -136,20 +136,22 @@ def test_saved_checkpoint_runs_fresh_inputs_through_the_pipeline(tiny_run):
             assert result["halted"]
             assert assembled.read_outputs(result["memory"]) == program.reference(**values)
     # far outside the ranges the inputs were drawn from
-    result = pipe(library["add"]["trained"][1], memory=load_program("add").assemble(4, 4).with_inputs(a=10**9, b=-7))
+    result = pipe(known["add"]["descriptions"][1], memory=load_program("add").assemble(4, 4).with_inputs(a=10**9, b=-7))
     assert result["memory"][2] == 10**9 - 7
 
 
 def test_an_input_that_overflows_is_none_and_the_others_still_run(tiny_run):
-    # The folder's pipeline (remote code) raises its own SubleqError class, which run_inputs must catch.
+    # The folder's pipeline (remote code) raises its own SubleqError class, which run_named must catch.
     out, _ = tiny_run
     pipe = pipeline("subleq-execution", model=str(out / "run"), trust_remote_code=True)
     assembled = load_program("add").assemble(4, 4)
     overflowing, fine = assembled.with_inputs(a=3 * 2**61, b=3 * 2**61), assembled.with_inputs(a=2, b=3)
-    with pytest.raises(run_program_library.subleq_error_of(pipe), match="overflow"):
+    with pytest.raises(sys.modules[type(pipe).__module__].SubleqError, match="overflow"):
         pipe("add two numbers", memory=overflowing)
-    first, second = run_program_library.run_inputs(pipe, "add two numbers", [overflowing, fine], max_steps=100)
-    assert first is None and second["memory"][2] == 5
+    first, second = run_named(pipe, "add two numbers", [{"a": 3 * 2**61, "b": 3 * 2**61}, {"a": 2, "b": 3}],
+                              max_steps=100)
+    assert first is None and second["outputs"] == {"sum": 5}
+    assert fine[:2] == [2, 3]
 
 
 def test_bench_report_of_the_tiny_run(tiny_run, tmp_path):
@@ -161,11 +163,13 @@ def test_bench_report_of_the_tiny_run(tiny_run, tmp_path):
     for name in ("add", "absolute"):
         held = results["programs"][name]["held_out"]
         decoded, right = sum(p["decoded_exactly"] for p in held), sum(p["correct_outputs"] for p in held)
-        assert f"| {name} | 3 | 4/4 | {decoded}/2 | 400/400 | {right}/200 |" in markdown
+        runs = len(load_program(name).tests) + 100
+        assert f"| {name} | 3 | 4/4 | {decoded}/2 | {4 * runs}/{4 * runs} | {right}/{2 * runs} |" in markdown
         for phrasing in held:
             decoded_exactly = "yes" if phrasing["decoded_exactly"] else "no"
             assert f"| {name} | {phrasing['description']} | {decoded_exactly} |" in markdown
-    assert "Trained phrasings: 8/8 decoded exactly, 800/800 right outputs." in markdown
+    runs = sum(4 * (len(load_program(name).tests) + 100) for name in ("add", "absolute"))
+    assert f"Trained phrasings: 8/8 decoded exactly, {runs}/{runs} right outputs." in markdown
     held = [p for entry in results["programs"].values() for p in entry["held_out"]]
     assert (f"held-out phrasings {sum(p['runs_right'] for p in held)}/4 run right, "
             f"{sum(p['decision'] == 'refused' for p in held)} refused, {sum(p['runs_wrong'] for p in held)} run "
@@ -240,14 +244,18 @@ def test_baseline_comparison_reports_the_accuracies_each_model_has(tmp_path):
     # Nothing is trained to convergence: the Synthesizer's count_ones_32 is wrong, and the baselines saw counts 0-3
     # only. The reported accuracies must be the ones the models have, computed here another way. The default
     # --baselines: the two classifiers and the no-position regression.
-    results = run_program_library.main([
+    # Not memorized in one epoch: the build writes its results, then exits 1 (nothing to push).
+    with pytest.raises(SystemExit) as failed:
+        run_program_library.main([
         "--programs", "count_ones_32", "--data_memory_size", "34", "--max_program_length", "33",
         "--hidden_size", "16", "--num_hidden_layers", "1", "--num_attention_heads", "2", "--intermediate_size", "32",
         "--num_train_epochs", "1", "--save_strategy", "no", "--eval_strategy", "no", "--logging_strategy", "no",
         "--disable_tqdm", "true", "--log_level", "warning", "--num_inputs", "5", "--stepwise_check_inputs", "0",
         "--baseline_epochs", "80", "--baseline_train_max_length", "3", "--baseline_num_long", "7",
         "--output_dir", str(tmp_path / "run"),
-    ])
+        ])
+    assert str(failed.value.code).startswith("error: the build did not memorize every trained phrasing exactly")
+    results = json.loads((tmp_path / "run" / "library_results.json").read_text())
     rows = {row["inputs"]: row for row in results["baseline"]["rows"]}
     models = results["baseline"]["models"]
     assert list(models) == ["absolute", "rotary", "no_positions"]
@@ -260,10 +268,15 @@ def test_baseline_comparison_reports_the_accuracies_each_model_has(tmp_path):
     assembled = load_program("count_ones_32").assemble(34, 33)
     description = results["baseline"]["synthesizer_description"]
     for name, sequences in splits.items():
-        memories = [assembled.with_inputs(bits=bits + [0] * (32 - len(bits))) for bits in sequences]
-        runs = run_program_library.run_inputs(pipe, description, memories, max_steps=10_000)
-        right = [r is not None and assembled.read_outputs(r["memory"])["count"] == sum(bits)
-                 for r, bits in zip(runs, sequences)]
+        inputs = [{"bits": bits + [0] * (32 - len(bits))} for bits in sequences]
+        try:
+            runs = run_named(pipe, description, inputs, max_steps=10_000)
+        except ValueError as error:  # the checkpoint refuses a program it does not hold: nothing ran right
+            assert is_refusal(error)
+            runs = [None] * len(inputs)
+        # Right: halted, as count_ones_32, with the count (the one definition of the evaluation).
+        right = [r is not None and r["halt_reason"] == "halt" and r["program"] == "count_ones_32"
+                 and assembled.read_outputs(r["memory"])["count"] == sum(bits) for r, bits in zip(runs, sequences)]
         assert rows[name]["synthesizer_accuracy"] == sum(right) / len(sequences), name
         assert rows[name]["true_counts_range"] == [min(map(sum, sequences)), max(map(sum, sequences))]
     for row in rows.values():

@@ -76,7 +76,12 @@ def test_tiny_build_memorizes_its_programs_and_publishes_a_hub_repository(releas
     results, pushed, _, _ = release
     assert results["training"]["final_exact_match"] == 1.0
     assert results["metrics"]["trained phrasings decoded exactly"] == [8, 8]
-    assert results["metrics"]["right outputs on random inputs, trained phrasings"] == [160, 160]
+    assert results["metrics"]["trained phrasings run right"] == [8, 8]
+    # Each trained phrasing ran every declared test of its program and the 20 random inputs, all right.
+    runs = {name: len(load_program(name).tests) + 20 for name in PROGRAMS}
+    total = sum(4 * count for count in runs.values())
+    assert results["metrics"]["right outputs, trained phrasings"] == [total, total]
+    assert {name: entry["runs"] for name, entry in results["report"]["programs"].items()} == runs
     assert results["metrics"]["unknown descriptions refused"][0] == len(build.UNKNOWN_DESCRIPTIONS)
     # The command as run, with the thread count when the caller's environment sets one.
     assert re.match(r"(OMP_NUM_THREADS=\S+ )?python examples/build_synthesizer_bert_256\.py --programs add,absolute ",
