@@ -199,8 +199,10 @@ def test_call_forms(pipe, memorized):
     single = pipe(description, memory=memory, max_steps=50)
     assert isinstance(single, dict)
     # A memorization checkpoint lists its programs: each record names the program it ran (a known description: no
-    # margin).
-    assert set(single) == {"memory", "steps", "halted", "halt_reason", "output", "program", "margin"}
+    # margin) and the digest of its instructions, verified against the declared ones.
+    assert set(single) == {"memory", "steps", "halted", "halt_reason", "output", "program", "margin", "digest",
+                           "verified"}
+    assert single["verified"] is True
     assert (single["program"], single["margin"]) == (description, None)
     assert single["output"] is None  # this checkpoint names no output cell
     assert pipe({"description": description, "memory": memory}, max_steps=50) == single

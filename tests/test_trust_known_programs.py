@@ -54,15 +54,26 @@ def word_tokenizer(normalizer=None):
                                       normalizer or normalizers.Lowercase())
 
 
+class DeclaredOracle(SubleqPipeline):
+    """Decodes each known description's declared instructions, with confidence 1 (a network that holds its programs:
+    the pipeline refuses a known program its network does not decode as declared); its likelihoods for matching are
+    still the network's."""
+
+    def _decode(self, pairs):
+        known = self.known_programs()
+        declared = [known.by_name[known.exact(description).program]["instructions"] for description, _ in pairs]
+        return [tuple(program[pc - 1]) for program, (_, pc) in zip(declared, pairs)], [1.0] * len(pairs)
+
+
 def make_pipeline(programs=None, tokenizer=None, **config) -> SubleqPipeline:
-    """An untrained tiny Synthesizer: its likelihoods are arbitrary, so `min_margin=0` matches any description that
-    the evidence rule lets through."""
+    """An untrained tiny Synthesizer that runs its declared programs (`DeclaredOracle`): its likelihoods are
+    arbitrary, so `min_margin=0` matches any description that the evidence rule lets through."""
     tokenizer = tokenizer or word_tokenizer()
     fields = dict(text_config=dict(TINY_BACKBONES["bert"], vocab_size=len(tokenizer)), data_memory_size=K,
                   max_program_length=L, known_programs=known_programs() if programs is None else programs)
     torch.manual_seed(0)
     model = SynthesizerForSubleq(SynthesizerConfig(**{**fields, **config})).eval()
-    return SubleqPipeline(model=model, tokenizer=tokenizer, device=-1)
+    return DeclaredOracle(model=model, tokenizer=tokenizer, device=-1)
 
 
 @pytest.fixture(scope="module")
@@ -75,19 +86,12 @@ def matching():
     return make_pipeline(min_margin=0.0)
 
 
-class AddOracle(SubleqPipeline):
-    """Decodes `ADD` for every description, with confidence 1: runs give add's exact results."""
-
-    def _decode(self, pairs):
-        return [tuple(ADD[pc - 1]) for _, pc in pairs], [1.0] * len(pairs)
-
-
 @pytest.fixture(scope="module")
 def adder():
     tokenizer = word_tokenizer()
     config = SynthesizerConfig(text_config=dict(TINY_BACKBONES["bert"], vocab_size=len(tokenizer)),
                                data_memory_size=K, max_program_length=L, known_programs=known_programs())
-    return AddOracle(model=SynthesizerForSubleq(config).eval(), tokenizer=tokenizer, device=-1)
+    return DeclaredOracle(model=SynthesizerForSubleq(config).eval(), tokenizer=tokenizer, device=-1)
 
 
 # a likely match needs evidence
@@ -114,7 +118,7 @@ def test_a_word_of_no_known_description_is_refused_by_name(pipe, matching, descr
         matching.decode_program(description)  # config.min_margin = 0
 
 
-class ScoringOracle(SubleqPipeline):
+class ScoringOracle(DeclaredOracle):
     """Scores every unseen description as `favourite` says: that program leads every other by 20 nats, and the
     network gives each of its instructions probability 0.9."""
 
