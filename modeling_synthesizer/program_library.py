@@ -37,6 +37,8 @@ assembly; its header may add ranges, descriptions and tests), `descriptions` (li
 
 Before any training, `check_fits` checks that every program fits k data cells and L instructions, and
 `run_program_tests` runs every declared test on the reference machine (`subleq.run_subleq`).
+`LibraryProgram.expected_outputs` gives what a right run ends with: the Python reference's outputs for a built-in
+program, the reference machine's for any other.
 
 The built-in library is the folder `programs/` read by `builtin_library()`; its programs also keep a pure-Python
 `reference` for random testing. Example usage:
@@ -168,6 +170,30 @@ class LibraryProgram:
 
     def assemble(self, data_memory_size: int = 256, max_program_length: int = 256) -> AssembledProgram:
         return assemble(self.source, data_memory_size, max_program_length)
+
+    def expected_outputs(
+        self, inputs: Mapping[str, int | Sequence[int]], data_memory_size: int = 256, max_program_length: int = 256,
+        max_steps: int = TEST_MAX_STEPS,
+    ) -> dict[str, int | list[int]]:
+        """The outputs a right run on `inputs` ends with: the Python `reference`'s where there is one, else the
+        reference machine's (`run_subleq`) on the program assembled for k and L.
+
+        Raises:
+            LibraryError: the program does not fit k and L, or the reference machine's run does not halt within
+                `max_steps` or stops with an error.
+            ValueError: an unknown input name or a value of the wrong length (`AssembledProgram.with_inputs`).
+        """
+        if self.reference is not None:
+            return self.reference(**inputs)
+        assembled = _fitted(self, data_memory_size, max_program_length)
+        try:
+            result = run_subleq(assembled.program, assembled.with_inputs(**inputs), max_steps)
+        except SubleqError as error:
+            raise LibraryError(f"{self.origin}: program {self.name!r} on {_show(inputs)}: {error}") from None
+        if not result.halted:
+            raise LibraryError(f"{self.origin}: program {self.name!r} on {_show(inputs)} did not halt within "
+                               f"{max_steps} steps, so it has no expected outputs")
+        return assembled.read_outputs(result.memory)
 
     def random_inputs(self, rng: random.Random) -> dict[str, int | list[int]]:
         """Inputs drawn from the value ranges: an int for a length-1 input, a list otherwise.

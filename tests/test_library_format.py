@@ -2,6 +2,7 @@
 training, and bad input refused with the file, line and column or the dataset row."""
 
 import json
+import random
 import re
 
 import pytest
@@ -116,6 +117,43 @@ def test_the_dataset_form_reads_the_same_library(tmp_path):
     run_program_tests(loaded, 4, 8)
 
 
+def test_a_csv_file_holds_its_lists_as_lines_or_json(tmp_path):
+    import csv
+
+    rows = [program_to_record(program) for program in read_library(two_programs(tmp_path))]
+    rows[0]["descriptions"] = "\n".join(rows[0]["descriptions"])
+    rows[0]["tests"] = "a=10 b=3 -> d=7"
+    rows[1]["descriptions"], rows[1]["tests"] = json.dumps(rows[1]["descriptions"]), json.dumps(rows[1]["tests"])
+    path = tmp_path / "library.csv"
+    with path.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=["name", "source", "descriptions", "tests"])
+        writer.writeheader()
+        writer.writerows(rows)
+    difference, double = load_program_library(str(path))
+    assert difference.descriptions == ("subtract b from a", "what is a minus b?") and len(difference.tests) == 1
+    assert double.descriptions == ("double the number", "what is twice x?") and len(double.tests) == 2
+    run_program_tests([difference, double], 4, 8)
+
+
+def test_an_unreachable_hub_dataset_is_a_library_error():
+    with pytest.raises(LibraryError, match="nobody/no-such-programs: cannot be read as a dataset of programs"):
+        load_program_library("nobody/no-such-programs")  # HF_HUB_OFFLINE=1 (conftest)
+
+
+def test_expected_outputs_come_from_the_reference_or_the_reference_machine(tmp_path):
+    difference, double = read_library(two_programs(tmp_path))
+    assert double.expected_outputs({"x": 5}, 4, 8) == {"y": 10}
+    assert difference.expected_outputs({"a": 1, "b": 9}, 4, 8) == {"d": -8}
+    assert PROGRAMS["sort"].expected_outputs({"xs": [3, 1, 2, 0]}) == {"xs": [0, 1, 2, 3]}
+    with pytest.raises(LibraryError, match="does not fit"):
+        double.expected_outputs({"x": 5}, 2, 8)
+    loop = parse_program(DOUBLE.replace("SUB n, y        ; y = 2x", "SUB n, y\nloop:   JMP loop"), "loop.asm")
+    with pytest.raises(LibraryError, match=r"loop\.asm: program 'double' on x=5 did not halt within 10 steps"):
+        loop.expected_outputs({"x": 5}, 4, 8, max_steps=10)
+    with pytest.raises(LibraryError, match=r"declares no input ranges"):
+        difference.random_inputs(random.Random(0))
+
+
 def test_a_bad_dataset_row_is_named(tmp_path):
     path = tmp_path / "library.jsonl"
     rows = [program_to_record(program) for program in read_library(two_programs(tmp_path))]
@@ -127,7 +165,7 @@ def test_a_bad_dataset_row_is_named(tmp_path):
     rows[1]["source"] = rows[1]["source"].replace("SUB x, n", "SUB x, nn", 1)
     rows[1]["tests"] = []
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    with pytest.raises(LibraryError, match=re.escape(f"{path} row 1, source, line 14, column 16: unknown label 'nn'")):
+    with pytest.raises(LibraryError, match=re.escape(f"{path} row 1, source, line 12, column 16: unknown label 'nn'")):
         load_program_library(str(path))
 
 
