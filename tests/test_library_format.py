@@ -192,10 +192,14 @@ def test_load_program_library_names_builtins_folders_and_files(tmp_path):
     assert load_program_library("add,sort") == [PROGRAMS["add"], PROGRAMS["sort"]]
     assert load_program_library("all") == load_program_library("builtin") == list(PROGRAMS.values())
     assert [program.name for program in load_program_library(str(two_programs(tmp_path)))] == ["difference", "double"]
-    with pytest.raises(LibraryError, match="no built-in program 'mul'"):
+    with pytest.raises(LibraryError, match="--programs: no library program 'mul'; the built-in programs are count_ones, add"):
         load_program_library("add,mul")
     with pytest.raises(LibraryError, match="'add' named twice"):
         load_program_library("add,add")
+    with pytest.raises(LibraryError, match="--programs: no library program given"):
+        load_program_library(",")
+    with pytest.raises(LibraryError, match="an empty name between commas"):
+        load_program_library("add,,sort")
     with pytest.raises(LibraryError, match="no such file"):
         load_program_library(str(tmp_path / "missing.jsonl"))
 

@@ -36,10 +36,14 @@ def _builtin_names(spec: str) -> list[str] | None:
     if spec in BUILTIN:
         return list_programs()
     names = [name.strip() for name in spec.split(",")]
+    if not any(names):
+        raise LibraryError("--programs: no library program given")
+    if "," in spec and not all(names):
+        raise LibraryError(f"--programs {spec}: an empty name between commas")
     if all(name in PROGRAMS for name in names):
         if len(set(names)) != len(names):
             repeated = sorted({name for name in names if names.count(name) > 1})
-            raise LibraryError(f"--programs {spec}: {', '.join(map(repr, repeated))} named twice")
+            raise LibraryError(f"--programs: {', '.join(map(repr, repeated))} named twice")
         return names
     return None
 
@@ -107,8 +111,8 @@ def load_program_library(spec: str) -> list[LibraryProgram]:
         rows = _load_rows(spec, None)
     else:
         unknown = [name.strip() for name in spec.split(",") if name.strip() not in PROGRAMS]
-        raise LibraryError(f"--programs {spec}: no built-in program {', '.join(map(repr, unknown))} (the built-in "
-                           f"programs are {', '.join(list_programs())}, or 'builtin'), and no folder, "
+        raise LibraryError(f"--programs: no library program {', '.join(map(repr, unknown))}; the built-in programs "
+                           f"are {', '.join(list_programs())} (or 'builtin'), and {spec!r} is no folder, "
                            f"{'/'.join(DATA_FILE_FORMATS)} file or Hub dataset id")
     records = []
     for row, record in enumerate(rows):
