@@ -87,7 +87,13 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from modeling_synthesizer.configuration_synthesizer import SynthesizerConfig
 from modeling_synthesizer.modeling_synthesizer import SynthesizerForSubleq
-from modeling_synthesizer.program_library import ProgramTestError, check_fits, load_program, run_program_tests
+from modeling_synthesizer.program_library import (
+    ProgramTestError,
+    check_fits,
+    description_key,
+    load_program,
+    run_program_tests,
+)
 from modeling_synthesizer.tokenizer import wrap_word_level_vocabulary
 from synthesizer_examples.arguments import (
     DATA_MEMORY_SIZE,
@@ -336,16 +342,32 @@ def check_new_programs(programs, known: list[dict]) -> None:
         ValueError: naming the program and the known one it collides with.
     """
     names = {entry["name"] for entry in known}
-    owners = {tuple(description_words([d])): entry["name"] for entry in known for d in entry["descriptions"]}
+    owners = {description_key(d): entry["name"] for entry in known for d in entry["descriptions"]}
     for program in programs:
         if program.name in names:
             raise ValueError(f"program {program.name!r} ({program.origin}): the checkpoint already knows a program "
                              "of that name; give the new one another name")
         for description in program.descriptions:
-            owner = owners.get(tuple(description_words([description])))
+            owner = owners.get(description_key(description))
             if owner is not None:
                 raise ValueError(f"program {program.name!r} ({program.origin}): its description {description!r} is "
                                  f"one of the known program {owner!r}")
+
+
+def check_unknown_descriptions(unknown_descriptions: list[str], programs, known: list[dict]) -> None:
+    """`--unknown_descriptions` must describe none of the programs: a phrasing of one (as the tokenizer reads it,
+    lower-cased and with punctuation split off) would run, and the build would fail its check.
+
+    Raises:
+        ValueError: naming the description and the program it is a phrasing of.
+    """
+    owners = {description_key(d): program.name for program in programs for d in program.descriptions}
+    owners.update({description_key(d): entry["name"] for entry in known for d in entry["descriptions"]})
+    for text in unknown_descriptions:
+        name = owners.get(description_key(text))
+        if name is not None:
+            raise ValueError(f"--unknown_descriptions: {text!r} is a phrasing of the program {name!r}, not an unknown "
+                             "description")
 
 
 def check_arguments(model_args: ModelArguments, data_args: DataArguments, training_args) -> None:
@@ -372,6 +394,7 @@ def check_arguments(model_args: ModelArguments, data_args: DataArguments, traini
                          "--no_baseline")
     descriptions = [d for program in data_args.library for d in program.descriptions]
     descriptions += [d for entry in data_args.known for d in entry["descriptions"]]
+    check_unknown_descriptions(data_args.unknown_descriptions, data_args.library, data_args.known)
     lengths = library_input_lengths(descriptions + list(data_args.unknown_descriptions),
                                     data_args.max_program_length)
     if {"absolute", "rotary"} & set(baseline_names(data_args)):

@@ -345,7 +345,8 @@ def evaluate_library(pipe, programs: Sequence[ExpectedProgram], phrasings: dict,
         for split in ("trained", "held_out"):
             entry[split] = [evaluate_phrasing(pipe, program, description, max_steps, matching, library)
                             for description in phrasings[program.name].get(split, ())]
-        if stepwise_check_inputs and program.runs:
+        # Only a phrasing that runs (not refused) can be compared run for run.
+        if stepwise_check_inputs and program.runs and entry["trained"] and entry["trained"][0]["runs_right"]:
             first = phrasings[program.name]["trained"][0]
             few = [values for values, _ in program.runs[:stepwise_check_inputs]]
             entry["stepwise_agrees"] = (run_named(pipe, first, few, max_steps)
