@@ -36,7 +36,17 @@ def tiny_pipeline(k=4, length=3, seed=0, cls=SubleqPipeline, **config_kwargs):
                                data_memory_size=k, max_program_length=length, add_special_tokens=False,
                                **config_kwargs)
     torch.manual_seed(seed)
-    return cls(model=SynthesizerForSubleq(config).eval(), tokenizer=tokenizer, device=-1)
+    return declare_what_it_decodes(cls(model=SynthesizerForSubleq(config).eval(), tokenizer=tokenizer, device=-1))
+
+
+def declare_what_it_decodes(pipe):
+    """Sets each known program's `instructions` (as many as given) to what the network decodes for its first
+    description: the pipeline refuses a known program its network does not decode as declared."""
+    for program in pipe.model.config.known_programs or ():
+        if program.get("instructions"):
+            decoded = pipe.decode_program(program["descriptions"][0], allow_unknown=True)
+            program["instructions"] = [list(instruction) for instruction in decoded[: len(program["instructions"])]]
+    return pipe
 
 
 class FixedProgramPipeline(SubleqPipeline):
@@ -303,6 +313,9 @@ tiny(8)(["[PROG_0]"] * 2, strategy="decoded", max_steps=5, batch_size=2)  # comp
 size = {size}
 pipe = tiny(size, [{{"name": "p0", "descriptions": ["[PROG_0]"], "instructions": [[0, 1, 2]] * size}},
                    {{"name": "p1", "descriptions": ["[PROG_1]"], "instructions": [[1, 0, 0]]}}])
+for program in pipe.model.config.known_programs:  # what the network decodes: a run checks its declared program
+    decoded = pipe.decode_program(program["descriptions"][0], allow_unknown=True)
+    program["instructions"] = [list(instruction) for instruction in decoded[: len(program["instructions"])]]
 with open("/proc/self/status") as status:
     used = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
 resource.setrlimit(resource.RLIMIT_AS, (used + {headroom}, resource.RLIM_INFINITY))
