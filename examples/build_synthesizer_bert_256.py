@@ -17,9 +17,10 @@ same flags, the same evaluation, `release_results.json` as the results file):
    every trained phrasing is right (evaluated every `--eval_steps`).
 2. Evaluate the saved folder as a user runs it (`pipeline(..., trust_remote_code=True)`): every trained phrasing must
    decode to exactly the assembled program and run right (halt, run as the program it names, give the expected
-   `outputs`) on each program's declared tests and `--num_inputs` random named inputs against its reference. The checkpoint itself refuses every description it was not trained on; with the opt-in
-   matching of `--min_margin` and `--min_match_confidence`, held-out phrasings are reported as run right, refused,
-   or run wrong, and the `--unknown_descriptions` (no library program) as refused or not.
+   `outputs`) on each program's declared tests and `--num_inputs` random named inputs against its reference. The
+   checkpoint itself refuses every description it was not trained on; with the opt-in matching of `--min_margin`
+   and `--min_match_confidence`, held-out phrasings are reported as run right, refused, or run wrong, and the
+   `--unknown_descriptions` (no library program) as refused or not.
 3. Write the repository: weights (safetensors), tokenizer, config.json (`auto_map`, `custom_pipelines`,
    `known_programs` with each program's descriptions, instructions, memory and named input/output cells), the code
    files, a model card (README.md) with the results as `model-index` metadata and usage code

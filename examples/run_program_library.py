@@ -235,6 +235,11 @@ class DataArguments:
         default=1, metadata={"help": "Each program's own instructions appear this many times per epoch, its HALT "
                                      "padding once (for large L, where padding is most of the rows)."}
     )
+    new_program_repeats: int = field(
+        default=0, metadata={"help": "With --model_name_or_path: the new programs' rows appear this many times per "
+                                     "epoch, the rehearsed known programs' once; 0: balanced (the known phrasings "
+                                     "per new phrasing, rounded), so that teaching spends its steps on the new."}
+    )
     num_inputs: int = field(default=1000, metadata={"help": "Random named inputs per program with a Python "
                                                             "reference, checked besides its declared tests."})
     input_seed: int = field(default=1234, metadata={"help": "Seed of the random inputs."})
@@ -271,7 +276,8 @@ class DataArguments:
 
     def __post_init__(self):
         # Checked while parsing, so that a bad flag is one `error:` line (status 2) before anything is built.
-        check_ranges(self, num_held_out=NON_NEGATIVE, data_memory_size=DATA_MEMORY_SIZE,
+        check_ranges(self, num_held_out=NON_NEGATIVE, new_program_repeats=NON_NEGATIVE,
+                     data_memory_size=DATA_MEMORY_SIZE,
                      max_program_length=PROGRAM_LENGTH, instruction_repeats=POSITIVE, num_inputs=POSITIVE,
                      max_steps_per_run=STEP_BUDGET, stepwise_check_inputs=Range(0, self.num_inputs),
                      baseline_epochs=POSITIVE_REAL, baseline_learning_rate=NON_NEGATIVE_REAL,
@@ -328,7 +334,8 @@ def load_known_programs(model_name_or_path: str) -> tuple[SynthesizerConfig, lis
     try:
         config = SynthesizerConfig.from_pretrained(model_name_or_path)
     except (OSError, ValueError) as error:
-        raise ValueError(f"--model_name_or_path {model_name_or_path!r}: not a Synthesizer checkpoint ({error})") from None
+        raise ValueError(f"--model_name_or_path {model_name_or_path!r}: not a Synthesizer checkpoint "
+                         f"({error})") from None
     if not config.known_programs:
         raise ValueError(f"--model_name_or_path {model_name_or_path!r} declares no known_programs: only a library "
                          "checkpoint (one built by this script) can be taught new programs by name")
@@ -484,15 +491,33 @@ def build_model(model_args, data_args, programs, phrasings):
     return model, tokenizer, len(tokenizer) - len(old)
 
 
+def new_program_repeats(data_args, known_records: int, new_records: int) -> int:
+    """How many times per epoch a new program's rows appear when teaching (`--new_program_repeats`, 0: balanced)."""
+    if not known_records or not new_records:
+        return 1
+    return data_args.new_program_repeats or max(1, round(known_records / new_records))
+
+
+def training_rows(lengths: list[int], data_args, known_records: int) -> list[int] | None:
+    """The eval rows one training epoch takes (None: each once): each program's own instructions
+    `--instruction_repeats` times (`oversampled_rows`), and when teaching, the new programs' rows
+    `new_program_repeats` times, the rehearsed known programs' once. Records are known first, then new."""
+    length = data_args.max_program_length
+    repeats = new_program_repeats(data_args, known_records, len(lengths) - known_records)
+    if data_args.instruction_repeats == 1 and repeats == 1:
+        return None
+    rows = oversampled_rows(lengths, length, data_args.instruction_repeats)
+    new = [row for row in rows if row // length >= known_records]
+    return rows + new * (repeats - 1)
+
+
 def build_datasets(records: list[dict], lengths: list[int], tokenizer, config, data_args, word_dropout: float,
-                   seed: int):
-    """`(train, eval)`: every (trained phrasing, C_t) row once, clean, for evaluation; for training, the same rows
-    with each program's own instructions oversampled (`oversampled_rows`) and word dropout."""
+                   seed: int, known_records: int = 0):
+    """`(train, eval)`: every (trained phrasing, C_t) row once, clean, for evaluation; for training, the rows of
+    `training_rows` with word dropout. `known_records`: the leading records that rehearse a checkpoint's programs."""
     eval_dataset = tokenize_instructions(build_memorization_dataset(records), tokenizer, config)
-    rows = eval_dataset
-    if data_args.instruction_repeats > 1:
-        rows = eval_dataset.select(oversampled_rows(lengths, data_args.max_program_length,
-                                                    data_args.instruction_repeats))
+    rows = training_rows(lengths, data_args, known_records)
+    rows = eval_dataset if rows is None else eval_dataset.select(rows)
     # [CLS] and C_t are never dropped; only description words.
     train_dataset = WordDropoutDataset(rows, tokenizer, word_dropout,
                                        keep_prefix=2 if config.add_special_tokens else 1, seed=seed)
@@ -737,9 +762,9 @@ def check_declared_tests(programs, data_args) -> None:
 
 def evaluate_saved(output_dir: str, model_args, data_args, training_args, tokenizer, programs, phrasings,
                    seconds: dict) -> tuple[dict, dict | None]:
-    """`(report, baseline)`: the report of the one evaluation (`evaluate_library`) of the checkpoint saved in `output_dir`, loaded with
-    its own code as a user loads it (the known programs it was taught from, then the library's), and the
-    end-to-end baselines' comparison (or None)."""
+    """`(report, baseline)`: the report of the one evaluation (`evaluate_library`) of the checkpoint saved in
+    `output_dir`, loaded with its own code as a user loads it (the known programs it was taught from, then the
+    library's), and the end-to-end baselines' comparison (or None)."""
     # The folder's own code, as a user loads it (config.json names the pipeline in custom_pipelines).
     pipe = pipeline("subleq-execution", model=output_dir, trust_remote_code=True, device=-1)
     start = time.time()
@@ -797,8 +822,9 @@ def main(argv=None, callbacks=None, argument_types=None, script=SCRIPT, results_
     records, lengths = training_records(data_args.known, programs, phrasings, k, length)
     set_seed(training_args.seed)
     model, tokenizer, new_words = build_model(model_args, data_args, programs, phrasings)
+    known_records = sum(len(entry["descriptions"]) for entry in data_args.known)
     train_dataset, eval_dataset = build_datasets(records, lengths, tokenizer, model.config, data_args,
-                                                 model_args.word_dropout, training_args.seed)
+                                                 model_args.word_dropout, training_args.seed, known_records)
     say(training_args, f"{len(data_args.known)} known and {len(programs)} new programs, {len(records)} trained "
                        f"phrasings, {len(eval_dataset)} rows ({len(train_dataset)} per epoch), k={k}, L={length}, "
                        f"vocabulary {len(tokenizer)} ({new_words} new)")

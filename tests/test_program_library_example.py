@@ -18,7 +18,6 @@ from conftest import run_without_package
 from test_model_cards import card_code, check_hub_repository
 from transformers import AutoTokenizer, pipeline
 
-from modeling_synthesizer import run_subleq
 from modeling_synthesizer.program_library import load_program
 from synthesizer_examples.library import (
     PADDING_INSTRUCTION,
@@ -136,7 +135,8 @@ def test_saved_checkpoint_runs_fresh_inputs_through_the_pipeline(tiny_run):
             assert result["halted"]
             assert assembled.read_outputs(result["memory"]) == program.reference(**values)
     # far outside the ranges the inputs were drawn from
-    result = pipe(known["add"]["descriptions"][1], memory=load_program("add").assemble(4, 4).with_inputs(a=10**9, b=-7))
+    memory = load_program("add").assemble(4, 4).with_inputs(a=10**9, b=-7)
+    result = pipe(known["add"]["descriptions"][1], memory=memory)
     assert result["memory"][2] == 10**9 - 7
 
 

@@ -146,7 +146,8 @@ def test_teaching_refuses_a_name_or_description_the_checkpoint_already_knows(bui
                                   "--output_dir", str(tmp_path / "a")] + TEACH)
     assert exit_info.value.code == 2 and "already knows a program of that name" in capsys.readouterr().err
     # Another case and spacing: the same words to the tokenizer.
-    source = (EXAMPLES / "copy.asm").read_text().replace("; description: repeat x", "; description: NEGATE  the number")
+    source = (EXAMPLES / "copy.asm").read_text().replace("; description: repeat x",
+                                                         "; description: NEGATE  the number")
     (more / "copy.asm").write_text(source)
     with pytest.raises(SystemExit) as exit_info:
         run_program_library.main(["--model_name_or_path", str(folder), "--programs", str(more),
