@@ -120,6 +120,13 @@ class ReleaseTrainingArguments(library.LibraryTrainingArguments):
     hub_strategy: str = field(default="end", metadata={"help": "With --push_to_hub: upload the checked build only."})
 
 
+ARGUMENT_TYPES = (ModelArguments, ReleaseArguments, ReleaseTrainingArguments)
+
+
+def parse_args(argv=None):
+    return library.parse_args(argv, ARGUMENT_TYPES, description=__doc__)
+
+
 def main(argv=None):
     """`examples/run_program_library.py` with the release's defaults, its results in `release_results.json`.
 
@@ -127,7 +134,7 @@ def main(argv=None):
         SystemExit: as `run_program_library.main`: status 2 for a bad argument, status 1 for a failing declared
             test or a build that is not exact (nothing is pushed).
     """
-    return library.main(argv, argument_types=(ModelArguments, ReleaseArguments, ReleaseTrainingArguments),
+    return library.main(argv, argument_types=ARGUMENT_TYPES,
                         script=SCRIPT, results_file=RESULTS_FILE, description=__doc__,
                         commit_message="synthesizer-bert-256: the program library, by name, on named inputs")
 

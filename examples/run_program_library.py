@@ -13,8 +13,8 @@ tests), `builtin` / `all` for the built-in library, or a comma list of built-in 
 1. Check. Every program assembles into k = `--data_memory_size` cells and L = `--max_program_length` instructions,
    and every declared test passes on the reference machine, before any training step: a failing test stops the
    build (status 1) naming the program, the test and the actual outputs.
-2. Memorize. Each program, padded with HALT (0, 0, 0) to L, is named by its phrasings but the last `--num_held_out`
-   (a program keeps at least one to train on); the network learns (C_t, phrasing) -> (A, B, C) with word dropout
+2. Memorize. Each program, padded with HALT (0, 0, 0) to L, is named by its phrasings but the last `--num_held_out`;
+   the network learns (C_t, phrasing) -> (A, B, C) with word dropout
    (`--word_dropout`), each program's own instructions `--instruction_repeats` times per epoch, until every
    instruction of every trained phrasing is right.
 3. Evaluate the saved folder as a user runs it (`pipeline("subleq-execution", model=<folder>,
@@ -225,8 +225,8 @@ class DataArguments:
                                          "parquet) or Hub dataset of them, 'builtin'/'all', or comma-separated "
                                          "built-in names."}
     )
-    num_held_out: int = field(default=2, metadata={"help": "The last N phrasings of each program are held out (a "
-                                                           "program keeps at least one to train on)."})
+    num_held_out: int = field(default=2, metadata={"help": "The last N phrasings of each program are held out "
+                                                           "(reported, never trained); every program must keep one."})
     data_memory_size: int = field(default=64, metadata={"help": "k: count_ones_32 needs 34 cells, reverse 24 (with "
                                                                 "--model_name_or_path: the checkpoint's)."})
     max_program_length: int = field(default=48, metadata={"help": "L: count_ones_32 has 33 instructions (with "
@@ -276,7 +276,7 @@ class DataArguments:
 
     def __post_init__(self):
         # Checked while parsing, so that a bad flag is one `error:` line (status 2) before anything is built.
-        check_ranges(self, num_held_out=NON_NEGATIVE, new_program_repeats=NON_NEGATIVE,
+        check_ranges(self, new_program_repeats=NON_NEGATIVE,
                      data_memory_size=DATA_MEMORY_SIZE,
                      max_program_length=PROGRAM_LENGTH, instruction_repeats=POSITIVE, num_inputs=POSITIVE,
                      max_steps_per_run=STEP_BUDGET, stepwise_check_inputs=Range(0, self.num_inputs),
@@ -285,14 +285,14 @@ class DataArguments:
                      baseline_held_out_fraction=Range(0, 1, low_open=True, high_open=True),
                      baseline_num_long=POSITIVE)
         if not all(isinstance(text, str) and text.strip() for text in self.unknown_descriptions):
-            raise ValueError(f"--unknown_descriptions must be non-empty texts, got {self.unknown_descriptions!r}")
-        if self.baseline:
-            self.long_lengths()
-            held_out = round(2**self.baseline_train_max_length * self.baseline_held_out_fraction)
-            if not 0 < held_out < 2**self.baseline_train_max_length:
-                raise ValueError(f"--baseline_held_out_fraction {self.baseline_held_out_fraction} holds out "
-                                 f"{held_out} of the {2**self.baseline_train_max_length} sequences of length "
-                                 f"{self.baseline_train_max_length}: some must be held out and some trained")
+            raise ValueError(f"--unknown_descriptions must be one or more non-empty texts (or none given), got "
+                             f"{self.unknown_descriptions!r}")
+        self.long_lengths()
+        held_out = round(2**self.baseline_train_max_length * self.baseline_held_out_fraction)
+        if not 0 < held_out < 2**self.baseline_train_max_length:
+            raise ValueError(f"--baseline_held_out_fraction {self.baseline_held_out_fraction} holds out "
+                             f"{held_out} of the {2**self.baseline_train_max_length} sequences of length "
+                             f"{self.baseline_train_max_length}: some must be held out and some trained")
         baseline_names(self)
 
     def long_lengths(self) -> list[int]:
@@ -373,8 +373,8 @@ def check_unknown_descriptions(unknown_descriptions: list[str], programs, known:
     for text in unknown_descriptions:
         name = owners.get(description_key(text))
         if name is not None:
-            raise ValueError(f"--unknown_descriptions: {text!r} is a phrasing of the program {name!r}, not an unknown "
-                             "description")
+            raise ValueError(f"--unknown_descriptions: {text!r} is a phrasing of the library program {name!r}, not "
+                             "an unknown description")
 
 
 def check_arguments(model_args: ModelArguments, data_args: DataArguments, training_args) -> None:
@@ -395,6 +395,11 @@ def check_arguments(model_args: ModelArguments, data_args: DataArguments, traini
     data_args.library = load_program_library(data_args.programs)
     check_fits(data_args.library, data_args.data_memory_size, data_args.max_program_length)
     check_new_programs(data_args.library, data_args.known)
+    fewest = min(data_args.library, key=lambda program: len(program.descriptions))
+    if data_args.num_held_out not in Range(0, len(fewest.descriptions), high_open=True):
+        raise ValueError(f"--num_held_out must be in [0, {len(fewest.descriptions)}) so that {fewest.name!r} (with "
+                         f"{len(fewest.descriptions)} phrasings; {fewest.origin}) keeps one to train on, got "
+                         f"{data_args.num_held_out!r}")
     names = [program.name for program in data_args.library]
     if data_args.baseline and LONG_COUNT_PROGRAM not in names:
         raise ValueError(f"the baseline comparison runs {LONG_COUNT_PROGRAM}: add it to --programs or pass "
@@ -418,12 +423,12 @@ def parse_args(argv=None, argument_types=(ModelArguments, DataArguments, Library
 
 
 def split_library(programs, num_held_out: int) -> dict:
-    """Program name -> {"trained": [...], "held_out": [...]}: the last `num_held_out` phrasings held out, at most all
-    but the first."""
+    """Program name -> {"trained": [...], "held_out": [...]}: the last `num_held_out` phrasings held out (fewer than
+    every program has: checked while parsing)."""
     phrasings = {}
     for program in programs:
         descriptions = list(program.descriptions)
-        cut = max(1, len(descriptions) - num_held_out)
+        cut = len(descriptions) - num_held_out
         phrasings[program.name] = {"trained": descriptions[:cut], "held_out": descriptions[cut:]}
     return phrasings
 

@@ -107,17 +107,19 @@ SCRIPT_CASES = {
     "build_synthesizer_bert_256": [
         (["--max_position_embeddings", "2"], "--max_position_embeddings must be >= "),
         (["--max_position_embeddings", "0"], "--max_position_embeddings must be >= 1, got 0"),
-        (["--num_held_out", "10"], "--num_held_out must be in [0, 6) so that 'add' (with 6 phrasings) keeps one"),
+        (["--num_held_out", "10"], "--num_held_out must be in [0, 6) so that 'add' (with 6 phrasings; "),
         (["--num_held_out", "6"], "--num_held_out must be in [0, 6)"),
         (["--num_held_out", "-1"], "--num_held_out must be in [0, 6)"),
         (["--data_memory_size", "70000"], f"--data_memory_size must be in [1, {MAX_DATA_MEMORY_SIZE}], got 70000"),
         (["--max_program_length", "0"], f"--max_program_length must be in [1, {MAX_PROGRAM_LENGTH}], got 0"),
-        (["--data_memory_size", "2"], "library program 'add' does not fit --data_memory_size 2 and "
-                                      "--max_program_length 4: line"),
-        (["--max_program_length", "2"], "library program 'add' does not fit --data_memory_size 4 and "
-                                        "--max_program_length 2: line"),
+        (["--data_memory_size", "2"], "modeling_synthesizer/programs/add.asm: program 'add' does not fit the "
+                                      "machine (k = 2 data cells, L = 4 instructions): it needs 4 cells and 3 "
+                                      "instructions (line"),
+        (["--max_program_length", "2"], "modeling_synthesizer/programs/add.asm: program 'add' does not fit the "
+                                        "machine (k = 4 data cells, L = 2 instructions): it needs 4 cells and 3 "
+                                        "instructions (line"),
         (["--programs", "add,subtract"], "--programs: no library program 'subtract'"),
-        (["--programs", "add,add"], "--programs names add more than once"),
+        (["--programs", "add,add"], "--programs: 'add' named twice"),
         (["--programs", " , "], "--programs: no library program given"),
         (["--min_margin", "-1"], "--min_margin must be >= 0, got -1.0"),
         (["--min_margin", "nan"], "--min_margin must be >= 0, got nan"),
@@ -126,7 +128,8 @@ SCRIPT_CASES = {
         (["--instruction_repeats", "0"], "--instruction_repeats must be >= 1, got 0"),
         (["--num_inputs", "0"], "--num_inputs must be >= 1, got 0"),
         (["--max_steps_per_run", "-1"], "--max_steps_per_run must be in [1, 9223372036854775807], got -1"),
-        (["--unknown_descriptions", ""], "--unknown_descriptions must be one or more non-empty texts, got ['']"),
+        (["--unknown_descriptions", ""], "--unknown_descriptions must be one or more non-empty texts (or none "
+                                         "given), got ['']"),
         (["--unknown_descriptions", "fly to the moon", "  "], "--unknown_descriptions must be one or more non-empty"),
         (["--unknown_descriptions", "Add two numbers"], "--unknown_descriptions: 'Add two numbers' is a phrasing of "
                                                         "the library program 'add'"),
@@ -141,8 +144,10 @@ SCRIPT_CASES = {
                                                     "sequence (34 tokens), got 20"),
         (["--baseline", "true", "--baselines", "absolute,alibi"], "--baselines takes a comma-separated list of "),
         (["--num_held_out", "6"], "--num_held_out must be in [0, 6)"),
-        (["--data_memory_size", "3"], "library program 'add' does not fit --data_memory_size 3"),
-        (["--programs", "count_ones_32"], "library program 'count_ones_32' does not fit --data_memory_size 4"),
+        (["--data_memory_size", "3"], "modeling_synthesizer/programs/add.asm: program 'add' does not fit the "
+                                      "machine (k = 3 data cells"),
+        (["--programs", "count_ones_32"], "modeling_synthesizer/programs/count_ones_32.asm: program 'count_ones_32' "
+                                          "does not fit the machine (k = 4 data cells"),
         (["--num_inputs", "0"], "--num_inputs must be >= 1, got 0"),
         (["--stepwise_check_inputs", "2000", "--num_inputs", "100"], "--stepwise_check_inputs must be in [0, 100], "
                                                                      "got 2000"),
