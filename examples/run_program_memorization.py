@@ -11,7 +11,8 @@ program through `pipeline("subleq-execution")`. A run that ends below 100% exits
 
 Recipes (`--recipe`; flags given on the command line override a recipe's values):
 
-    quick   (default) 8 programs of 32 instructions, k = 256, BERT 2 x 128, lr 3e-3: about a minute on 2 CPU cores
+    quick   (default) 8 programs of 32 instructions, k = 256, BERT 2 x 128, lr 3e-3, 60 epochs and at least 480
+            optimizer steps (a smaller problem gets more epochs): about 10 seconds on 2 CPU cores
     paper   the authors' settings for Table 1: BERT 4 x 256, k = L = 256, N = 16, lr 1e-3, batch floor(N L / 20),
             linear decay over 250 epochs, evaluation once per epoch (about 1,100 steps for N = 16)
     tiny    4 programs of 16 instructions, BERT 2 x 64: seconds (tests, multi-process smoke runs)
@@ -51,11 +52,9 @@ from transformers import pipeline, set_seed
 from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq, run_subleq
 from modeling_synthesizer.tokenizer import build_word_level_tokenizer, load_tokenizer_with_programs
 from synthesizer_examples.authors import (
-    C_LABEL_RANGES,
     EMBEDDING_INITS,
     HEAD_INITS,
     authors_step_count,
-    build_random_program_dataset,
     check_program_tokens_last,
     init_heads_torch_default,
     init_new_embedding_rows_authors,
@@ -63,6 +62,7 @@ from synthesizer_examples.authors import (
 from synthesizer_examples.arguments import (
     DATA_MEMORY_SIZE,
     FRACTION,
+    NON_NEGATIVE,
     POSITIVE,
     PROGRAM_LENGTH,
     check_backbone,
@@ -71,7 +71,7 @@ from synthesizer_examples.arguments import (
 )
 from synthesizer_examples.backbone import backbone_config
 from synthesizer_examples.checkpoint import HubReadyTrainer, push_saved, save_unpushed
-from synthesizer_examples.memorization import build_memorization_dataset
+from synthesizer_examples.memorization import C_LABEL_RANGES, build_memorization_dataset, build_random_program_dataset
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
 from synthesizer_examples.model_card import ModelCardSpec, subleq_usage, synthesizer_summary
 from synthesizer_examples.run_info import redact_settings, write_json_atomic
@@ -101,14 +101,16 @@ REPORTED = ("num_programs", "final_exact_match", "final_program_exact_match", "s
 # Values a recipe sets over the dataclass defaults below, which are the authors' settings (the `paper` recipe). To add
 # a recipe, add an entry: `--recipe NAME` then sets these defaults, and flags on the command line still win.
 RECIPES = {
-    # About 250 optimizer steps (0.05-0.08 s each on 2 CPU cores) to 100%, measured over seeds: a smaller backbone,
-    # the tuned optimization of bench/table1.py (higher peak lr behind a 10% warm-up, Adam beta2 0.98, no dropout,
-    # label smoothing 0.1) and k = 256 cells, as the paper, so that the README's pipeline examples run on it.
+    # About 250 optimizer steps to 100%, measured over seeds: a smaller backbone, the tuned optimization of
+    # bench/table1.py (higher peak lr behind a 10% warm-up, Adam beta2 0.98, no dropout, label smoothing 0.1) and
+    # k = 256 cells, as the paper, so that the README's pipeline examples run on it. The budget is in steps as well
+    # as epochs: a smaller problem has fewer steps per epoch, and 60 of its epochs are too few to memorize it
+    # (bench/results/recipe_grid.md: N x L from 2 x 8 to 8 x 32, both backbones, reach 100% with these defaults).
     "quick": {
         "num_programs": 8, "program_length": 32, "data_memory_size": 256,
         "hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 512,
         "dropout": 0.0, "label_smoothing": 0.1, "learning_rate": 3e-3, "warmup_steps": 0.1, "adam_beta2": 0.98,
-        "per_device_train_batch_size": 32, "num_train_epochs": 60,
+        "per_device_train_batch_size": 32, "num_train_epochs": 60, "min_train_steps": 480,
     },
     "paper": {},
     # Seconds: for tests and for trying a launcher; k = 256 still, so that the pipeline examples run on it too.
@@ -217,6 +219,16 @@ class PaperTrainingArguments(MemorizationTrainingArguments):
     ddp_find_unused_parameters: bool | None = field(
         default=False, metadata={"help": "DDP: look for parameters without gradients (not needed here)."}
     )
+    min_train_steps: int = field(
+        default=0,
+        metadata={"help": "Train at least this many optimizer steps: when --num_train_epochs come to fewer steps (a "
+                          "problem of few rows), the epochs are raised to reach it. 0: the epochs as given. "
+                          "--max_steps overrides both."},
+    )
+
+    def __post_init__(self):
+        check_ranges(self, min_train_steps=NON_NEGATIVE)
+        super().__post_init__()
 
 
 def parse_args(argv=None):
@@ -334,6 +346,24 @@ def set_paper_batch_size(data_args: DataArguments, training_args: PaperTrainingA
         training_args.per_device_train_batch_size = max(1, total_batch // training_args.world_size)
 
 
+def steps_per_epoch(training_args: PaperTrainingArguments, rows: int) -> int:
+    """Optimizer steps per epoch of `rows` examples, as the Trainer counts them."""
+    batches = rows / (training_args.per_device_train_batch_size * training_args.world_size)
+    batches = math.floor(batches) if training_args.dataloader_drop_last else math.ceil(batches)
+    return max(batches // training_args.gradient_accumulation_steps, 1)
+
+
+def apply_min_train_steps(training_args: PaperTrainingArguments, rows: int) -> None:
+    """Raises `num_train_epochs` to the whole number of epochs that gives at least `min_train_steps` optimizer steps
+    (without `--max_steps`). A step budget, not an epoch count, is what a problem needs to be memorized: N x L rows
+    fewer than the recipe was tuned for means fewer steps per epoch. Deterministic in the settings, so that a rerun
+    (resume, or a finished run's report) computes the same budget."""
+    if training_args.max_steps > 0 or training_args.min_train_steps == 0:
+        return
+    needed = math.ceil(training_args.min_train_steps / steps_per_epoch(training_args, rows))
+    training_args.num_train_epochs = max(training_args.num_train_epochs, needed)
+
+
 def build_tokenizer(model_args: ModelArguments, data_args: DataArguments, descriptions: list[str]):
     """The embedded word-level tokenizer (numbers and program tokens), or `--tokenizer_name` with program tokens."""
     if model_args.tokenizer_name is None:
@@ -373,6 +403,8 @@ def summarize(trainer, data_args, metrics: dict, train_runtime: float, program_s
         "steps_to_100": first_step_reaching(trainer.state.log_history),
         "authors_step_count": authors_step_count(first_step_reaching(trainer.state.log_history)),
         "global_step": trainer.state.global_step,
+        # The epochs trained for (--min_train_steps may have raised --num_train_epochs): more trains it further.
+        "num_train_epochs": args.num_train_epochs,
         "final_exact_match": metrics["eval_exact_match"],
         "final_program_exact_match": metrics["eval_program_exact_match"],
         # Every session's training time: a resumed run adds its own to the earlier ones'.
@@ -400,8 +432,7 @@ def print_memorized(summary: list[dict], steps_to_100) -> None:
 def settings_line(model_args, data_args, training_args, rows: int) -> str:
     """The one-line summary printed before training."""
     args = training_args
-    steps_per_epoch = math.ceil(rows / (args.per_device_train_batch_size * args.world_size))
-    budget = args.max_steps if args.max_steps > 0 else math.ceil(args.num_train_epochs * steps_per_epoch)
+    budget = args.max_steps if args.max_steps > 0 else math.ceil(args.num_train_epochs * steps_per_epoch(args, rows))
     stop = "until 100% exact match, " if args.stop_at_exact_match else ""
     return (
         f"recipe {data_args.recipe}: N={data_args.num_programs} programs x L={data_args.program_length} instructions, "
@@ -446,6 +477,12 @@ def run_one_program(model, tokenizer, record: dict, max_steps: int = 1000) -> st
     )
 
 
+def epochs_above(results: dict) -> str:
+    """` above E`, the epochs a run trained for, when its results record them (a further run needs more)."""
+    epochs = results.get("num_train_epochs")
+    return f" above {epochs:g}" if isinstance(epochs, (int, float)) and not isinstance(epochs, bool) else ""
+
+
 def outcome(results: dict) -> tuple[int, str]:
     """The exit status and last line of a run: 0 at 100% exact match, else 1 with how far it got and what to try."""
     memorized = round(results["final_program_exact_match"] * results["num_programs"])
@@ -454,8 +491,8 @@ def outcome(results: dict) -> tuple[int, str]:
     return 1, (
         f"stopped at step {results['global_step']} below 100%: instruction exact match "
         f"{100 * results['final_exact_match']:.2f}%, {memorized}/{results['num_programs']} programs memorized. "
-        "Try more epochs (--num_train_epochs), --recipe quick, a higher --learning_rate with --warmup_steps 0.1, "
-        "or more rows per step; bench/results/table1.md lists settings that reach 100%"
+        f"Try more epochs (--num_train_epochs{epochs_above(results)}), --recipe quick, a higher --learning_rate with "
+        "--warmup_steps 0.1, or more rows per step; bench/results/table1.md lists settings that reach 100%"
     )
 
 
@@ -465,19 +502,21 @@ def main(argv=None, callbacks=None):
     model_args, data_args, training_args = parse_args(argv)
     settings = settings_of((model_args, data_args, training_args))  # as parsed: what a rerun is compared with
     setup_run(training_args, logger)
-    finished = finished_results(training_args, RESULTS_FILE, required=REPORTED)
-    if finished is not None:
-        status, line = outcome(finished)
-        further = "More epochs (--num_train_epochs) train it further; " if status else ""
-        say(training_args, f"{training_args.output_dir} holds a finished run ({RESULTS_FILE}): nothing to do; {line}. "
-                           f"{further}--overwrite_output_dir starts over.")
-        return finished
     program_seed = training_args.seed if data_args.program_seed is None else data_args.program_seed
     try:
         train_dataset, records = load_programs(data_args, program_seed)
     except (ValueError, OSError) as error:  # random programs always load: a --dataset_name that cannot be used
         argument_error(f"--dataset_name {data_args.dataset_name}: {error}")
     set_paper_batch_size(data_args, training_args)
+    # Before a finished run is looked for: whether a run that stopped short trains further depends on this budget.
+    apply_min_train_steps(training_args, len(train_dataset))
+    finished = finished_results(training_args, RESULTS_FILE, required=REPORTED)
+    if finished is not None:
+        status, line = outcome(finished)
+        further = f"More epochs (--num_train_epochs{epochs_above(finished)}) train it further; " if status else ""
+        say(training_args, f"{training_args.output_dir} holds a finished run ({RESULTS_FILE}): nothing to do; {line}. "
+                           f"{further}--overwrite_output_dir starts over.")
+        return finished
     say(training_args, settings_line(model_args, data_args, training_args, len(train_dataset)))
     warn_known_failures(model_args, training_args)
     descriptions = [record["description"] for record in records]

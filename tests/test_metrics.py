@@ -1,8 +1,7 @@
-"""The `evaluate` modules in `examples/metrics/` (loaded offline from their folders) and the `compute_metrics`
-factories of `examples/synthesizer_examples/metrics.py`, checked against numpy written here."""
+"""The `evaluate` module in `examples/metrics/synthesizer/` (loaded offline from its folder) and the
+`compute_metrics` factories of `examples/synthesizer_examples/metrics.py`, checked against numpy written here."""
 
 import os
-import sys
 from pathlib import Path
 
 
@@ -12,16 +11,17 @@ import evaluate  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from synthesizer_examples import metrics as example_metrics  # noqa: E402
 from transformers import EvalPrediction  # noqa: E402
+
+from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq  # noqa: E402
 
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "examples"))
-from synthesizer_examples import metrics as example_metrics  # noqa: E402
 
 
-def load(name):
-    return evaluate.load(str(ROOT / "examples" / "metrics" / name))
+def load(config_name=None):
+    return evaluate.load(str(ROOT / "examples" / "metrics" / "synthesizer"), config_name)
 
 
 # 4 instructions, 2 programs of 2: row 3 has C wrong (and halts where the truth does not), row 1 has B wrong.
@@ -54,40 +54,57 @@ def test_metrics_folder_is_not_a_package():
 
 
 def test_instruction_exact_match():
-    metric = load("instruction_exact_match")
-    assert metric.compute(predictions=PREDICTED, references=TRUE) == {"exact_match": 0.5}
-    assert metric.compute(predictions=PREDICTED[:3] + TRUE[3:], references=TRUE) == {"exact_match": 0.75}
+    metric = load()
+    assert metric.compute(predictions=PREDICTED, references=TRUE)["exact_match"] == 0.5
+    assert metric.compute(predictions=PREDICTED[:3] + TRUE[3:], references=TRUE)["exact_match"] == 0.75
 
 
 def test_program_exact_match():
-    metric = load("program_exact_match")
+    metric = load()
+    assert "program_exact_match" not in metric.compute(predictions=PREDICTED, references=TRUE)
+
+    def program_exact_match(predictions, program_length):
+        return metric.compute(predictions=predictions, references=TRUE, program_length=program_length)[
+            "program_exact_match"]
+
     # Program 1 (rows 0-1) has B of row 1 wrong; program 2 (rows 2-3) has C of row 3 wrong.
-    assert metric.compute(predictions=PREDICTED, references=TRUE, program_length=2) == {"program_exact_match": 0.0}
+    assert program_exact_match(PREDICTED, 2) == 0.0
     one_wrong = TRUE[:3] + PREDICTED[3:]
-    assert metric.compute(predictions=one_wrong, references=TRUE, program_length=2) == {"program_exact_match": 0.5}
+    assert program_exact_match(one_wrong, 2) == 0.5
     # One program of 4 instructions, or 4 programs of 1.
-    assert metric.compute(predictions=one_wrong, references=TRUE, program_length=4) == {"program_exact_match": 0.0}
-    assert metric.compute(predictions=one_wrong, references=TRUE, program_length=1) == {"program_exact_match": 0.75}
+    assert program_exact_match(one_wrong, 4) == 0.0
+    assert program_exact_match(one_wrong, 1) == 0.75
     with pytest.raises(ValueError, match="not whole programs of 3"):
-        metric.compute(predictions=PREDICTED, references=TRUE, program_length=3)
+        program_exact_match(PREDICTED, 3)
+    with pytest.raises(ValueError, match="not whole programs of 0"):
+        program_exact_match(PREDICTED, 0)
 
 
 def test_operand_accuracy():
     predictions = [[1, 2, 0], [4, 0, 6], [0, 8, 0], [1, 0, 0]]
-    result = load("operand_accuracy").compute(predictions=predictions, references=TRUE)
-    assert result == {"a_accuracy": 0.75, "b_accuracy": 0.5, "c_accuracy": 0.25}
+    result = load().compute(predictions=predictions, references=TRUE)
+    assert {name: result[name] for name in ("a_accuracy", "b_accuracy", "c_accuracy")} == {
+        "a_accuracy": 0.75, "b_accuracy": 0.5, "c_accuracy": 0.25}
 
 
 def test_halt_accuracy():
     # Only C's being 0 counts: row 0 has wrong A and B but halts with the truth; row 3 halts where the truth does not.
     predictions = [[9, 9, 0], [4, 5, 6], [7, 8, 1], [1, 1, 0]]
     references = [[1, 2, 0], [4, 5, 6], [7, 8, 9], [1, 1, 5]]
-    assert load("halt_accuracy").compute(predictions=predictions, references=references) == {"halt_accuracy": 0.75}
+    assert load().compute(predictions=predictions, references=references)["halt_accuracy"] == 0.75
 
 
-def test_sst2_accuracy():
-    result = load("sst2_accuracy").compute(predictions=[0, 1, 1, 0, 1], references=[0, 1, 0, 0, 0])
-    assert result == {"accuracy": 0.6}
+def test_classification_accuracy():
+    metric = load("classification")
+    assert metric.compute(predictions=[0, 1, 1, 0, 1], references=[0, 1, 0, 0, 0]) == {"accuracy": 0.6}
+    assert metric.compute(predictions=[2, 1, 0], references=[2, 0, 0]) == {"accuracy": pytest.approx(2 / 3)}
+    with pytest.raises(ValueError, match="program_length is for the 'default' configuration"):
+        metric.compute(predictions=[0, 1], references=[0, 1], program_length=1)
+
+
+def test_unknown_configuration_is_refused():
+    with pytest.raises(ValueError, match="config_name must be one of .*got 'sst2'"):
+        load("sst2")
 
 
 @pytest.mark.parametrize("program_length", [None, 1, 5])
@@ -106,18 +123,18 @@ def test_compute_metrics_loads_each_module_once(monkeypatch):
     loaded = []
     real_load = evaluate.load
 
-    def counting_load(path, **kwargs):
+    def counting_load(path, *args, **kwargs):
         loaded.append(Path(path).name)
-        return real_load(path, **kwargs)
+        return real_load(path, *args, **kwargs)
 
     monkeypatch.setattr(evaluate, "load", counting_load)
     compute_metrics = example_metrics.make_compute_metrics(program_length=2)
-    assert sorted(loaded) == ["halt_accuracy", "instruction_exact_match", "operand_accuracy", "program_exact_match"]
+    assert loaded == ["synthesizer"]
     for seed in range(3):
         predicted, labels = random_operands(seed, rows=10)
         expected = reference_instruction_metrics(predicted, labels, 2)
         assert compute_metrics(EvalPrediction(predicted, labels)) == expected
-    assert len(loaded) == 4
+    assert loaded == ["synthesizer"]
 
 
 def test_compute_metrics_rejects_bad_shapes():
@@ -150,4 +167,20 @@ def test_argmax_preprocessing():
     hidden = torch.zeros(2, 7)  # outputs after the three heads' logits are ignored
     operands = example_metrics.argmax_operands((a_logits, b_logits, c_logits, hidden), None)
     assert operands.tolist() == [[1, 0, 3], [0, 1, 0]]
+    assert operands.dtype == torch.long
     assert example_metrics.argmax_labels(torch.tensor([[0.2, 0.8], [0.9, 0.1]]), None).tolist() == [1, 0]
+
+
+def test_evaluation_keeps_what_the_model_predicts():
+    # The Trainer hands `preprocess_logits_for_metrics` the model's outputs as a tuple (no loss without labels):
+    # argmax_operands must find the three heads' logits first, in the order A, B, C.
+    backbone = dict(model_type="bert", vocab_size=99, hidden_size=32, num_hidden_layers=1, num_attention_heads=4,
+                    intermediate_size=37)
+    model = SynthesizerForSubleq(SynthesizerConfig(text_config=backbone, data_memory_size=5, max_program_length=7))
+    model.eval()
+    input_ids = torch.randint(5, 99, (6, 2), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        outputs = model(input_ids=input_ids)
+    kept = example_metrics.argmax_operands(outputs.to_tuple(), None)
+    assert torch.equal(kept, model.predict_instructions(input_ids))
+    assert kept.shape == (6, 3) and int(kept[:, 2].max()) <= 7

@@ -12,7 +12,8 @@ cells of `Experiments.ipynb`):
   head with `nn.Linear.reset_parameters` gives the same distribution;
 - C labels: uniform over [0, L) (their instructions are numbered from 0). Our instructions are numbered 1..L with
   0 = HALT and the C head keeps its L + 1 classes: under this range C = L (a jump to the last instruction) is never a
-  label, and the extra class only ever learns to lose;
+  label, and the extra class only ever learns to lose (`memorization.make_random_programs(...,
+  c_label_range="0..L-1")`);
 - stopping: their callback stops at the start of the epoch after the first 100% evaluation, after one more optimizer
   step, so their count is ours + 1 (`authors_step_count`).
 
@@ -23,17 +24,11 @@ with weight decay 0 and linear decay over 250 epochs without warm-up, gradient c
 evaluation on the training set once per epoch, stop at 100% of all three operands.
 """
 
-import random
-
 import torch
-
-from .memorization import Program, build_memorization_dataset, check_positive, programs_to_records
 
 
 HEAD_INITS = ("normal", "torch_default")
 EMBEDDING_INITS = ("normal", "authors")
-# "0..L": C in [0, L], every class of the C head (ours); "0..L-1": C in [0, L), the authors' range.
-C_LABEL_RANGES = ("0..L", "0..L-1")
 
 
 def init_heads_torch_default(model) -> None:
@@ -65,37 +60,6 @@ def init_new_embedding_rows_authors(model, num_new_tokens: int) -> None:
     weight[old_size:] = fresh[old_size:] * scale
 
 
-def make_random_programs(
-    num_programs: int, program_length: int, data_memory_size: int, seed: int, c_label_range: str = "0..L"
-) -> list[Program]:
-    """
-    `memorization.make_random_programs` with a choice of C range: `"0..L"` (ours: [0, L]) or `"0..L-1"` (the
-    authors': [0, L), never L). The same generator, drawing A, B, C in the same order.
-
-    Raises:
-        ValueError: if a size is not positive or `c_label_range` is unknown.
-    """
-    check_positive(num_programs=num_programs, program_length=program_length, data_memory_size=data_memory_size)
-    if c_label_range not in C_LABEL_RANGES:
-        raise ValueError(f"c_label_range must be one of {C_LABEL_RANGES}, got {c_label_range!r}")
-    c_classes = program_length + 1 if c_label_range == "0..L" else program_length
-    rng = random.Random(seed)
-    return [
-        [(rng.randrange(data_memory_size), rng.randrange(data_memory_size), rng.randrange(c_classes))
-         for _ in range(program_length)]
-        for _ in range(num_programs)
-    ]
-
-
-def build_random_program_dataset(
-    num_programs: int, program_length: int, data_memory_size: int, seed: int, c_label_range: str = "0..L"
-):
-    """`memorization.build_random_program_dataset` with `make_random_programs`'s `c_label_range`."""
-    programs = make_random_programs(num_programs, program_length, data_memory_size, seed, c_label_range)
-    records = programs_to_records(programs)
-    return build_memorization_dataset(records), records
-
-
 def authors_step_count(steps_to_100: int | None) -> int | None:
     """The authors' count for a run that reached 100% at optimizer step `steps_to_100` (see the module docstring)."""
     return None if steps_to_100 is None else steps_to_100 + 1
@@ -112,13 +76,10 @@ def check_program_tokens_last(tokenizer, descriptions: list[str]) -> int:
 
 
 __all__ = [
-    "C_LABEL_RANGES",
     "EMBEDDING_INITS",
     "HEAD_INITS",
     "authors_step_count",
-    "build_random_program_dataset",
     "check_program_tokens_last",
     "init_heads_torch_default",
     "init_new_embedding_rows_authors",
-    "make_random_programs",
 ]

@@ -12,6 +12,8 @@ from modeling_synthesizer.tokenizer import program_token
 
 
 Program = list[tuple[int, int, int]]
+# "0..L": C in [0, L], every class of the C head (ours); "0..L-1": C in [0, L), the authors' range.
+C_LABEL_RANGES = ("0..L", "0..L-1")
 
 
 def check_positive(**sizes: int):
@@ -22,29 +24,35 @@ def check_positive(**sizes: int):
 
 
 def make_random_programs(
-    num_programs: int, program_length: int, data_memory_size: int, seed: int
+    num_programs: int, program_length: int, data_memory_size: int, seed: int, c_label_range: str = "0..L"
 ) -> list[Program]:
     """
     `num_programs` random subleq programs of `program_length` instructions.
 
-    A and B are uniform in [0, k). C is uniform in [0, L], every valid value of the C head: 0 = HALT, and 1..L
-    jump to that instruction (C = L jumps to the last instruction; a program falls off its end only by falling
-    through from instruction L). The authors drew C from [0, L) with 0-based instruction numbers; here instructions
-    are numbered 1..L as in the paper, so [0, L] is the same L + 1 classes with 0 = HALT.
+    A and B are uniform in [0, k). With `c_label_range="0..L"` C is uniform in [0, L], every valid value of the C
+    head: 0 = HALT, and 1..L jump to that instruction (C = L jumps to the last instruction; a program falls off its
+    end only by falling through from instruction L). The authors drew C from [0, L) with 0-based instruction
+    numbers; here instructions are numbered 1..L as in the paper, so [0, L] is the same L + 1 classes with 0 = HALT.
+    `c_label_range="0..L-1"` draws the authors' range as it is (never C = L), for `--recipe authors`.
 
     Args:
         num_programs (`int`): N.
         program_length (`int`): L.
         data_memory_size (`int`): k.
-        seed (`int`): the programs are a pure function of the four arguments.
+        seed (`int`): the programs are a pure function of the arguments; A, B and C are drawn in that order for
+            either range, so the two ranges differ only where C is drawn from a different number of classes.
+        c_label_range (`str`, *optional*, defaults to `"0..L"`): one of `C_LABEL_RANGES`.
 
     Raises:
-        ValueError: if a size is not positive.
+        ValueError: if a size is not positive or `c_label_range` is not one of `C_LABEL_RANGES`.
     """
     check_positive(num_programs=num_programs, program_length=program_length, data_memory_size=data_memory_size)
+    if c_label_range not in C_LABEL_RANGES:
+        raise ValueError(f"c_label_range must be one of {C_LABEL_RANGES}, got {c_label_range!r}")
+    c_classes = program_length + 1 if c_label_range == "0..L" else program_length
     rng = random.Random(seed)
     return [
-        [(rng.randrange(data_memory_size), rng.randrange(data_memory_size), rng.randrange(program_length + 1))
+        [(rng.randrange(data_memory_size), rng.randrange(data_memory_size), rng.randrange(c_classes))
          for _ in range(program_length)]
         for _ in range(num_programs)
     ]
@@ -76,14 +84,22 @@ def build_memorization_dataset(records: list[dict]) -> Dataset:
 
 
 def build_random_program_dataset(
-    num_programs: int, program_length: int, data_memory_size: int, seed: int
+    num_programs: int, program_length: int, data_memory_size: int, seed: int, c_label_range: str = "0..L"
 ) -> tuple[Dataset, list[dict]]:
-    """Random programs (`make_random_programs`) as a memorization dataset, with their `programs.json` records."""
-    records = programs_to_records(make_random_programs(num_programs, program_length, data_memory_size, seed))
+    """
+    Random programs (`make_random_programs`, same arguments) as a memorization dataset, with their `programs.json`
+    records.
+
+    Raises:
+        ValueError: if a size is not positive or `c_label_range` is unknown.
+    """
+    programs = make_random_programs(num_programs, program_length, data_memory_size, seed, c_label_range)
+    records = programs_to_records(programs)
     return build_memorization_dataset(records), records
 
 
 __all__ = [
+    "C_LABEL_RANGES",
     "Program",
     "build_memorization_dataset",
     "build_random_program_dataset",

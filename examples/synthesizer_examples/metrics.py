@@ -1,5 +1,5 @@
-"""The example scripts' `compute_metrics`, computed by the `evaluate` modules committed in `examples/metrics/`
-(loaded from their folders, so offline: `evaluate.load("accuracy")` would need the Hub).
+"""The example scripts' `compute_metrics`, computed by the `evaluate` module committed in
+`examples/metrics/synthesizer/` (loaded from its folder, so offline: `evaluate.load("accuracy")` would need the Hub).
 
 The keys are the ones `Trainer` logs with an `eval_` prefix and that the scripts and benchmarks read:
 `a_accuracy`, `b_accuracy`, `c_accuracy`, `exact_match`, `halt_accuracy`, `program_exact_match` (given a program
@@ -10,23 +10,24 @@ from pathlib import Path
 
 import evaluate
 import numpy as np
-import torch
 from transformers import EvalPrediction
+
+from modeling_synthesizer.modeling_synthesizer import argmax_operands as argmax_head_operands
 
 
 METRICS_DIR = Path(__file__).resolve().parent.parent / "metrics"
 
 
-def load_metric(name: str, **kwargs) -> evaluate.EvaluationModule:
-    """The `evaluate` module of `examples/metrics/<name>/`; `kwargs` go to `evaluate.load`."""
-    return evaluate.load(str(METRICS_DIR / name), **kwargs)
+def load_metric(config_name: str | None = None, **kwargs) -> evaluate.EvaluationModule:
+    """The `evaluate` module of `examples/metrics/synthesizer/` in `config_name` (`None`: the instruction metrics,
+    `"classification"`: accuracy); `kwargs` go to `evaluate.load`."""
+    return evaluate.load(str(METRICS_DIR / "synthesizer"), config_name, **kwargs)
 
 
 def argmax_operands(logits, labels):
     """`preprocess_logits_for_metrics` of the Synthesizer: keep the arg-max operands [B, 3], not three logit
     matrices."""
-    a_logits, b_logits, c_logits = logits[:3]
-    return torch.stack([a_logits.argmax(-1), b_logits.argmax(-1), c_logits.argmax(-1)], dim=-1)
+    return argmax_head_operands(*logits[:3])
 
 
 def argmax_labels(logits, labels):
@@ -37,17 +38,15 @@ def argmax_labels(logits, labels):
 def make_compute_metrics(program_length: int | None = None):
     """
     `compute_metrics` of the Synthesizer, used with `preprocess_logits_for_metrics=argmax_operands`: `a_accuracy`,
-    `b_accuracy`, `c_accuracy` (operand_accuracy), `exact_match` (instruction_exact_match: A, B and C all right),
-    `halt_accuracy` (halt_accuracy: C = 0 exactly when the truth's C = 0) and, given `program_length` and rows in
-    program-major order, `program_exact_match` (program_exact_match: every instruction of a program right).
+    `b_accuracy`, `c_accuracy`, `exact_match` (A, B and C all right), `halt_accuracy` (C = 0 exactly when the truth's
+    C = 0) and, given `program_length` and rows in program-major order, `program_exact_match` (every instruction of a
+    program right).
 
     Raises (when called):
         ValueError: if predictions and labels are not both `(rows, 3)`, or the rows are not whole programs.
     """
     # In memory: no cache files, so processes of a distributed evaluation never share one.
-    names = ["operand_accuracy", "instruction_exact_match", "halt_accuracy"]
-    modules = {name: load_metric(name, keep_in_memory=True) for name in names}
-    program = load_metric("program_exact_match", keep_in_memory=True) if program_length is not None else None
+    metric = load_metric(keep_in_memory=True)
 
     def compute_metrics(eval_pred: EvalPrediction) -> dict:
         predicted, labels = np.asarray(eval_pred.predictions), np.asarray(eval_pred.label_ids)
@@ -55,20 +54,15 @@ def make_compute_metrics(program_length: int | None = None):
             raise ValueError(f"predictions {predicted.shape} and labels {labels.shape} must both be (rows, 3)")
         if program_length is not None and len(labels) % program_length:
             raise ValueError(f"{len(labels)} rows are not whole programs of {program_length} instructions")
-        metrics = {}
-        for module in modules.values():
-            metrics.update(module.compute(predictions=predicted, references=labels))
-        if program is not None:
-            metrics.update(program.compute(predictions=predicted, references=labels, program_length=program_length))
-        return metrics
+        return metric.compute(predictions=predicted, references=labels, program_length=program_length)
 
     return compute_metrics
 
 
 def make_classification_accuracy():
-    """`compute_metrics` of the SST-2 baseline (sst2_accuracy), used with
-    `preprocess_logits_for_metrics=argmax_labels`: `accuracy`."""
-    accuracy = load_metric("sst2_accuracy", keep_in_memory=True)
+    """`compute_metrics` of the SST-2 baseline, used with `preprocess_logits_for_metrics=argmax_labels`:
+    `accuracy`."""
+    accuracy = load_metric("classification", keep_in_memory=True)
 
     def compute_metrics(eval_pred: EvalPrediction) -> dict:
         return accuracy.compute(predictions=np.asarray(eval_pred.predictions),
