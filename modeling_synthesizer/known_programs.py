@@ -47,6 +47,7 @@ import copy
 import hashlib
 import json
 import math
+import reprlib
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -80,7 +81,7 @@ class RunRefused(ValueError):
         self.detail, self.description, self.index = detail, description, index
         self.instruction, self.confidence, self.margin = instruction, confidence, margin
         where = "" if index is None else f"input {index}: "
-        super().__init__(f"{where}refused to run {_shown(description)}: {detail}")
+        super().__init__(f"{where}refused to run {short_repr(description)}: {detail}")
 
     def __reduce__(self):  # keyword fields survive pickling (DataLoader workers)
         return _rebuild_refusal, (self.detail, self.description, self.index, self.instruction, self.confidence,
@@ -92,8 +93,14 @@ def _rebuild_refusal(detail, description, index, instruction, confidence, margin
                       confidence=confidence, margin=margin)
 
 
-def _shown(description: str) -> str:
-    return repr(description if len(description) <= 80 else description[:77] + "...")
+def short_repr(value) -> str:
+    """
+    A repr of `value` for an error message, at most about 80 characters whatever its size: a string is cut to 77
+    characters and "...", anything else is shortened by `reprlib`.
+    """
+    if isinstance(value, str):
+        return repr(value if len(value) <= 80 else value[:77] + "...")
+    return reprlib.repr(value)
 
 
 @dataclass(frozen=True)
@@ -200,18 +207,18 @@ class KnownPrograms:
         tokens = self.tokenize(description)
         where = f"known_programs[{index}] ({self.programs[index]['name']!r})"
         if not tokens:
-            raise ValueError(f"{where}: description {_shown(description)} tokenizes to no tokens, so any text the "
+            raise ValueError(f"{where}: description {short_repr(description)} tokenizes to no tokens, so any text the "
                              "tokenizer drops entirely would run it")
         if self.unknown_token_id is not None and self.unknown_token_id in tokens:
             words = self._unknown_words(description, tokens, set(tokens) - {self.unknown_token_id})
-            raise ValueError(f"{where}: description {_shown(description)} holds a word the tokenizer does not know "
-                             f"({', '.join(map(repr, words))}), so any unknown word in its place would run it")
+            raise ValueError(f"{where}: description {short_repr(description)} holds a word the tokenizer does not "
+                             f"know ({', '.join(map(repr, words))}), so any unknown word in its place would run it")
         first = self.by_tokens.setdefault(tokens, (index, description))
         if first[0] != index:
             other = f"known_programs[{first[0]}] ({self.programs[first[0]]['name']!r})"
-            raise ValueError(f"{other} description {_shown(first[1])} and {where} description {_shown(description)} "
-                             "tokenize to the same tokens: the network reads them as one text, so one of the two "
-                             "programs could never run under it")
+            raise ValueError(f"{other} description {short_repr(first[1])} and {where} description "
+                             f"{short_repr(description)} tokenize to the same tokens: the network reads them as one "
+                             "text, so one of the two programs could never run under it")
 
     def names(self) -> str:
         names = [program["name"] for program in self.programs]
@@ -472,4 +479,4 @@ def read_outputs(program: dict, memory: list[int]) -> dict:
 
 
 __all__ = ["KnownPrograms", "Match", "RunRefused", "first_difference", "initial_memory", "instructions_digest",
-           "read_outputs", "write_inputs"]
+           "read_outputs", "short_repr", "write_inputs"]

@@ -300,9 +300,18 @@ class SynthesizerForSubleq(SynthesizerPreTrainedModel):
     ) -> torch.LongTensor:
         """The arg-max operands, a LongTensor of shape `(batch_size, 3)` holding `(A, B, C)` per row."""
         outputs = self(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
-        return torch.stack(
-            [outputs.a_logits.argmax(-1), outputs.b_logits.argmax(-1), outputs.c_logits.argmax(-1)], dim=-1
-        )  # [B, 3]
+        return argmax_operands(outputs.a_logits, outputs.b_logits, outputs.c_logits)
 
 
-__all__ = ["SynthesizerOutput", "SynthesizerPreTrainedModel", "SynthesizerForSubleq"]
+def argmax_operands(
+    a_logits: torch.Tensor, b_logits: torch.Tensor, c_logits: torch.Tensor
+) -> torch.LongTensor:
+    """
+    The arg-max operands of the three heads' logits (`[B, k]`, `[B, k]`, `[B, L + 1]`), a LongTensor of shape
+    `(batch_size, 3)` holding `(A, B, C)` per row: what `predict_instructions` returns, and what the example scripts'
+    evaluation keeps of the logits.
+    """
+    return torch.stack([a_logits.argmax(-1), b_logits.argmax(-1), c_logits.argmax(-1)], dim=-1)  # [B, 3]
+
+
+__all__ = ["SynthesizerOutput", "SynthesizerPreTrainedModel", "SynthesizerForSubleq", "argmax_operands"]

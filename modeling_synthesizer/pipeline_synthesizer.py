@@ -43,7 +43,6 @@ import dataclasses
 import itertools
 import math
 import os
-import reprlib
 import types
 from typing import NamedTuple
 
@@ -60,6 +59,7 @@ from .known_programs import (
     initial_memory,
     instructions_digest,
     read_outputs,
+    short_repr as _shown,
 )
 from .subleq import (
     DEFAULT_MAX_STEPS,
@@ -1009,13 +1009,6 @@ class _Decoder:
     def confidences(self, description: str) -> dict[int, float]:
         """C_t -> confidence of every decoded instruction of `description`."""
         return {pc: confidence for (text, pc), confidence in self.confidence.items() if text == description}
-
-
-def _shown(value) -> str:
-    """A repr of an input for an error message, at most about 80 characters, whatever its size."""
-    if isinstance(value, str):
-        return repr(value if len(value) <= 80 else value[:77] + "...")
-    return reprlib.repr(value)
 
 
 def _check_fraction(name: str, value) -> float:
