@@ -432,13 +432,16 @@ def print_memorized(summary: list[dict], steps_to_100) -> None:
 def settings_line(model_args, data_args, training_args, rows: int) -> str:
     """The one-line summary printed before training."""
     args = training_args
-    budget = args.max_steps if args.max_steps > 0 else math.ceil(args.num_train_epochs * steps_per_epoch(args, rows))
+    budget = f"{args.max_steps} steps"
+    if args.max_steps <= 0:
+        steps = math.ceil(args.num_train_epochs * steps_per_epoch(args, rows))
+        budget = f"{steps} steps ({args.num_train_epochs:g} epochs)"
     stop = "until 100% exact match, " if args.stop_at_exact_match else ""
     return (
         f"recipe {data_args.recipe}: N={data_args.num_programs} programs x L={data_args.program_length} instructions, "
         f"k={data_args.data_memory_size} | {model_args.backbone_type} {model_args.num_hidden_layers} x "
         f"{model_args.hidden_size} | batch {args.per_device_train_batch_size} x {args.world_size} process(es), "
-        f"lr {args.learning_rate:g}, seed {args.seed} | {stop}at most {budget} steps | output {args.output_dir}"
+        f"lr {args.learning_rate:g}, seed {args.seed} | {stop}at most {budget} | output {args.output_dir}"
     )
 
 

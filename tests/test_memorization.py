@@ -27,7 +27,7 @@ TINY_RUN = [
     "--hidden_size", "32", "--num_hidden_layers", "1", "--num_attention_heads", "2", "--intermediate_size", "64",
     "--learning_rate", "1e-2", "--dropout", "0", "--label_smoothing", "0", "--per_device_train_batch_size", "8",
     "--num_train_epochs", "200", "--logging_strategy", "no", "--disable_tqdm", "true", "--log_level", "warning",
-    "--seed", "0",
+    "--seed", "0", "--min_train_steps", "0",  # the epochs as given (the tests set them)
 ]
 
 
@@ -241,6 +241,7 @@ def test_a_finished_run_is_left_alone_and_overwrite_starts_over(memorized, capsy
     (["--recipe", "fast"], "argument --recipe: invalid choice: 'fast'"),
     (["--dataset_name", "missing.jsonl"], "--dataset_name missing.jsonl: no such file"),
     (["--learning_rate", "fast"], "argument --learning_rate/--learning-rate: invalid float value: 'fast'"),
+    (["--min_train_steps", "-1"], "--min_train_steps must be >= 0, got -1"),
 ])
 def test_bad_arguments_fail_like_argparse(argv, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -269,6 +270,50 @@ def test_recipes_set_defaults_that_flags_override():
     model_args, data_args, training_args = parse(["--recipe", "paper", "--num_programs", "32"])
     assert (data_args.num_programs, model_args.hidden_size, training_args.learning_rate) == (32, 256, 1e-3)
     assert (training_args.num_train_epochs, training_args.warmup_steps, model_args.label_smoothing) == (250, 0, 0.05)
+
+
+@pytest.mark.parametrize("num_programs, program_length", [(2, 8), (4, 16), (8, 32), (16, 64)])
+def test_quick_budget_is_at_least_its_min_steps_whatever_the_problem_size(num_programs, program_length):
+    script = run_program_memorization
+    size = ["--num_programs", str(num_programs), "--program_length", str(program_length)]
+    rows = num_programs * program_length
+    _, _, training_args = script.parse_args(size)
+    script.apply_min_train_steps(training_args, rows)
+    per_epoch = script.steps_per_epoch(training_args, rows)
+    budget = training_args.num_train_epochs * per_epoch
+    # At least min_train_steps in whole epochs, or the recipe's 60 epochs where they give more.
+    assert budget >= training_args.min_train_steps == 480
+    assert training_args.num_train_epochs == max(60, -(-480 // per_epoch))
+    # Given epochs above the floor, --max_steps and --min_train_steps 0 are taken as given.
+    for flags, epochs in ((["--num_train_epochs", "1000"], 1000), (["--max_steps", "50"], 60),
+                          (["--min_train_steps", "0"], 60)):
+        _, _, training_args = script.parse_args(size + flags)
+        script.apply_min_train_steps(training_args, rows)
+        assert training_args.num_train_epochs == epochs, flags
+
+
+def test_quick_recipe_memorizes_a_smaller_problem_with_its_defaults(tmp_path, capsys):
+    # 60 epochs of these 64 rows were 120 steps, too few: the step floor gives 480.
+    results = run_program_memorization.main([
+        "--num_programs", "4", "--program_length", "16", "--data_memory_size", "16", "--hidden_size", "64",
+        "--num_hidden_layers", "2", "--num_attention_heads", "2", "--intermediate_size", "128",
+        "--save_strategy", "no", "--disable_tqdm", "true", "--log_level", "warning", "--output_dir", str(tmp_path)])
+    assert "until 100% exact match, at most 480 steps (240 epochs)" in capsys.readouterr().out
+    assert results["final_exact_match"] == 1.0 and 0 < results["steps_to_100"] <= 480
+    assert results["num_train_epochs"] == 240
+
+
+def test_a_run_stopped_short_trains_further_with_more_min_train_steps(tmp_path, capsys):
+    run = TINY_RUN + ["--num_train_epochs", "1", "--save_strategy", "epoch", "--output_dir", str(tmp_path)]
+    short = run_program_memorization.main(run)  # 24 rows in batches of 8: 3 steps
+    assert short["global_step"] == 3 and short["final_exact_match"] < 1.0 and short["num_train_epochs"] == 1
+    capsys.readouterr()
+    again = run_program_memorization.main(run)  # the same budget: reported, with the epochs a further run needs
+    assert again["global_step"] == 3 and "More epochs (--num_train_epochs above 1) train it further" in (
+        capsys.readouterr().out)
+    further = run_program_memorization.main(run + ["--min_train_steps", "5"])  # raised to 2 epochs, 6 steps
+    assert "this budget is larger: training further" in capsys.readouterr().out
+    assert further["global_step"] == 6 and further["num_train_epochs"] == 2
 
 
 def test_recipe_in_a_json_file_of_arguments(tmp_path):
