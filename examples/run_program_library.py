@@ -116,13 +116,11 @@ from synthesizer_examples.backbone import backbone_config
 from synthesizer_examples.checkpoint import HubReadyTrainer, push_saved, save_unpushed
 from synthesizer_examples.library import (
     WordDropoutDataset,
-    _normalizer,
     _pre_tokenizer,
     bits_to_text,
     build_count_ones_dataset,
     build_description_tokenizer,
     count_ones_splits,
-    description_words,
     known_program_entries,
     pad_instructions,
 )
@@ -463,12 +461,26 @@ def _own_length(instructions: list) -> int:
 
 def extended_tokenizer(tokenizer, descriptions: list[str], model_max_length: int):
     """The checkpoint's word-level tokenizer with every word of `descriptions` it lacks appended: the old words keep
-    their ids (so the checkpoint's embedding rows stay theirs), the new ones get the next ids."""
+    their ids (so the checkpoint's embedding rows stay theirs), the new ones get the next ids, and text is split
+    and normalized as the checkpoint's tokenizer does (a memorization checkpoint's splits on whitespace only).
+
+    Raises:
+        ValueError: if the checkpoint's tokenizer is not word-level (a subword vocabulary cannot take new words).
+    """
+    backend = tokenizer.backend_tokenizer
+    if type(backend.model).__name__ != "WordLevel":
+        raise ValueError(f"--model_name_or_path: its tokenizer is {type(backend.model).__name__}, not word-level: new "
+                         "description words cannot be added to it")
     vocab = tokenizer.get_vocab()
     tokens = sorted(vocab, key=vocab.get)
     known = set(tokens)
-    tokens += [word for word in description_words(descriptions) if word not in known]
-    return wrap_word_level_vocabulary(tokens, _pre_tokenizer(), _normalizer(), model_max_length=model_max_length)
+    pre_tokenizer, normalizer = backend.pre_tokenizer or _pre_tokenizer(), backend.normalizer
+    words = []
+    for description in descriptions:
+        text = normalizer.normalize_str(description) if normalizer is not None else description
+        words += [word for word, _ in pre_tokenizer.pre_tokenize_str(text)]
+    tokens += [word for word in dict.fromkeys(words) if word not in known]
+    return wrap_word_level_vocabulary(tokens, pre_tokenizer, normalizer, model_max_length=model_max_length)
 
 
 def build_model(model_args, data_args, programs, phrasings):

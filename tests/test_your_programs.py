@@ -1,7 +1,7 @@
 """Your own programs: a folder of `.asm` programs (not from the built-in library) becomes a checkpoint that runs them
 by name on named inputs, in a clean client that has only torch and transformers; the same checkpoint is then taught
-one more program (`--model_name_or_path`) and runs old and new. Tiny settings (k = L = 4, a small backbone): a few
-hundred optimizer steps each.
+one more program (`--model_name_or_path`) and runs old and new, and so is a memorization checkpoint. Tiny
+settings (k = L = 4, a small backbone): a few hundred optimizer steps each.
 """
 
 import json
@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import run_program_library  # examples/ is on sys.path (conftest.py)
 from conftest import _BLOCK_PACKAGE
+from transformers import pipeline
 
 from modeling_synthesizer.program_library import read_library
 
@@ -162,3 +163,22 @@ def test_a_taught_checkpoint_that_is_not_exact_exits_1(built, tmp_path):
         run_program_library.main(["--model_name_or_path", str(folder), "--programs", str(more),
                                   "--output_dir", str(tmp_path / "taught"), "--max_steps", "1"] + TEACH)
     assert str(exit_info.value.code).startswith("error: the build did not memorize every trained phrasing exactly")
+
+
+def test_a_memorization_checkpoint_is_taught_a_named_program(memorized, tmp_path):
+    # Its random programs (named by program tokens, without named cells) are rehearsed from its known_programs and
+    # checked by their exact decoding; the new one runs by name on named inputs.
+    folder, programs = memorized
+    more = copy_programs(tmp_path / "more", "negate")
+    results = run_program_library.main(["--model_name_or_path", str(folder), "--programs", str(more),
+                                        "--output_dir", str(tmp_path / "taught"), "--learning_rate", "5e-4",
+                                        "--per_device_train_batch_size", "12", *TEACH[4:]])
+    assert results["metrics"]["trained phrasings decoded exactly"] == [len(programs) + 2, len(programs) + 2]
+    config = json.loads((tmp_path / "taught" / "config.json").read_text())
+    assert [entry["name"] for entry in config["known_programs"]] == [*programs, "negate"]
+    negate = config["known_programs"][-1]["descriptions"][0]
+    token = next(iter(programs))
+    outputs = run_client(tmp_path / "taught", [(negate, {"x": 31})], tmp_path)
+    assert outputs == [["negate", "halt", {"result": -31}]]
+    pipe = pipeline("subleq-execution", model=str(tmp_path / "taught"), trust_remote_code=True)
+    assert pipe.decode_program(token) == programs[token]

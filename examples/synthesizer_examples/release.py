@@ -196,12 +196,16 @@ def expected_program(program: LibraryProgram, data_memory_size: int, max_program
 def known_expected_program(entry: dict, max_steps: int) -> ExpectedProgram:
     """A checkpoint's `known_programs` entry as an `ExpectedProgram`: its declared instructions, and one run, on the
     inputs its stored memory holds, whose outputs are those of the declared instructions on the reference machine.
+    An entry without named outputs (a memorization checkpoint's program) has no run: it is checked by its exact
+    decoding alone.
 
     Raises:
         SubleqError: if the declared instructions do not run on the stored memory (a damaged entry).
     """
-    memory = [int(cell) for cell in entry["memory"]]
     instructions = [tuple(int(operand) for operand in instruction) for instruction in entry["instructions"]]
+    if not entry.get("outputs") or entry.get("memory") is None:
+        return ExpectedProgram(entry["name"], instructions, len(instructions), [])
+    memory = [int(cell) for cell in entry["memory"]]
     final = run_subleq(instructions, memory, max_steps=max_steps).memory
 
     def cells(named: dict, values: list[int]) -> dict:
