@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The default recipe (`quick`) on problems of every size from N x L = 2 x 8 to its own 8 x 32: each run with the
 script's default settings but for the problem's size (and, in a second column, a smaller backbone), to show that
-the recipe's step budget (60 epochs, at least 480 optimizer steps) memorizes them all. A problem of few rows has few
+the recipe's step budget (120 epochs, at least 480 optimizer steps) memorizes them all. A problem of few rows has few
 steps per epoch, so an epoch count alone would shrink the budget with the problem.
 
 Each run is `python examples/run_program_memorization.py` in its own process, as a user runs it; the bench reports
@@ -115,7 +115,7 @@ def markdown(report: dict) -> str:
     lines = [
         "# The default recipe on problems of every size",
         "",
-        ("`examples/run_program_memorization.py` with its defaults (`--recipe quick`: batch 32, lr 3e-3, 60 epochs "
+        ("`examples/run_program_memorization.py` with its defaults (`--recipe quick`: batch 32, lr 3e-3, 120 epochs "
          "and at least 480 optimizer steps, stop at the first 100% instruction exact match) but for N x L and, in the "
          "second half, a smaller backbone. The budget is the step a run would stop at without reaching 100%."),
         "",

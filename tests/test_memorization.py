@@ -281,19 +281,19 @@ def test_quick_budget_is_at_least_its_min_steps_whatever_the_problem_size(num_pr
     script.apply_min_train_steps(training_args, rows)
     per_epoch = script.steps_per_epoch(training_args, rows)
     budget = training_args.num_train_epochs * per_epoch
-    # At least min_train_steps in whole epochs, or the recipe's 60 epochs where they give more.
+    # At least min_train_steps in whole epochs, or the recipe's 120 epochs where they give more.
     assert budget >= training_args.min_train_steps == 480
-    assert training_args.num_train_epochs == max(60, -(-480 // per_epoch))
+    assert training_args.num_train_epochs == max(120, -(-480 // per_epoch))
     # Given epochs above the floor, --max_steps and --min_train_steps 0 are taken as given.
-    for flags, epochs in ((["--num_train_epochs", "1000"], 1000), (["--max_steps", "50"], 60),
-                          (["--min_train_steps", "0"], 60)):
+    for flags, epochs in ((["--num_train_epochs", "1000"], 1000), (["--max_steps", "50"], 120),
+                          (["--min_train_steps", "0"], 120)):
         _, _, training_args = script.parse_args(size + flags)
         script.apply_min_train_steps(training_args, rows)
         assert training_args.num_train_epochs == epochs, flags
 
 
 def test_quick_recipe_memorizes_a_smaller_problem_with_its_defaults(tmp_path, capsys):
-    # 60 epochs of these 64 rows were 120 steps, too few: the step floor gives 480.
+    # 60 epochs of these 64 rows (the recipe's earlier budget) were 120 steps, too few; the step floor gives 480.
     results = run_program_memorization.main([
         "--num_programs", "4", "--program_length", "16", "--data_memory_size", "16", "--hidden_size", "64",
         "--num_hidden_layers", "2", "--num_attention_heads", "2", "--intermediate_size", "128",
