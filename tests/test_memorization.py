@@ -134,6 +134,18 @@ def test_checkpoint_reloads_with_identical_predictions(memorized):
         assert model.predict_instructions(**inputs).tolist() == record["program"]
 
 
+def test_a_program_the_machine_refuses_is_reported_as_refused_by_both_machines(memorized, monkeypatch):
+    output_dir, _ = memorized
+    model = SynthesizerForSubleq.from_pretrained(output_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(output_dir)
+    # Cells of +-2^62: a subtraction of two of opposite sign overflows int64, which both machines refuse.
+    monkeypatch.setattr(run_program_memorization, "demo_memory", lambda k: [(-1) ** i * 2 ** 62 for i in range(k)])
+    lines = [run_program_memorization.run_one_program(model, tokenizer, record)
+             for record in json.loads((output_dir / "programs.json").read_text())]
+    assert any(": refused (instruction " in line and "int64 overflow" in line for line in lines), lines
+    assert all(line.endswith("; the same as the true program on the reference machine") for line in lines), lines
+
+
 def test_resume_skips_a_corrupt_checkpoint_and_ends_where_an_uninterrupted_run_does(tmp_path, capsys):
     from transformers import TrainerCallback
 
