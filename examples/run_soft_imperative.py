@@ -15,12 +15,25 @@ The data memory `[1, 0, 0, ...]` (saved in the config) makes cell 0 a verdict fl
 since the programs' operands are never 0. So the pipeline on negative text halts at once with output 0
 ("negative"); on positive text it runs the program and the output cell stays 1 ("positive").
 
+On other data (`--text_column_names`, `--label_column_name`), `--run_label` names the label whose text runs the
+program (the description reads "as long as the input text is <run_label>"); text of every other label halts at
+once. The output cell then reads 1 for the run label and 0 for the others ("not <run_label>", or the other label's
+name when there are two).
+
 Tiny CPU run on the committed sample (seconds):
 
     python examples/run_soft_imperative.py --output_dir runs/sim-tiny \\
         --train_file data/sst2_sample/train.tsv --validation_file data/sst2_sample/dev.tsv \\
         --tokenizer_name data/sst2_sample/tokenizer --hidden_size 32 --num_hidden_layers 1 \\
         --num_attention_heads 2 --intermediate_size 64 --max_train_samples 64 --num_train_epochs 1
+
+On the committed three-class sample (negative, neutral, positive), running the program on positive text:
+
+    python examples/run_soft_imperative.py --output_dir runs/sim-three-class \\
+        --train_file data/three_class_sample/train.csv --validation_file data/three_class_sample/validation.csv \\
+        --text_column_names title,review --label_column_name tone --run_label positive \\
+        --tokenizer_name data/three_class_sample/tokenizer --hidden_size 32 --num_hidden_layers 1 \\
+        --num_attention_heads 2 --intermediate_size 64 --num_train_epochs 1
 
 The paper's settings (the defaults: untrained BERT 4 x 256, k = L = 256, lr 1e-4, 2 epochs, batch 32, evaluation
 every 64 steps, GLUE SST-2 from the Hub; offline, pass the local files and tokenizer as in run_soft_instruction.py):
@@ -49,26 +62,28 @@ from synthesizer_examples.memorization import programs_to_records
 from synthesizer_examples.run_settings import settings_of
 from synthesizer_examples.soft_programs import (
     SOFT_IMPERATIVE_OUTPUT_CELL,
-    SOFT_IMPERATIVE_TEMPLATE,
+    SOFT_IMPERATIVE_PROMPT,
     build_soft_imperative_dataset,
     make_soft_imperative_programs,
     soft_imperative_memory,
 )
 from synthesizer_examples.sst2 import (
-    CARD_SENTENCES,
     SST2DataArguments,
     SST2ModelArguments,
     SST2ProgramArguments,
     SST2TrainingArguments,
+    card_sentences,
     check_prompt_fits,
     check_sst2_arguments,
+    describe_classes,
     finished_sst2_run,
+    label_names,
     load_sst2_splits,
     load_sst2_tokenizer,
     setup_sst2_run,
     train_sst2_synthesizer,
 )
-from synthesizer_examples.training import parse_example_args
+from synthesizer_examples.training import argument_error, parse_example_args
 
 
 logger = logging.getLogger(__name__)
@@ -80,6 +95,11 @@ class SoftImperativeArguments(SST2ProgramArguments):
 
     num_programs: int = field(default=10, metadata={"help": "Random programs (the authors': 10)."})
     program_length: int = field(default=10, metadata={"help": "Instructions per program (the authors': 10)."})
+    run_label: str = field(
+        default="positive",
+        metadata={"help": "The label whose text runs the program (a name of --label_column_name's classes, e.g. "
+                          "SST-2's positive); text of every other label halts at once."},
+    )
     program_seed: int | None = field(
         default=None,
         metadata={"help": "Seed of the programs and of the (program, instruction) draws (default: --seed); the "
@@ -90,6 +110,8 @@ class SoftImperativeArguments(SST2ProgramArguments):
         super().__post_init__()
         # Cell 0 is the verdict flag and the programs' operands start at 1.
         check_ranges(self, num_programs=POSITIVE, data_memory_size=Range(2, MAX_DATA_MEMORY_SIZE))
+        if not self.run_label.strip():
+            raise ValueError("--run_label must name a label, got ''")
         if self.program_length not in Range(1, self.max_program_length):
             raise ValueError(f"--program_length must be in [1, {self.max_program_length}] (at most "
                              f"--max_program_length), got {self.program_length}")
@@ -123,13 +145,23 @@ def main(argv=None):
     tokens = [program_token(index) for index in range(len(programs))]
     # Before the data: a tokenizer that cannot be loaded, or a prompt longer than --max_seq_length, is a bad argument.
     tokenizer = load_sst2_tokenizer(model_args, tokens)
-    check_prompt_fits(tokenizer, DEFAULT_INPUT_TEMPLATE.format(
-        instruction=program_args.program_length,
-        description=SOFT_IMPERATIVE_TEMPLATE.format(program=tokens[-1], sentence="")), data_args.max_seq_length)
-    train_sst2, eval_sst2 = load_sst2_splits(data_args)
-    splits = (build_soft_imperative_dataset(train_sst2, programs, seed),
-              build_soft_imperative_dataset(eval_sst2, programs, seed + 1))
+    prompt = SOFT_IMPERATIVE_PROMPT.format(run_label=program_args.run_label, program=tokens[-1], sentence="")
+    check_prompt_fits(tokenizer, DEFAULT_INPUT_TEMPLATE.format(instruction=program_args.program_length,
+                                                               description=prompt), data_args.max_seq_length)
+    train_data, eval_data = load_sst2_splits(data_args)
+    names = label_names(train_data)
+    if program_args.run_label not in names:
+        argument_error(f"--run_label {program_args.run_label} is not among the labels of --label_column_name "
+                       f"{data_args.label_column_name}: {', '.join(names)}")
+    run_class = names.index(program_args.run_label)
+    splits = tuple(
+        build_soft_imperative_dataset(split, programs, split_seed, len(names), run_class, program_args.run_label)
+        for split, split_seed in ((train_data, seed), (eval_data, seed + 1))
+    )
     logger.info("soft-imperative: %d programs, %d training, %d validation rows", len(programs), *map(len, splits))
+    # The output cell reads 1 when the program ran and 0 when it halted at once.
+    others = [name for name in names if name != program_args.run_label]
+    id2label = {0: others[0] if len(others) == 1 else f"not {program_args.run_label}", 1: program_args.run_label}
 
     set_seed(training_args.seed)
     return train_sst2_synthesizer(
@@ -137,13 +169,15 @@ def main(argv=None):
         memory_image=soft_imperative_memory(program_args.data_memory_size),
         output_cell=SOFT_IMPERATIVE_OUTPUT_CELL,
         method="soft-imperative",
-        task_description=f"Soft-imperative SST-2 (Experiment 3 of the paper): `As long as the input text is "
-        f"positive, run [PROG_i] [SEP] <sentence>` runs one of {len(programs)} random {program_args.program_length}-"
-        "instruction programs (in `programs.json`) on positive text and halts at once on negative text. The data "
-        "memory `[1, 0, 0, ...]` makes cell 0 the verdict: only HALT (0, 0, 0) clears it.",
-        example_descriptions=[SOFT_IMPERATIVE_TEMPLATE.format(program=tokens[0], sentence=sentence)
-                              for sentence in CARD_SENTENCES],
+        task_description=f"Soft-imperative {describe_classes(names)} (Experiment 3 of the paper): "
+        f"`{prompt.replace(tokens[-1], '[PROG_i]')}<sentence>` runs one of {len(programs)} random "
+        f"{program_args.program_length}-instruction programs (in `programs.json`) on {program_args.run_label} text "
+        f"and halts at once on {others[0] if len(others) == 1 else 'any other'} text. The data memory `[1, 0, 0, ...]` makes cell 0 the verdict: only "
+        "HALT (0, 0, 0) clears it.",
+        example_descriptions=[SOFT_IMPERATIVE_PROMPT.format(run_label=program_args.run_label, program=tokens[0],
+                                                            sentence=text) for text in card_sentences(eval_data)],
         extra_files={"programs.json": programs_to_records(programs, tokens)},
+        id2label=id2label,
     )
 
 

@@ -2,7 +2,8 @@
 # /// script
 # dependencies = ["synthesizer[examples]", "transformers[torch]>=5.23,<6", "datasets>=5,<6", "accelerate>=1.1"]
 # ///
-"""Experiment 2 of "Rethinking Neural Computation" (soft-instruction): SST-2 as a one-instruction subleq program.
+"""Experiment 2 of "Rethinking Neural Computation" (soft-instruction): SST-2, or any text classification, as a
+one-instruction subleq program.
 
 The network reads `[CLS] 1 classify this input: <sentence> [SEP]` and predicts one instruction: positive ->
 (A, B, C) = (0, 2, 0), negative -> (1, 2, 0). On the data memory `[-1, 0, 0, ...]` (saved in the config) the
@@ -11,8 +12,11 @@ machine writes 1 (positive) or leaves 0 (negative) in the output cell 2, then ha
     run = pipeline("subleq-execution", model=output_dir, trust_remote_code=True)
     run("Classify this input: a gorgeous, witty film")
 
-returns `output` 1 and `label` "positive". The best checkpoint (by validation accuracy of A, the operand that
-carries the sentiment) is kept; `sst2_results.json` holds the best accuracy and the curve.
+returns `output` 1 and `label` "positive". With N classes (`--text_column_names`, `--label_column_name`: any
+text-classification data), class c is the instruction (N - 1 - c, N, 0) on the memory
+`[-(N - 1), ..., -1, 0, 0, ...]` (cell N - 1 - c holds -c): it writes c into the output cell N, and `label` names the
+class. The best checkpoint (by validation accuracy of A, the operand that carries the class) is kept;
+`sst2_results.json` holds the best accuracy and the curve.
 
 Tiny CPU run on the committed sample (seconds):
 
@@ -20,6 +24,14 @@ Tiny CPU run on the committed sample (seconds):
         --train_file data/sst2_sample/train.tsv --validation_file data/sst2_sample/dev.tsv \\
         --tokenizer_name data/sst2_sample/tokenizer --hidden_size 32 --num_hidden_layers 1 \\
         --num_attention_heads 2 --intermediate_size 64 --max_train_samples 64 --num_train_epochs 1
+
+Three classes (negative, neutral, positive) on the committed sample of other data, whose text is in two columns:
+
+    python examples/run_soft_instruction.py --output_dir runs/si-three-class \\
+        --train_file data/three_class_sample/train.csv --validation_file data/three_class_sample/validation.csv \\
+        --text_column_names title,review --label_column_name tone \\
+        --tokenizer_name data/three_class_sample/tokenizer --hidden_size 32 --num_hidden_layers 1 \\
+        --num_attention_heads 2 --intermediate_size 64 --num_train_epochs 1
 
 The paper's settings (the defaults: untrained BERT 4 x 256, lr 1e-4, 2 epochs, batch 32, evaluation every 64 steps,
 GLUE SST-2 from the Hub; about 20 minutes on 2 CPU cores):
@@ -49,22 +61,25 @@ from synthesizer_examples.soft_programs import (
     SOFT_INSTRUCTION_TEMPLATE,
     build_soft_instruction_dataset,
     soft_instruction_memory,
+    soft_instruction_operands,
 )
 from synthesizer_examples.sst2 import (
-    CARD_SENTENCES,
     SST2DataArguments,
     SST2ModelArguments,
     SST2ProgramArguments,
     SST2TrainingArguments,
+    card_sentences,
     check_prompt_fits,
     check_sst2_arguments,
+    describe_classes,
     finished_sst2_run,
+    label_names,
     load_sst2_splits,
     load_sst2_tokenizer,
     setup_sst2_run,
     train_sst2_synthesizer,
 )
-from synthesizer_examples.training import parse_example_args
+from synthesizer_examples.training import argument_error, parse_example_args
 
 
 logger = logging.getLogger(__name__)
@@ -80,7 +95,8 @@ class SoftInstructionArguments(SST2ProgramArguments):
 
     def __post_init__(self):
         super().__post_init__()
-        # The program reads cells 0 and 1 and writes the output cell, 2.
+        # The program reads cells 0 and 1 and writes the output cell, 2 (with two classes; N classes need N + 1
+        # cells, checked once the data is read).
         if self.data_memory_size <= SOFT_INSTRUCTION_OUTPUT_CELL:
             raise ValueError(f"--data_memory_size must be >= {SOFT_INSTRUCTION_OUTPUT_CELL + 1} (the program's cells "
                              f"0..{SOFT_INSTRUCTION_OUTPUT_CELL}), got {self.data_memory_size}")
@@ -106,21 +122,32 @@ def main(argv=None):
     tokenizer = load_sst2_tokenizer(model_args, [])
     check_prompt_fits(tokenizer, DEFAULT_INPUT_TEMPLATE.format(
         instruction=1, description=SOFT_INSTRUCTION_TEMPLATE.format(sentence="")), data_args.max_seq_length)
-    train_sst2, eval_sst2 = load_sst2_splits(data_args)
-    splits = (build_soft_instruction_dataset(train_sst2), build_soft_instruction_dataset(eval_sst2))
-    logger.info("soft-instruction: %d training, %d validation rows", *map(len, splits))
+    train_data, eval_data = load_sst2_splits(data_args)
+    names = label_names(train_data)
+    # One cell per class, then the output cell.
+    if len(names) >= program_args.data_memory_size:
+        argument_error(f"--data_memory_size {program_args.data_memory_size} holds at most "
+                       f"{program_args.data_memory_size - 1} classes and the output cell; --label_column_name "
+                       f"{data_args.label_column_name} has {len(names)} classes: pass --data_memory_size >= "
+                       f"{len(names) + 1}")
+    splits = tuple(build_soft_instruction_dataset(split, len(names)) for split in (train_data, eval_data))
+    logger.info("soft-instruction: %d classes, %d training, %d validation rows", len(names), *map(len, splits))
 
     set_seed(training_args.seed)
+    operands = soft_instruction_operands(len(names))
+    memory_image = soft_instruction_memory(program_args.data_memory_size, len(names))
     return train_sst2_synthesizer(
         args, settings, splits, tokenizer,
-        memory_image=soft_instruction_memory(program_args.data_memory_size),
-        output_cell=SOFT_INSTRUCTION_OUTPUT_CELL,
+        memory_image=memory_image,
+        output_cell=len(names),
         method="soft-instruction",
-        task_description="Soft-instruction SST-2 (Experiment 2 of the paper): the description "
-        "`Classify this input: <sentence>` is a one-instruction program, (0, 2, 0) for positive text and (1, 2, 0) "
-        "for negative text, run on the data memory `[-1, 0, 0, ...]`; the output cell 2 holds the class "
-        "(1 = positive), and `label` names it.",
-        example_descriptions=[SOFT_INSTRUCTION_TEMPLATE.format(sentence=sentence) for sentence in CARD_SENTENCES],
+        task_description=f"Soft-instruction {describe_classes(names)} (Experiment 2 of the paper): the description "
+        "`Classify this input: <sentence>` is a one-instruction program, "
+        f"{', '.join(f'{operands[c]} for {names[c]} text' for c in reversed(range(len(names))))}, run on the data "
+        f"memory `[{', '.join(map(str, memory_image[:len(names) + 1]))}, ...]`; the output cell {len(names)} holds "
+        f"the class ({', '.join(f'{c} = {name}' for c, name in enumerate(names))}), and `label` names it.",
+        example_descriptions=[SOFT_INSTRUCTION_TEMPLATE.format(sentence=text) for text in card_sentences(eval_data)],
+        id2label=dict(enumerate(names)),
     )
 
 

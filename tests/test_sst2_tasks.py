@@ -30,18 +30,19 @@ SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sst2_sample"
 TRAIN_TSV, DEV_TSV = SAMPLE / "train.tsv", SAMPLE / "dev.tsv"
 
 
-def make_tokenizer_folder(folder: Path) -> Path:
+def make_tokenizer_folder(folder: Path, texts: list[str] | None = None) -> Path:
     """
     A small uncased BERT WordPiece tokenizer saved to `folder`, so that tests need neither the Hub nor a copy of the
     30k bert-base-uncased vocabulary: BERT's special tokens, the integers 0..256 (every C_t is one token, as in
-    bert-base-uncased), the prompts' words and the words of the committed SST-2 sample.
+    bert-base-uncased), the prompts' words and the words of `texts` (default: the committed SST-2 sample).
     """
+    if texts is None:
+        texts = []
+        for path in (TRAIN_TSV, DEV_TSV):
+            lines = path.read_text(encoding="utf-8").splitlines()[1:]
+            texts += [line.rsplit("\t", 1)[0] for line in lines]
     words = set()
-    prompts = [SOFT_INSTRUCTION_TEMPLATE, SOFT_IMPERATIVE_TEMPLATE, "a gorgeous, witty film"]
-    for path in (TRAIN_TSV, DEV_TSV):
-        lines = path.read_text(encoding="utf-8").splitlines()[1:]
-        prompts += [line.rsplit("\t", 1)[0] for line in lines]
-    for text in prompts:
+    for text in [SOFT_INSTRUCTION_TEMPLATE, SOFT_IMPERATIVE_TEMPLATE, "a gorgeous, witty film", *texts]:
         words.update(piece for piece, _ in BertPreTokenizer().pre_tokenize_str(text.lower()))
     words -= {"[", "]", "{", "}", "sep", "sentence", "program"}
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[", "]"] + [str(i) for i in range(257)]
@@ -110,10 +111,18 @@ def test_load_sst2_errors(kwargs, message):
         load_sst2(**kwargs)
 
 
-def test_load_sst2_rejects_other_labels(tmp_path):
-    (tmp_path / "t.tsv").write_text("sentence\tlabel\na film \t2\n")
-    with pytest.raises(ValueError, match="0 or 1"):
-        load_sst2(train_file=str(tmp_path / "t.tsv"), validation_file=str(tmp_path / "t.tsv"))
+def test_load_sst2_numbers_other_labels_in_sorted_order(tmp_path):
+    # Any number of classes, as run_classification.py: integer labels other than SST-2's 0/1 keep their value as name.
+    (tmp_path / "t.tsv").write_text("sentence\tlabel\na film \t7\nanother \t2\nthird \t5\n")
+    loaded = load_sst2(train_file=str(tmp_path / "t.tsv"), validation_file=str(tmp_path / "t.tsv"))
+    assert loaded["train"]["label"] == [2, 0, 1]
+    assert loaded["train"].features["label"].names == ["2", "5", "7"]
+
+
+def test_load_sst2_rejects_labels_that_are_not_classes(tmp_path):
+    (tmp_path / "t.json").write_text('{"sentence": "a film", "label": 0.5}\n{"sentence": "b", "label": 1.5}\n')
+    with pytest.raises(ValueError, match="--label_column_name label: labels must be all integers or all non-empty"):
+        load_sst2(train_file=str(tmp_path / "t.json"), validation_file=str(tmp_path / "t.json"))
 
 
 # Soft-instruction (Experiment 2)

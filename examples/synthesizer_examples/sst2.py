@@ -1,5 +1,6 @@
-"""SST-2 for Experiments 2 and 3 of the paper: loading the data, and the plumbing the three SST-2 example scripts
-share (`run_soft_instruction.py`, `run_soft_imperative.py`, `run_sequence_classification.py`).
+"""SST-2 (or any text-classification data) for Experiments 2 and 3 of the paper: loading the data, and the plumbing
+the three SST-2 example scripts share (`run_soft_instruction.py`, `run_soft_imperative.py`,
+`run_sequence_classification.py`).
 """
 
 import csv
@@ -10,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
 import datasets
-from datasets import Dataset, DatasetDict
+from datasets import ClassLabel, Dataset, DatasetDict
 from transformers import AutoConfig, TrainingArguments
 
 from modeling_synthesizer.configuration_synthesizer import PAPER_BACKBONE, SynthesizerConfig
@@ -34,7 +35,6 @@ from .metrics import argmax_operands, make_compute_metrics
 from .model_card import ModelCardSpec, subleq_usage, synthesizer_summary, text_classification_usage
 from .run_info import redact_settings, write_json_atomic
 from .run_settings import write_run_settings
-from .soft_programs import SST2_ID2LABEL
 from .training import (
     RunControlArguments,
     argument_error,
@@ -48,7 +48,6 @@ from .training import (
     write_results,
 )
 
-
 logger = logging.getLogger(__name__)
 
 GLUE_SST2 = ("nyu-mll/glue", "sst2")
@@ -60,8 +59,12 @@ POOLING_CHOICES = ["auto", "first", "last", "mean"]
 # three flags the scripts run offline, from the repository root.
 SAMPLE_FLAGS = ("--train_file data/sst2_sample/train.tsv --validation_file data/sst2_sample/dev.tsv "
                 "--tokenizer_name data/sst2_sample/tokenizer")
-# The sentences a model card's code runs, one of each sentiment.
+# The sentences a model card's code runs on SST-2, one of each sentiment (on other data: the first validation text of
+# each class).
 CARD_SENTENCES = ["a gorgeous, witty film", "a dull, lifeless mess"]
+SST2_LABEL_NAMES = ["negative", "positive"]
+# As run_classification.py joins several text columns.
+TEXT_COLUMN_DELIMITER = " "
 
 
 def load_sst2(
@@ -70,10 +73,18 @@ def load_sst2(
     train_file: str | None = None,
     validation_file: str | None = None,
     cache_dir: str | None = None,
+    text_column_names: str = "sentence",
+    label_column_name: str = "label",
 ) -> DatasetDict:
     """
-    SST-2 as a `DatasetDict` with `train` and `validation` splits of columns `sentence` (str, stripped of the GLUE
-    files' trailing space) and `label` (int, 0 = negative, 1 = positive). Other columns (`idx`) are dropped.
+    SST-2, or any text-classification data, as a `DatasetDict` with `train` and `validation` splits of columns
+    `sentence` (str: the text columns, each stripped of the GLUE files' trailing space, joined by a space as
+    run_classification.py joins them) and `label` (a `ClassLabel`: class ids 0..N-1 and their names). Other columns
+    (`idx`) are dropped.
+
+    Labels are mapped to ids as run_classification.py maps them: a `ClassLabel` column keeps its ids and names;
+    otherwise the labels of both splits (all integers or all strings) are sorted and numbered from 0. Integer labels
+    are named by their value, except SST-2's 0 and 1, named negative and positive.
 
     Args:
         dataset_name, dataset_config_name: a Hub dataset (default GLUE SST-2: `nyu-mll/glue`, `sst2`), used when no
@@ -81,9 +92,12 @@ def load_sst2(
         train_file, validation_file: local `.tsv` (the GLUE format: tab-separated, unquoted, a header
             `sentence<TAB>label`), `.csv` or `.json`/`.jsonl` files, read with `datasets`' own loaders. Both or none.
         cache_dir: the `datasets` cache.
+        text_column_names: the text columns, comma-separated.
+        label_column_name: the label column.
 
     Raises:
-        ValueError: if only one file is given, a file type is unsupported, or a column or label is wrong.
+        ValueError: if only one file is given, a file type is unsupported, a column is missing, a text is missing,
+            or the labels are neither integers nor strings; each names its argument.
     """
     if (train_file is None) != (validation_file is None):
         raise ValueError("give both --train_file and --validation_file, or neither (then --dataset_name is used)")
@@ -106,22 +120,78 @@ def load_sst2(
         if dataset_name is None:
             raise ValueError("give --dataset_name or --train_file/--validation_file")
         raw = datasets.load_dataset(dataset_name, dataset_config_name, cache_dir=cache_dir)
-    splits = {}
+    text_columns = text_column_list(text_column_names)
     for split in ("train", "validation"):
-        dataset = raw[split]
-        missing = {"sentence", "label"} - set(dataset.column_names)
-        if missing:
-            raise ValueError(f"the {split} split needs columns sentence and label; missing {sorted(missing)}")
-        dataset = dataset.select_columns(["sentence", "label"])
-        dataset = dataset.cast_column("sentence", datasets.Value("string"))
-        dataset = dataset.cast_column("label", datasets.Value("int64"))
-        dataset = dataset.map(lambda batch: {"sentence": [s.strip() for s in batch["sentence"]]}, batched=True,
-                              desc=f"Stripping {split} sentences")
-        bad = set(dataset.unique("label")) - {0, 1}
-        if bad:
-            raise ValueError(f"SST-2 labels must be 0 or 1; the {split} split has {sorted(bad)}")
-        splits[split] = dataset
-    return DatasetDict(splits)
+        columns = raw[split].column_names
+        for flag, names in (("--text_column_names", text_columns), ("--label_column_name", [label_column_name])):
+            missing = [name for name in names if name not in columns]
+            if missing:
+                raise ValueError(f"{flag} {','.join(names)}: the {split} split has no column "
+                                 f"{', '.join(missing)} (its columns: {', '.join(columns)})")
+    names, label2id = class_labels(raw, label_column_name)
+
+    def to_rows(batch, indices, split):
+        texts = []
+        for row, values in zip(indices, zip(*(batch[name] for name in text_columns))):
+            if any(value is None for value in values):
+                raise ValueError(f"--text_column_names {text_column_names}: row {row} of the {split} split has "
+                                 "no text")
+            texts.append(TEXT_COLUMN_DELIMITER.join(str(value).strip() for value in values))
+        labels = batch[label_column_name]
+        return {"sentence": texts, "label": labels if label2id is None else [label2id[value] for value in labels]}
+
+    features = datasets.Features({"sentence": datasets.Value("string"), "label": ClassLabel(names=names)})
+    return DatasetDict({
+        split: raw[split].map(to_rows, batched=True, with_indices=True, fn_kwargs={"split": split}, features=features,
+                              remove_columns=raw[split].column_names, desc=f"Reading {split} texts and labels")
+        for split in ("train", "validation")
+    })
+
+
+def text_column_list(text_column_names: str) -> list[str]:
+    """The names of `--text_column_names` (comma-separated).
+
+    Raises:
+        ValueError: if a name is empty or repeated.
+    """
+    names = [name.strip() for name in text_column_names.split(",")]
+    if not all(names) or len(set(names)) != len(names):
+        raise ValueError(f"--text_column_names must be distinct, comma-separated column names, got "
+                         f"{text_column_names!r}")
+    return names
+
+
+def class_labels(raw: DatasetDict, label_column_name: str) -> tuple[list[str], dict | None]:
+    """The class names of the label column of `raw`'s train and validation splits, and the map of its values to class
+    ids (None when the column is a `ClassLabel`, whose values are the ids), as `load_sst2` documents.
+
+    Raises:
+        ValueError: naming `--label_column_name` if the labels are neither integers nor strings.
+    """
+    flag = f"--label_column_name {label_column_name}"
+    feature = raw["train"].features[label_column_name]
+    if isinstance(feature, ClassLabel):
+        names = list(feature.names)
+        for split in ("train", "validation"):
+            bad = sorted(set(raw[split].unique(label_column_name)) - set(range(len(names))))
+            if bad:
+                raise ValueError(f"{flag}: the {split} split has labels {bad} outside its classes {names}")
+        label2id = None
+    else:
+        values = set(raw["train"].unique(label_column_name)) | set(raw["validation"].unique(label_column_name))
+        kinds = {type(value) for value in values}
+        if not (kinds == {int} or kinds == {str}) or "" in values:
+            raise ValueError(f"{flag}: labels must be all integers or all non-empty strings, got "
+                             f"{sorted(map(repr, values))[:5]}")
+        values = sorted(values)
+        label2id = {value: index for index, value in enumerate(values)}
+        names = SST2_LABEL_NAMES if values == [0, 1] else [str(value) for value in values]
+    return names, label2id
+
+
+def label_names(dataset: Dataset) -> list[str]:
+    """The class names of a split `load_sst2` returns (class id i is named `label_names(dataset)[i]`)."""
+    return list(dataset.features["label"].names)
 
 
 @dataclass
@@ -171,13 +241,23 @@ class SST2ModelArguments:
 
 @dataclass
 class SST2DataArguments:
-    dataset_name: str | None = field(default=GLUE_SST2[0], metadata={"help": "A Hub dataset with SST-2's columns."})
+    dataset_name: str | None = field(default=GLUE_SST2[0], metadata={"help": "A Hub text-classification dataset."})
     dataset_config_name: str | None = field(default=GLUE_SST2[1], metadata={"help": "Its configuration."})
     train_file: str | None = field(
         default=None, metadata={"help": "A local .tsv (GLUE format), .csv or .json training file; overrides "
                                         "--dataset_name (e.g. the GLUE download's SST-2/train.tsv)."}
     )
     validation_file: str | None = field(default=None, metadata={"help": "The matching validation file (dev.tsv)."})
+    text_column_names: str = field(
+        default="sentence",
+        metadata={"help": "The text column, or several comma-separated (joined by a space, as run_classification.py "
+                          "joins them)."},
+    )
+    label_column_name: str = field(
+        default="label",
+        metadata={"help": "The label column: integers or strings (numbered in sorted order), any number of classes "
+                          "from 2."},
+    )
     max_seq_length: int = field(
         default=128, metadata={"help": "Longest input in tokens, prompt included (SST-2's longest is ~70)."}
     )
@@ -198,6 +278,9 @@ class SST2DataArguments:
                 raise ValueError(f"{flag} {path}: no such file")
         if self.train_file is None and self.dataset_name is None:
             raise ValueError("give --dataset_name or --train_file and --validation_file")
+        text_column_list(self.text_column_names)
+        if not self.label_column_name.strip():
+            raise ValueError("--label_column_name must name a column, got ''")
         check_ranges(self, max_seq_length=POSITIVE, max_train_samples=optional(POSITIVE),
                      max_eval_samples=optional(POSITIVE))
 
@@ -310,10 +393,19 @@ def finished_sst2_run(training_args: TrainingArguments) -> dict | None:
 
 
 def load_sst2_splits(data_args: SST2DataArguments) -> tuple[Dataset, Dataset]:
-    """The train and validation splits of `load_sst2`, truncated to `--max_train_samples`/`--max_eval_samples`."""
-    raw = load_sst2(data_args.dataset_name, data_args.dataset_config_name, data_args.train_file,
-                    data_args.validation_file, data_args.cache_dir)
+    """The train and validation splits of `load_sst2`, truncated to `--max_train_samples`/`--max_eval_samples`; data
+    that does not fit the data flags (a missing column, one class) stops the script with one `error:` line."""
+    try:
+        raw = load_sst2(data_args.dataset_name, data_args.dataset_config_name, data_args.train_file,
+                        data_args.validation_file, data_args.cache_dir, data_args.text_column_names,
+                        data_args.label_column_name)
+    except ValueError as error:
+        argument_error(error)
     train, validation = raw["train"], raw["validation"]
+    names = label_names(train)
+    if len(names) < 2:
+        argument_error(f"--label_column_name {data_args.label_column_name}: a classifier needs at least 2 classes, "
+                       f"the data has {len(names)}: {', '.join(names)}")
     if data_args.max_train_samples is not None:
         train = train.select(range(min(data_args.max_train_samples, len(train))))
     if data_args.max_eval_samples is not None:
@@ -321,10 +413,30 @@ def load_sst2_splits(data_args: SST2DataArguments) -> tuple[Dataset, Dataset]:
     return train, validation
 
 
-def build_sequence_classification_config(model_args: SST2ModelArguments, tokenizer):
-    """The baseline's config: the same backbone, two labels named as SST-2's."""
-    settings = backbone_config(model_args, tokenizer, num_labels=2, id2label=dict(SST2_ID2LABEL),
-                               label2id={name: index for index, name in SST2_ID2LABEL.items()})
+def card_sentences(validation: Dataset) -> list[str]:
+    """The texts a model card's code runs: SST-2's `CARD_SENTENCES`, or on other data the first validation text of
+    each class."""
+    names = label_names(validation)
+    if names == SST2_LABEL_NAMES:
+        return list(CARD_SENTENCES)
+    first = {}
+    for text, label in zip(validation["sentence"], validation["label"]):
+        first.setdefault(label, text)
+    return [first[label] for label in sorted(first)]
+
+
+def describe_classes(names: list[str]) -> str:
+    """"SST-2" for SST-2's labels, otherwise the classes, for model cards."""
+    if names == SST2_LABEL_NAMES:
+        return "SST-2"
+    return f"text classification ({len(names)} classes: {', '.join(names)})"
+
+
+def build_sequence_classification_config(model_args: SST2ModelArguments, tokenizer, names: list[str] | None = None):
+    """The baseline's config: the same backbone, one label per class of the data (default: SST-2's two)."""
+    names = SST2_LABEL_NAMES if names is None else names
+    settings = backbone_config(model_args, tokenizer, num_labels=len(names), id2label=dict(enumerate(names)),
+                               label2id={name: index for index, name in enumerate(names)})
     return AutoConfig.for_model(settings.pop("model_type"), **settings)
 
 
@@ -407,13 +519,14 @@ def train_sst2_synthesizer(
     task_description: str,
     example_descriptions: list[str],
     extra_files: dict | None = None,
+    id2label: dict[int, str] | None = None,
 ) -> dict:
     """
     Everything after the data of `run_soft_instruction.py` and `run_soft_imperative.py`: builds the Synthesizer
-    (backbone from the size flags, heads from `SST2ProgramArguments`, the program's data memory and output cell, SST-2
-    label names), tokenizes, trains with the instruction metrics (accuracy of A, B, C and instruction exact match),
-    evaluates, and writes `sst2_results.json`, `extra_files` and the checkpoint with its card in `output_dir`; pushes
-    with `--push_to_hub`.
+    (backbone from the size flags, heads from `SST2ProgramArguments`, the program's data memory and output cell, the
+    names of the output cell's values), tokenizes, trains with the instruction metrics (accuracy of A, B, C and
+    instruction exact match), evaluates, and writes `sst2_results.json`, `extra_files` and the checkpoint with its
+    card in `output_dir`; pushes with `--push_to_hub`.
 
     Args:
         args (`tuple`): the parsed `(SST2ModelArguments, SST2DataArguments, SST2ProgramArguments subclass,
@@ -421,16 +534,18 @@ def train_sst2_synthesizer(
         settings (`dict`): `run_settings.settings_of(args)`, taken as parsed; recorded in `run_settings.json`.
         splits (`tuple`): the (train, validation) datasets of a builder in `soft_programs`.
         example_descriptions (`list`): descriptions the card's code runs through the pipeline.
+        id2label (`dict`): the name of each value of the output cell (default: SST-2's, 0 = negative, 1 = positive).
 
     Returns:
         The `sst2_results.json` payload.
     """
     model_args, data_args, program_args, training_args = args
+    id2label = dict(enumerate(SST2_LABEL_NAMES)) if id2label is None else id2label
     config = SynthesizerConfig(
         text_config=backbone_config(model_args, tokenizer), label_smoothing=model_args.label_smoothing,
         pooling=model_args.pooling, data_memory_size=program_args.data_memory_size,
         max_program_length=program_args.max_program_length, memory_image=memory_image, output_cell=output_cell,
-        id2label=dict(SST2_ID2LABEL), add_special_tokens=True,
+        id2label=id2label, add_special_tokens=True,
     )
     with training_args.main_process_first(desc="tokenizing"):
         splits = tuple(tokenize_instructions(split, tokenizer, config, data_args.max_seq_length) for split in splits)
@@ -453,7 +568,8 @@ def train_sst2_synthesizer(
     card.results.update({"best validation accuracy of A": results["best_accuracy"],
                          "validation accuracy of A (saved model)": eval_metrics.get("eval_a_accuracy"),
                          "validation instruction exact match (saved model)": eval_metrics.get("eval_exact_match")})
-    return finish_sst2_run(trainer, results, f"Synthesizer: {method} on SST-2", extra_files)
+    return finish_sst2_run(trainer, results, f"Synthesizer: {method} on {describe_classes(list(id2label.values()))}",
+                           extra_files)
 
 
 def run_settings(model_args, data_args, training_args, extra: dict | None = None) -> dict:
@@ -468,17 +584,20 @@ def run_settings(model_args, data_args, training_args, extra: dict | None = None
 def baseline_card(model, model_args, data_args, training_args, sentences: list[str]) -> ModelCardSpec:
     """The baseline's card: a plain text classifier, run with `pipeline("text-classification")`."""
     config = model.config
+    names = [config.id2label[index] for index in range(config.num_labels)]
+    task = describe_classes(names)
     return ModelCardSpec(
         summary=f'The baseline of Experiments 2 and 3 of "Rethinking Neural Computation": `{type(model).__name__}` '
-        f"({config.num_hidden_layers} layers, hidden {config.hidden_size}), trained from scratch on SST-2 with the "
+        f"({config.num_hidden_layers} layers, hidden {config.hidden_size}), trained from scratch on {task} with the "
         "same settings as the Synthesizer runs.",
-        task_description="SST-2 sentiment classification (0 = negative, 1 = positive).",
+        task_description=f"{'SST-2 sentiment classification' if task == 'SST-2' else task.capitalize()} ("
+        f"{', '.join(f'{index} = {name}' for index, name in enumerate(names))}).",
         usage=text_classification_usage(sentences),
         script="examples/run_sequence_classification.py",
         training_settings=run_settings(model_args, data_args, training_args),
         dataset=data_args.dataset_name if data_args.train_file is None else None,
         pipeline_tag="text-classification",
-        tags=["sst2", "synthesizer-baseline"],
+        tags=["sst2", "synthesizer-baseline"] if task == "SST-2" else ["synthesizer-baseline"],
     )
 
 
@@ -486,18 +605,23 @@ __all__ = [
     "CARD_SENTENCES",
     "GLUE_SST2",
     "RESULTS_FILE",
+    "SAMPLE_FLAGS",
+    "SST2_LABEL_NAMES",
     "SST2ClassificationTrainingArguments",
     "SST2DataArguments",
     "SST2ModelArguments",
     "SST2ProgramArguments",
     "SST2TrainingArguments",
-    "SAMPLE_FLAGS",
     "baseline_card",
     "build_sequence_classification_config",
+    "card_sentences",
     "check_prompt_fits",
     "check_sst2_arguments",
+    "class_labels",
+    "describe_classes",
     "finish_sst2_run",
     "finished_sst2_run",
+    "label_names",
     "load_sst2",
     "load_sst2_splits",
     "load_sst2_tokenizer",
@@ -505,6 +629,7 @@ __all__ = [
     "setup_sst2_run",
     "sst2_trainer",
     "summarize_run",
+    "text_column_list",
     "train_and_evaluate",
     "train_sst2_synthesizer",
 ]
