@@ -39,13 +39,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from synthesizer_examples.run_info import launch_command, machine_description
+
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 CHECKS_SCRIPT = ROOT / "bench" / "compat_checks.py"
-sys.path.insert(0, str(ROOT / "examples"))
-
-from synthesizer_examples.run_info import launch_command, machine_description  # noqa: E402
 
 
 # The oldest transformers a checkpoint's code and the installed package support (README, pyproject.toml).
@@ -121,14 +120,16 @@ def run_checks(python: str, folders: dict[str, Path], hf_home: Path, work: Path,
     home = Path(tempfile.mkdtemp(prefix="hf_home-", dir=work))
     shutil.copytree(hf_home, home, dirs_exist_ok=True)
     # -I: neither this checkout nor the user's site-packages is importable, only what the environment installed.
-    report = home / "report.json"
-    command = [python, "-I", str(CHECKS_SCRIPT), "--release", str(folders["release"]),
+    # With `package`, this checkout's package is importable too (PYTHONPATH), and -s -P keep the rest out as -I does.
+    report, env, isolation = home / "report.json", clean_env(home), ["-I"]
+    if package:
+        isolation, env["PYTHONPATH"] = ["-s", "-P"], str(ROOT)
+    command = [python, *isolation, str(CHECKS_SCRIPT), "--release", str(folders["release"]),
                "--memorized", str(folders["memorized"]), "--report", str(report)]
     if package:
-        command += ["--package", str(ROOT)]
+        command.append("--package")
     try:
-        ran = subprocess.run(command, cwd=work, env=clean_env(home), capture_output=True, text=True,
-                             timeout=CHECK_TIMEOUT_S)
+        ran = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=CHECK_TIMEOUT_S)
         if ran.returncode != 0 or not report.is_file():
             return {"error": f"the checks exited with status {ran.returncode}: {ran.stderr.strip()[-2000:]}"}
         return json.loads(report.read_text())

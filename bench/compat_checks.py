@@ -3,10 +3,12 @@
 a release checkpoint and a memorization checkpoint. Writes one JSON object to `--report`: check name ->
 `{"ok": true, "value"}` or `{"ok": false, "error", "traceback"}`.
 
-    python -I bench/compat_checks.py --release DIR --memorized DIR --report FILE [--package ROOT]
+    python -I bench/compat_checks.py --release DIR --memorized DIR --report FILE
+    PYTHONPATH=. python -s -P bench/compat_checks.py --release DIR --memorized DIR --report FILE --package
 
 Without `--package` (the clean environments), everything loads through the checkpoints' own code
-(`trust_remote_code=True`). With `--package ROOT`, the installed package's classes load the folders instead, which
+(`trust_remote_code=True`). With `--package`, the package's classes (importable on `PYTHONPATH`) load the folders
+instead, which
 gives the outputs the others are compared with; the checks by repo id and the model cards' code (verbatim, so remote
 code) run the same way in both.
 
@@ -41,15 +43,13 @@ UNKNOWN = "translate this sentence into French"
 class Loader:
     """Loads a checkpoint folder through its own code, or (with `package`) through the installed package."""
 
-    def __init__(self, package: str | None):
-        self.root = package
-        if package is not None:
-            sys.path.insert(0, package)
+    def __init__(self, package: bool):
+        self.use_package = package
 
     @property
     def package(self):
-        """The installed package, imported at first use (so that a release it refuses fails each check), or None."""
-        if self.root is None:
+        """The package, imported at first use (so that a release it refuses fails each check), or None."""
+        if not self.use_package:
             return None
         import modeling_synthesizer
 
@@ -273,7 +273,8 @@ def main(argv=None) -> int:
     parser.add_argument("--release", type=Path, required=True, help="The tiny release checkpoint folder.")
     parser.add_argument("--memorized", type=Path, required=True, help="The tiny memorization checkpoint folder.")
     parser.add_argument("--report", type=Path, required=True, help="Where the JSON report goes.")
-    parser.add_argument("--package", help="Load the folders with the installed package found at this root.")
+    parser.add_argument("--package", action="store_true",
+                        help="Load the folders with the package's classes (`modeling_synthesizer`, importable).")
     parser.add_argument("--checks", default=",".join(CHECKS), help="Comma-separated checks to run (default: all).")
     args = parser.parse_args(argv)
     names = args.checks.split(",")

@@ -41,6 +41,7 @@ import json
 import os
 import platform
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -51,9 +52,7 @@ import torch
 
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "examples"))
 
-import run_program_memorization  # noqa: E402
 from transformers import pipeline  # noqa: E402
 
 import modeling_synthesizer.subleq as subleq_module  # noqa: E402
@@ -115,14 +114,16 @@ def memorize_multiply(work_dir: Path, seed: int):
     build_memorization_dataset(records).save_to_disk(str(work_dir / "data"))
     checkpoint = work_dir / "multiply"
     started = time.perf_counter()
-    results = run_program_memorization.main([
+    subprocess.run([
+        sys.executable, str(ROOT / "examples" / "run_program_memorization.py"),
         "--output_dir", str(checkpoint), "--dataset_name", str(work_dir / "data"),
         "--data_memory_size", "8", "--hidden_size", "64", "--num_hidden_layers", "2", "--num_attention_heads", "2",
         "--intermediate_size", "128", "--learning_rate", "3e-3", "--dropout", "0", "--label_smoothing", "0",
         "--per_device_train_batch_size", str(len(program)), "--num_train_epochs", "500", "--save_strategy", "no",
         "--logging_strategy", "no", "--disable_tqdm", "true", "--report_to", "none", "--log_level", "warning",
         "--seed", str(seed),
-    ])
+    ], check=True)
+    results = json.loads((checkpoint / "memorization_results.json").read_text())
     if results["final_exact_match"] != 1.0:
         raise RuntimeError(f"the multiply program was not memorized: {results}")
     training = {"global_step": results["global_step"], "train_runtime_s": results["train_runtime_s"],

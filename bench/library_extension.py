@@ -17,16 +17,16 @@ resumes where it stopped.
 import argparse
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
+from modeling_synthesizer.program_library import PROGRAMS_DIR
+
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "examples"))
-
-import run_program_library  # noqa: E402
-
-from modeling_synthesizer.program_library import PROGRAMS_DIR  # noqa: E402
+SCRIPT = ROOT / "examples" / "run_program_library.py"
+RESULTS_FILE = "library_results.json"  # the script's results file
 
 
 NEW_PROGRAMS = ROOT / "examples" / "my_programs"
@@ -55,12 +55,13 @@ def program_folder(folder: Path, sources: list[Path]) -> Path:
 def build(argv: list[str], output_dir: Path) -> dict:
     """One run of the script (or its finished results, reported again); its results and whether it exited 1 (not
     exact: nothing would be pushed)."""
-    exit_message = None
-    try:
-        run_program_library.main(argv + ["--output_dir", str(output_dir)])
-    except SystemExit as error:
-        exit_message = str(error.code)
-    results = json.loads((output_dir / run_program_library.RESULTS_FILE).read_text())
+    run = subprocess.run([sys.executable, str(SCRIPT), *argv, "--output_dir", str(output_dir)],
+                         stderr=subprocess.PIPE, text=True)
+    sys.stderr.write(run.stderr)
+    exit_message = run.stderr.strip().splitlines()[-1] if run.returncode else None
+    if run.returncode not in (0, 1):  # 1: trained but not exact, reported; anything else is a failure
+        raise SystemExit(f"{SCRIPT.name} failed (exit {run.returncode}): {exit_message}")
+    results = json.loads((output_dir / RESULTS_FILE).read_text())
     return {"results": results, "exit": exit_message}
 
 
@@ -117,7 +118,7 @@ def main(argv=None) -> dict:
                             # None: not shown either way (the rebuild's true steps are unknown, and above this bound).
                             "goal_met": (teach["reached_100"] and teach["steps"] <= rebuild["steps"] / 4)
                             or (None if not rebuild["reached_100"] else False)})
-    runs = [base["results"]] + [json.loads((work / name / run_program_library.RESULTS_FILE).read_text())
+    runs = [base["results"]] + [json.loads((work / name / RESULTS_FILE).read_text())
                                 for name in ("taught_1", "rebuilt_1", "taught_5", "rebuilt_5")]
     report = {
         "command": "OMP_NUM_THREADS=1 python bench/library_extension.py " + " ".join(argv or sys.argv[1:]),

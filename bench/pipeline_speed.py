@@ -46,9 +46,8 @@ import torch
 
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench"))  # bench/execution.py (it adds examples/ to the path itself)
 
-import execution  # noqa: E402
+import execution  # noqa: E402  (bench/execution.py, next to this script)
 from datasets import Dataset  # noqa: E402
 from transformers import pipeline  # noqa: E402
 

@@ -16,12 +16,11 @@ import json
 import sys
 from pathlib import Path
 
+from synthesizer_examples.run_info import redact_command, redact_settings
+
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-sys.path.insert(0, str(ROOT / "examples"))
-
-from synthesizer_examples.run_info import redact_command, redact_settings  # noqa: E402
 
 
 RUN_FILE = "release_results.json"

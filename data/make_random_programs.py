@@ -12,15 +12,10 @@ memorization example reads it back with `--dataset_name <folder or Hub id>`.
 import argparse
 import json
 import os
-import sys
-from pathlib import Path
 
 from huggingface_hub import DatasetCard, DatasetCardData
 
-
-# The example scripts' shared module lives next to them in examples/, not in the installed package.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
-from synthesizer_examples.memorization import build_random_program_dataset  # noqa: E402
+from synthesizer_examples.memorization import build_random_program_dataset
 
 
 CARD = """---

@@ -12,14 +12,8 @@ import json  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import textwrap  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-
-
-# The example scripts and their shared module `synthesizer_examples` are imported from examples/, as the scripts
-# themselves do when run as `python examples/run_*.py`.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 
 
 TINY_BACKBONES = {
@@ -77,7 +71,7 @@ MEMORIZED_SHAPE = (8, 12, 3)
 def memorized(tmp_path_factory):
     """A trained checkpoint (~5 s of training): 3 random programs of 12 instructions over 8 cells, memorized to
     100%. Returns (its folder, description -> true program)."""
-    import run_program_memorization  # from examples/, on sys.path above
+    import run_program_memorization  # examples/ is on pytest's pythonpath (pyproject.toml)
 
     k, length, n_programs = MEMORIZED_SHAPE
     output_dir = tmp_path_factory.mktemp("memorized")

@@ -3,11 +3,13 @@ computed another way."""
 
 import json
 import math
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
+import run_program_memorization  # examples/ and bench/ are on pytest's pythonpath (pyproject.toml)
+import table1
+import table1_ablation
 import torch
 from torch import nn
 from transformers import AutoTokenizer, pipeline
@@ -16,13 +18,6 @@ from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq, run_su
 from modeling_synthesizer.tokenizer import load_tokenizer_with_programs, program_token
 from synthesizer_examples import authors
 from synthesizer_examples.memorization import build_random_program_dataset, make_random_programs
-
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "examples"), str(ROOT / "bench")]
-import run_program_memorization  # noqa: E402
-import table1  # noqa: E402
-import table1_ablation  # noqa: E402
 
 
 H, K, L = 32, 8, 12

@@ -24,7 +24,7 @@ from modeling_synthesizer.program_library import (
     read_records,
     run_program_tests,
 )
-from synthesizer_examples.library_source import load_program_library  # examples/ is on sys.path (conftest.py)
+from synthesizer_examples.library_source import load_program_library
 
 
 DOUBLE = """\

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import run_program_memorization  # examples/ is on pytest's pythonpath (pyproject.toml)
 import torch
 from transformers import AutoTokenizer, TrainerControl, TrainerState, TrainingArguments
 
@@ -17,8 +18,6 @@ from synthesizer_examples.training import StopAtExactMatchCallback, first_step_r
 
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "examples"))
-import run_program_memorization  # noqa: E402
 
 
 # Small enough to memorize in about a hundred steps on a CPU.

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import run_program_memorization  # examples/ is on sys.path (conftest.py)
+import run_program_memorization  # examples/ is on pytest's pythonpath (pyproject.toml)
 import transformers
 from conftest import run_without_package
 from huggingface_hub import constants

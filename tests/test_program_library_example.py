@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import run_program_library  # examples/ is on sys.path (conftest.py)
+import run_program_library  # examples/ is on pytest's pythonpath (pyproject.toml)
 import torch
 from conftest import run_without_package
 from test_model_cards import card_code, check_hub_repository

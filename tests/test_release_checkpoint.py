@@ -14,7 +14,7 @@ import re
 import shutil
 from pathlib import Path
 
-import build_synthesizer_bert_256 as build  # examples/ is on sys.path (conftest.py)
+import build_synthesizer_bert_256 as build  # examples/ is on pytest's pythonpath (pyproject.toml)
 import pytest
 import transformers
 from conftest import run_without_package

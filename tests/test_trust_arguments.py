@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import build_synthesizer_bert_256  # examples/ is on sys.path (conftest.py)
+import build_synthesizer_bert_256  # examples/ is on pytest's pythonpath (pyproject.toml)
 import pytest
 import run_program_library
 import run_program_memorization

@@ -6,7 +6,6 @@ import copy
 import json
 import math
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -479,11 +478,7 @@ def test_release_metrics_count_paraphrases_and_unknown_tasks():
 
 
 def test_bench_release_shows_paraphrases_and_still_reads_an_earlier_report():
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import release as bench_release
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
+    import release as bench_release  # bench/ is on pytest's pythonpath (pyproject.toml)
     from synthesizer_examples.release import release_metrics
 
     earlier = json.loads((ROOT / "bench" / "results" / "release.json").read_text())

@@ -24,7 +24,6 @@ from modeling_synthesizer.subleq import INT64_MAX, SubleqError, SubleqTypeError
 from modeling_synthesizer.tokenizer import build_word_level_tokenizer
 
 
-TESTS = Path(__file__).resolve().parent
 param = pytest.mark.parametrize
 DESCRIPTIONS = ["[PROG_0]", "[PROG_1]", "[PROG_2]"]
 
@@ -294,17 +293,15 @@ def test_a_huge_known_description_is_refused_before_it_is_tokenized(known, token
 
 # One process under a cap on its address space: what each call allocates beyond its inputs must fit.
 CAPPED = """
-import json, resource, sys
-sys.path.insert(0, {tests!r})
+import json, resource
 import torch
-from conftest import TINY_BACKBONES
 from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq
 from modeling_synthesizer.pipeline_synthesizer import SubleqPipeline
 from modeling_synthesizer.tokenizer import build_word_level_tokenizer
 
 def tiny(size, known_programs=None):
     tokenizer = build_word_level_tokenizer(size, ["[PROG_0]", "[PROG_1]"])
-    config = SynthesizerConfig(text_config=dict(TINY_BACKBONES["bert"], vocab_size=len(tokenizer)),
+    config = SynthesizerConfig(text_config=dict({tiny_bert!r}, vocab_size=len(tokenizer)),
                                data_memory_size=size, max_program_length=size, add_special_tokens=False,
                                known_programs=known_programs)
     return SubleqPipeline(model=SynthesizerForSubleq(config).eval(), tokenizer=tokenizer, device=-1)
@@ -336,7 +333,7 @@ attempt("huge", lambda: pipe("[PROG_0] " + "x" * 10**7, max_steps=5))
 
 
 def run_capped(size, headroom):
-    code = CAPPED.format(tests=str(TESTS), size=size, headroom=headroom)
+    code = CAPPED.format(tiny_bert=TINY_BACKBONES["bert"], size=size, headroom=headroom)
     env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env,
                             timeout=600)

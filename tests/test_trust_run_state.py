@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import build_synthesizer_bert_256 as build  # examples/ is on sys.path (conftest.py)
+import build_synthesizer_bert_256 as build  # examples/ is on pytest's pythonpath (pyproject.toml)
 import pytest
 import run_program_memorization
 import torch

@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import run_program_library  # examples/ is on sys.path (conftest.py)
+import run_program_library  # examples/ is on pytest's pythonpath (pyproject.toml)
 from conftest import _BLOCK_PACKAGE
 from transformers import pipeline
 
