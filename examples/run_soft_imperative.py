@@ -111,7 +111,7 @@ class SoftImperativeArguments(SST2ProgramArguments):
         # Cell 0 is the verdict flag and the programs' operands start at 1.
         check_ranges(self, num_programs=POSITIVE, data_memory_size=Range(2, MAX_DATA_MEMORY_SIZE))
         if not self.run_label.strip():
-            raise ValueError("--run_label must name a label, got ''")
+            raise ValueError(f"--run_label must name a label, got {self.run_label!r}")
         if self.program_length not in Range(1, self.max_program_length):
             raise ValueError(f"--program_length must be in [1, {self.max_program_length}] (at most "
                              f"--max_program_length), got {self.program_length}")

@@ -181,6 +181,9 @@ SCRIPT_CASES = {
         (["--pooling", "cls"], "argument --pooling: invalid choice: 'cls'"),
         (["--tokenizer_name", "no/such/folder"], "--tokenizer_name no/such/folder: no such folder"),
         (["--train_file", "missing.tsv"], "--train_file missing.tsv: no such file"),
+        (["--text_column_names", "title,,review"], "--text_column_names must be distinct, comma-separated column "
+                                                   "names, got 'title,,review'"),
+        (["--label_column_name", ""], "--label_column_name must name a column, got ''"),
     ],
     "run_soft_imperative": [
         (["--num_programs", "0"], "--num_programs must be >= 1, got 0"),
@@ -188,12 +191,14 @@ SCRIPT_CASES = {
         (["--program_length", "300"], "--program_length must be in [1, 256] (at most --max_program_length), got 300"),
         (["--program_length", "0"], "--program_length must be in [1, 256]"),
         (["--max_program_length", str(MAX_PROGRAM_LENGTH + 1)], "--max_program_length must be in [1, "),
+        (["--run_label", " "], "--run_label must name a label, got ' '"),
     ],
     "run_sequence_classification": [
         (["--metric_for_best_model", "a_accuracy"], "--metric_for_best_model must be one of loss, accuracy "),
         (["--max_seq_length", "513"], "--max_seq_length must be <= 512"),
         (["--backbone_type", "nope"], "--backbone_type must be a transformers model type"),
         (["--evaluation_strategy", "steps"], "unrecognized arguments: --evaluation_strategy steps"),
+        (["--text_column_names", "sentence,sentence"], "--text_column_names must be distinct, comma-separated"),
     ],
 }
 
@@ -427,6 +432,50 @@ def test_a_dataset_whose_programs_do_not_fit_is_one_error_line(rows, message, tm
             "--output_dir", str(tmp_path / "run")]
     error = run_bad("run_program_memorization", argv, capsys)
     assert f"error: --dataset_name {path}: " in error and message.format(path=path) in error
+
+
+# Data that does not fit the data flags stops the script once the data is read, before the model.
+
+THREE_CLASS = ROOT / "data" / "three_class_sample"
+THREE_CLASS_DATA = ["--train_file", str(THREE_CLASS / "train.csv"), "--validation_file",
+                    str(THREE_CLASS / "validation.csv"), "--text_column_names", "title,review", "--label_column_name",
+                    "tone", "--tokenizer_name", str(THREE_CLASS / "tokenizer"), *TINY_BACKBONE]
+
+
+@pytest.fixture
+def nothing_is_trained(monkeypatch):
+    """Any model construction or training fails the test (the data may be read)."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was built or training started on data that does not fit the data flags")
+
+    monkeypatch.setattr(transformers.PreTrainedModel, "__init__", refuse)
+    monkeypatch.setattr(transformers.Trainer, "train", refuse)
+
+
+@pytest.mark.parametrize("script, flags, message", [
+    ("run_soft_instruction", ["--text_column_names", "title,body"],
+     "--text_column_names title,body: the train split has no column body (its columns: title, review, tone)"),
+    ("run_sequence_classification", ["--label_column_name", "stars"],
+     "--label_column_name stars: the train split has no column stars (its columns: title, review, tone)"),
+    ("run_soft_imperative", ["--run_label", "happy"],
+     "--run_label happy is not among the labels of --label_column_name tone: negative, neutral, positive"),
+    ("run_soft_instruction", ["--data_memory_size", "3"],
+     "--data_memory_size 3 holds at most 2 classes and the output cell; --label_column_name tone has 3 classes: "
+     "pass --data_memory_size >= 4"),
+    ("run_sequence_classification", ["--train_file", "{tmp}/one.csv", "--validation_file", "{tmp}/one.csv"],
+     "--label_column_name tone: a classifier needs at least 2 classes, the data has 1: neutral"),
+    ("run_soft_imperative", ["--train_file", "{tmp}/scores.json", "--validation_file", "{tmp}/scores.json"],
+     "--label_column_name tone: labels must be all integers or all non-empty strings, got ['0.5', '1.5']"),
+])
+def test_data_that_does_not_fit_the_data_flags_is_one_error_line(script, flags, message, tmp_path, capsys,
+                                                                  nothing_is_trained):
+    (tmp_path / "one.csv").write_text("title,review,tone\nFine,it works,neutral\nOkay,it is okay,neutral\n")
+    (tmp_path / "scores.json").write_text('{"title": "a", "review": "b", "tone": 0.5}\n'
+                                          '{"title": "c", "review": "d", "tone": 1.5}\n')
+    argv = [*THREE_CLASS_DATA, "--output_dir", str(tmp_path / "run"), *(flag.format(tmp=tmp_path) for flag in flags)]
+    assert f"error: {message}" in run_bad(script, argv, capsys)
+    assert not (tmp_path / "run").exists()
 
 
 # The whole stderr of a real command line.

@@ -280,7 +280,7 @@ class SST2DataArguments:
             raise ValueError("give --dataset_name or --train_file and --validation_file")
         text_column_list(self.text_column_names)
         if not self.label_column_name.strip():
-            raise ValueError("--label_column_name must name a column, got ''")
+            raise ValueError(f"--label_column_name must name a column, got {self.label_column_name!r}")
         check_ranges(self, max_seq_length=POSITIVE, max_train_samples=optional(POSITIVE),
                      max_eval_samples=optional(POSITIVE))
 
@@ -395,12 +395,19 @@ def finished_sst2_run(training_args: TrainingArguments) -> dict | None:
 def load_sst2_splits(data_args: SST2DataArguments) -> tuple[Dataset, Dataset]:
     """The train and validation splits of `load_sst2`, truncated to `--max_train_samples`/`--max_eval_samples`; data
     that does not fit the data flags (a missing column, one class) stops the script with one `error:` line."""
+    # Without progress bars (seconds, even for the whole of SST-2), so that data which does not fit the flags is one
+    # `error:` line on stderr.
+    bars_were_disabled = datasets.utils.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
     try:
         raw = load_sst2(data_args.dataset_name, data_args.dataset_config_name, data_args.train_file,
                         data_args.validation_file, data_args.cache_dir, data_args.text_column_names,
                         data_args.label_column_name)
     except ValueError as error:
         argument_error(error)
+    finally:
+        if not bars_were_disabled:
+            datasets.enable_progress_bars()
     train, validation = raw["train"], raw["validation"]
     names = label_names(train)
     if len(names) < 2:
