@@ -107,6 +107,7 @@ class SynthesizerPreTrainedModel(PreTrainedModel):
         from .pipeline_synthesizer import SUBLEQ_TASK, SubleqPipeline
         # transformers 4.x copies a local folder's code files only one relative import deep from this file:
         # every file the checkpoint's code uses is named here (the pipeline's own imports are not followed).
+        from .execution import run_programs  # noqa: F401
         from .known_programs import RunRefused  # noqa: F401
         from .subleq import run_subleq  # noqa: F401
 

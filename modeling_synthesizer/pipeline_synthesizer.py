@@ -6,8 +6,8 @@
     >>> pipe("[PROG_0]", memory=[3, 0, 0, 0, 0, 0, 0, 0], max_steps=200)
     {'memory': [...], 'steps': 17, 'halted': True, 'halt_reason': 'halt', 'output': None}
 
-The network's output depends only on (C_t, description), never on data memory. Three strategies use that
-differently and give identical results:
+The network's output depends only on (C_t, description), never on data memory. The three strategies of
+`execution.py` use that differently and give identical results:
 
 - `"lazy"` (default): decodes only the (description, C_t) pairs a run reaches. Every input runs on the reference
   machine through the instructions decoded so far, until it halts, leaves the program, spends its budget or reaches
@@ -23,9 +23,17 @@ differently and give identical results:
 - `"stepwise"`: Algorithm 1 of the paper. At every step, one forward pass for all inputs still running maps
   (C_t, description) to the operands (A, B, C), and the machine executes that one instruction.
 
-Inputs are batched as in every transformers pipeline: `batch_size` inputs at a time (default 1) go through
-`preprocess`, one `_forward` (the network and the machine for all of them) and `postprocess`; lists come back as
-lists, generators and datasets (`KeyDataset`) stream. Decoded instructions are kept only while their batch runs.
+The stages, as in every transformers pipeline; each input travels through them as one `_Item` record:
+
+- `preprocess`: one input item checked (its description, memory and named inputs) and read as the checkpoint's
+  tokenizer reads it: a description whose token ids are one of a known program's descriptions is matched here.
+- `_forward`: `batch_size` items at a time (default 1): the network matches the descriptions left (by likelihood)
+  and checks each known program's decoded instructions, each item's memory is built, and `execution.run_programs`
+  runs them all, the network decoding the (C_t, description) rows the runs reach (`_decode`: tokenized as they are
+  reached, since C_t is part of the network's input). Decoded instructions are kept only while their batch runs.
+- `postprocess`: one item's result as a dict.
+
+Lists come back as lists, generators and datasets (`KeyDataset`) stream.
 
 Glossary of shapes:
     N: inputs in a batch (one description and one data memory each)
@@ -35,7 +43,12 @@ Glossary of shapes:
     k: `config.data_memory_size`, data-memory cells
     T: tokens of the longest input
 
-This file is remote code: it imports only the standard library, torch, transformers and its sibling `subleq.py`.
+Three meanings of "inputs" are kept apart: *items* are what a call runs (descriptions or input dicts), *named inputs*
+are a known program's input values written into its memory (`inputs={"a": 7}`), and *model inputs* are the token
+tensors of the network.
+
+This file is remote code: it imports only the standard library, torch, transformers and its siblings
+`execution.py`, `known_programs.py` and `subleq.py`.
 """
 
 import collections.abc
@@ -51,6 +64,7 @@ from transformers import AutoTokenizer, Pipeline
 from transformers.pipelines.pt_utils import PipelineIterator
 from transformers.utils import logging
 
+from .execution import MACHINE_VALUES, REFERENCE_MACHINE_MAX_ROWS, STRATEGIES, Decoder, Machine, run_programs
 from .known_programs import (
     KnownPrograms,
     Match,
@@ -63,17 +77,10 @@ from .known_programs import (
 )
 from .subleq import (
     DEFAULT_MAX_STEPS,
-    MAX_STEPS,
     SubleqError,
     SubleqResult,
-    TraceStep,
-    _entry,
-    _execute,
-    _reason,
     cpu_kernel_available,
-    run_subleq,
     run_subleq_batch,
-    step,
     validate_max_steps,
     validate_memory,
 )
@@ -81,15 +88,6 @@ from .subleq import (
 
 # The task name of `pipeline(...)`; a saved checkpoint lists it under `custom_pipelines` in config.json.
 SUBLEQ_TASK = "subleq-execution"
-
-STRATEGIES = ("lazy", "decoded", "stepwise")
-
-# Where the batched machine has no fast CPU kernel (numba missing, or a checkpoint's remote code), up to this many
-# inputs run one by one on the pure-Python reference machine (about 0.1 us per step); more run together on the
-# batched machine's tensor path, whose fixed cost per tensor step (tens of us) pays off only over many rows. With
-# the kernel, every untraced run uses the batched machine (a few ns per step). All machines are exact, so the
-# choice never changes a result.
-REFERENCE_MACHINE_MAX_ROWS = 16
 
 # The most (description, C_t) rows in one forward pass: a whole-program decode of a batch is chunked to this.
 DEFAULT_FORWARD_ROWS = 4096
@@ -100,9 +98,11 @@ DEFAULT_FORWARD_ROWS = 4096
 # 21 rows at k = L = 65,536, where all L instructions' log-probabilities at once would take 48 GiB.
 FORWARD_VALUES = 1 << 22
 
-# The most program cells (rows x L x 3 int64) the batched machine is given at once: a larger batch runs in slices of
-# rows (each row is independent). 2**24 cells (128 MiB) is one slice for any batch at L = 256.
-MACHINE_VALUES = 1 << 24
+# Descriptions of at most this many characters have their exact match (or its absence) remembered, up to
+# _REMEMBERED_MATCHES of them (at most about 4 MB): many items that share a description are then tokenized once,
+# not once each. A new index of known programs forgets them.
+_REMEMBERED_CHARS = 1_000
+_REMEMBERED_MATCHES = 4_096
 
 # Tokenizers without a real limit report a huge `model_max_length` (int(1e30)); ignore anything above this.
 _NO_LIMIT = 1_000_000
@@ -155,6 +155,8 @@ class SubleqPipeline(Pipeline):
     # Token ids of a known program's description -> `_ProgramCheck` of what the network decodes for it: each program
     # is decoded whole and compared with its declared instructions once per index (config version), not per run.
     _program_checks = None
+    # Description -> its exact `Match`, or None when unseen (`_exact_match`), for the same index.
+    _exact_matches = None
 
     def _sanitize_parameters(self, memory=None, max_steps=None, strategy=None, return_trace=None,
                              min_confidence=None, min_margin=None, min_match_confidence=None, allow_unknown=None,
@@ -164,15 +166,15 @@ class SubleqPipeline(Pipeline):
         preprocess_params, forward_params = {}, {}
         # `inputs=` at pipeline(...) time; at call time it arrives as `named_inputs` (see __call__).
         if inputs is not None or named_inputs is not None:
-            preprocess_params["inputs"] = inputs if named_inputs is None else named_inputs
+            preprocess_params["named_inputs"] = inputs if named_inputs is None else named_inputs
         if min_confidence is not None:
             forward_params["min_confidence"] = _check_fraction("min_confidence", min_confidence)
         if min_margin is not None:
             forward_params["min_margin"] = _check_margin(min_margin)
         if min_match_confidence is not None:
             forward_params["min_match_confidence"] = _check_fraction("min_match_confidence", min_match_confidence)
-        if allow_unknown is not None:
-            forward_params["allow_unknown"] = _check_flag("allow_unknown", allow_unknown)
+        if allow_unknown is not None:  # preprocess marks every description unchecked: _forward matches none
+            preprocess_params["allow_unknown"] = _check_flag("allow_unknown", allow_unknown)
         if memory is not None:
             preprocess_params["memory"] = self._check_memory(memory)
         if max_steps is not None:
@@ -185,7 +187,7 @@ class SubleqPipeline(Pipeline):
             forward_params["return_trace"] = _check_flag("return_trace", return_trace)
         return preprocess_params, forward_params, {}
 
-    def __call__(self, inputs, /, **kwargs):
+    def __call__(self, items, /, **kwargs):
         """
         Run one or many memorized programs.
 
@@ -198,7 +200,7 @@ class SubleqPipeline(Pipeline):
         whose descriptions are any text) runs every description.
 
         Args:
-            inputs (`str`, `dict`, or a list, generator or dataset of them; positional):
+            items (`str`, `dict`, or a list, generator or dataset of them; positional):
                 A program description: a program token such as `"[PROG_3]"`, or text for soft programs. A dict
                 `{"description": ..., "memory": ..., "inputs": ...}` gives an input its own data memory and named
                 inputs. A list returns a list; a generator, a `torch.utils.data.Dataset` (e.g. `KeyDataset` over a
@@ -290,24 +292,24 @@ class SubleqPipeline(Pipeline):
             # Checked here: transformers hands it to a DataLoader, whose error would not name it.
             raise ValueError(f"num_workers must be an int >= 0 (DataLoader workers of a streamed input), got "
                              f"{num_workers!r}")
-        if isinstance(inputs, (bytes, bytearray, set, frozenset, collections.abc.Mapping)) and not isinstance(
-            inputs, dict
+        if isinstance(items, (bytes, bytearray, set, frozenset, collections.abc.Mapping)) and not isinstance(
+            items, dict
         ):
             # Iterable, but not a stream of inputs: bytes are not text, and a set has no order to return results in.
             raise TypeError(f"inputs must be a description, an input dict, or an ordered list or stream of them, got "
-                            f"{type(inputs).__name__}")
-        if isinstance(inputs, tuple):
-            inputs = list(inputs)
-        elif not isinstance(inputs, (str, dict, list, types.GeneratorType, torch.utils.data.Dataset)) and isinstance(
-            inputs, collections.abc.Iterable
+                            f"{type(items).__name__}")
+        if isinstance(items, tuple):
+            items = list(items)
+        elif not isinstance(items, (str, dict, list, types.GeneratorType, torch.utils.data.Dataset)) and isinstance(
+            items, collections.abc.Iterable
         ):
-            inputs = (item for item in inputs)  # e.g. a `datasets` column: streamed, never copied whole
-        if isinstance(inputs, list) and not inputs:
+            items = (item for item in items)  # e.g. a `datasets` column: streamed, never copied whole
+        if isinstance(items, list) and not items:
             return []
         self._check_config()
         if "inputs" in kwargs:  # Pipeline.__call__ names its positional argument `inputs`: pass ours by another name
             kwargs["named_inputs"] = kwargs.pop("inputs")
-        return super().__call__(inputs, **kwargs)
+        return super().__call__(items, **kwargs)
 
     def get_inference_context(self):
         return torch.inference_mode
@@ -323,15 +325,15 @@ class SubleqPipeline(Pipeline):
         """
         self.model.config.check_runnable()
 
-    def get_iterator(self, inputs, num_workers, batch_size, preprocess_params, forward_params, postprocess_params):
+    def get_iterator(self, items, num_workers, batch_size, preprocess_params, forward_params, postprocess_params):
         """
         The iterator over the results of many inputs (a list, a dataset or a stream), as in every transformers
         pipeline, except that each input travels to `preprocess` with its position among the call's inputs, so that
         an error names it whichever DataLoader worker reads it and however many calls' streams are consumed at once
         (nothing about a call is kept on the pipeline), and that a stream is batched as it is read.
         """
-        if isinstance(inputs, collections.abc.Sized):
-            return super().get_iterator(_NumberedInputs(inputs), num_workers, batch_size, preprocess_params,
+        if isinstance(items, collections.abc.Sized):
+            return super().get_iterator(_NumberedItems(items), num_workers, batch_size, preprocess_params,
                                         forward_params, postprocess_params)
         if num_workers > 1:
             # As transformers does for any stream: several workers would each read it from the start.
@@ -339,20 +341,26 @@ class SubleqPipeline(Pipeline):
             num_workers = 1
         if "TOKENIZERS_PARALLELISM" not in os.environ:  # as transformers does: the DataLoader may fork
             os.environ["TOKENIZERS_PARALLELISM"] = "false"
-        batches = _StreamBatches(inputs, self.preprocess, preprocess_params, batch_size)
+        batches = _StreamBatches(items, self.preprocess, preprocess_params, batch_size)
         loader = torch.utils.data.DataLoader(batches, num_workers=num_workers, batch_size=None,
                                              collate_fn=_single if batch_size == 1 else _columns)
         model_iterator = PipelineIterator(loader, self.forward, forward_params, loader_batch_size=batch_size)
         return PipelineIterator(model_iterator, self.postprocess, postprocess_params)
 
-    # preprocess: one input, validated, with its memory and its position in the call
+    # preprocess: one item, validated, read as the tokenizer reads it
 
-    def preprocess(self, item, memory=None, inputs=None):
+    def preprocess(self, item, memory=None, named_inputs=None, allow_unknown=False) -> dict:
+        """
+        One item (a description, or a dict with its own `description`, `memory` and named `inputs`) as a `_Item`:
+        checked, with the call's `memory` and `named_inputs` where it gives none, and matched when its description
+        is, token for token, one of a known program's (`_exact_match`). Returns `{"item": _Item}`, as `_forward`
+        takes it (lists of them when batched).
+        """
         position = None  # a single input needs no name
         if isinstance(item, _Numbered):  # one of many (get_iterator)
             position, item = item
         where = "" if position is None else f"input {position}: "
-        cells, named = memory, inputs
+        cells, named = memory, named_inputs
         if isinstance(item, dict):
             unknown = set(item) - {"description", "memory", "inputs"}
             if unknown:
@@ -371,9 +379,9 @@ class SubleqPipeline(Pipeline):
         self._check_description(description, where)
         if named is not None and not isinstance(named, dict):
             raise TypeError(f"{where}inputs must be a dict of input name -> value, got {type(named).__name__}")
-        # A memory left out is chosen in _forward: the matched known program's own memory, else default_memory().
-        return {"description": description, "memory": None if cells is None else list(cells), "inputs": named,
-                "position": position}
+        # A memory left out is chosen in _forward, once the program is matched: its own memory, else default_memory().
+        return {"item": _Item(description, None if cells is None else list(cells), named, position,
+                              match=self._exact_match(description, allow_unknown))}
 
     def default_memory(self) -> list[int]:
         """The memory of an input that gives none: `config.memory_image`, or k zeros.
@@ -541,7 +549,7 @@ class SubleqPipeline(Pipeline):
             self._check_known_descriptions(config.known_programs)
             self._known_programs = KnownPrograms.from_tokenizer(config.known_programs, self.tokenizer)
             self._known_programs_version = version
-            self._program_checks = {}
+            self._program_checks, self._exact_matches = {}, {}
         return self._known_programs
 
     def _check_known_descriptions(self, known_programs: list[dict]) -> None:
@@ -590,20 +598,42 @@ class SubleqPipeline(Pipeline):
         with self.device_placement(), torch.inference_mode():
             return self._match([description], min_margin, min_match_confidence, allow_unknown=False)[0].to_dict()
 
-    def _match(self, descriptions: list[str], min_margin, min_match_confidence, allow_unknown: bool) -> list[Match]:
-        """One `Match` per description; the unseen ones are scored together, each distinct one once."""
+    def _exact_match(self, description: str, allow_unknown: bool) -> Match | None:
+        """
+        How `description` runs when that needs no network: as given (`"unchecked"`) on a checkpoint without known
+        programs or with `allow_unknown`, else as the known program one of whose descriptions has its token ids
+        (`"exact"`). None for an unseen description: `_match_unseen` decides it.
+        """
         known = self.known_programs()
         if known is None or allow_unknown:
-            return [Match(description, None, "unchecked", description) for description in descriptions]
-        matches = {description: known.exact(description) for description in dict.fromkeys(descriptions)}
+            return Match(description, None, "unchecked", description)
+        if len(description) > _REMEMBERED_CHARS:
+            return known.exact(description)
+        matches = self._exact_matches
+        if description not in matches:
+            if len(matches) >= _REMEMBERED_MATCHES:
+                matches.clear()
+            matches[description] = known.exact(description)
+        return matches[description]
+
+    def _match_unseen(self, descriptions: list[str], min_margin, min_match_confidence) -> dict[str, Match]:
+        """The `Match` of each distinct unseen description (no exact match): the known program the network finds most
+        likely, by `min_margin` nats at least (scored together, each description once), else a refusal."""
+        known = self.known_programs()
+        unseen = list(dict.fromkeys(descriptions))
+        if min_margin is None or not known.can_score:
+            return {description: known.unknown(description) for description in unseen}
+        scores, worst = self._score_known(known, unseen)  # [D, K] each
+        return {description: known.decide(description, scores[d], worst[d], min_margin, min_match_confidence)
+                for d, description in enumerate(unseen)}
+
+    def _match(self, descriptions: list[str], min_margin, min_match_confidence, allow_unknown: bool) -> list[Match]:
+        """One `Match` per description (`_exact_match`, else `_match_unseen`)."""
+        matches = {description: self._exact_match(description, allow_unknown)
+                   for description in dict.fromkeys(descriptions)}
         unseen = [description for description, match in matches.items() if match is None]
-        if unseen and (min_margin is None or not known.can_score):
-            matches.update({description: known.unknown(description) for description in unseen})
-        elif unseen:
-            scores, worst = self._score_known(known, unseen)  # [D, K] each
-            matches.update({description: known.decide(description, scores[d], worst[d], min_margin,
-                                                      min_match_confidence)
-                            for d, description in enumerate(unseen)})
+        if unseen:
+            matches.update(self._match_unseen(unseen, min_margin, min_match_confidence))
         return [matches[description] for description in descriptions]
 
     def _score_known(self, known: KnownPrograms, descriptions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -640,77 +670,92 @@ class SubleqPipeline(Pipeline):
     # _forward: the network and the machine for one batch
 
     def _forward(self, model_inputs, max_steps=DEFAULT_MAX_STEPS, strategy="lazy", return_trace=False,
-                 min_confidence=None, min_margin=None, min_match_confidence=None, allow_unknown=False):
-        batched = isinstance(model_inputs["description"], list)  # batch_size > 1: every field is a list
-        inputs = [model_inputs[name] if batched else [model_inputs[name]]
-                  for name in ("description", "memory", "inputs", "position")]
-        descriptions, memories, named_inputs, positions = inputs
+                 min_confidence=None, min_margin=None, min_match_confidence=None):
+        """
+        One batch of items (`model_inputs["item"]`, a list when `batch_size` > 1): the unseen descriptions matched
+        and refused in order, each known program's decoded instructions checked, each item's memory built, and the
+        programs run by `execution.run_programs`, the network decoding what the runs reach. Returns the items, each
+        with its `result`.
+        """
+        batched = isinstance(model_inputs["item"], list)
+        items = model_inputs["item"] if batched else [model_inputs["item"]]
+        config = self.model.config
         try:
-            outputs = self._run_batch(descriptions, memories, named_inputs, positions, max_steps, strategy,
-                                      return_trace, min_confidence, min_margin, min_match_confidence, allow_unknown)
-        except _DescriptionTooLong as error:  # found while encoding, where the inputs are not known: name the first
-            position = next((at for description, at in zip(descriptions, positions)
-                             if description == error.description), None)
+            self._match_items(items, config.min_margin if min_margin is None else min_margin,
+                              config.min_match_confidence if min_match_confidence is None else min_match_confidence)
+            self._check_programs(items)
+            for item in items:
+                item.run_memory = self._initial_memory(item)
+            decoder = Decoder(self._decode, min_confidence)
+            results = run_programs(decoder, [item.match.run_as for item in items],
+                                   [item.run_memory for item in items], config.max_program_length, max_steps,
+                                   strategy=strategy, return_trace=return_trace,
+                                   indices=[item.position for item in items], machine=self._machine())
+        except _DescriptionTooLong as error:  # found while encoding, where the items are not known: name the first
+            position = next((item.position for item in items if item.description == error.description), None)
             if position is None:
                 raise
             raise ValueError(f"input {position}: {error}") from None
-        return outputs if batched else {name: values[0] for name, values in outputs.items()}
+        self._check_ran(decoder, items)
+        for item, result in zip(items, results):
+            item.result = result
+            item.confidences = decoder.confidences(item.match.run_as) if return_trace else None
+        return {"item": items if batched else items[0]}
 
-    def _run_batch(self, descriptions, memories, named_inputs, positions, max_steps, strategy, return_trace,
-                   min_confidence, min_margin, min_match_confidence, allow_unknown) -> dict[str, list]:
-        """The batch's inputs matched, refused or run: the lists `_forward` returns."""
-        config = self.model.config
-        min_margin = config.min_margin if min_margin is None else min_margin
-        if min_match_confidence is None:
-            min_match_confidence = config.min_match_confidence
-        matches = self._match(descriptions, min_margin, min_match_confidence, allow_unknown)
-        for match, position in zip(matches, positions):
-            if match.how == "refused":
-                raise match.refusal(position)
-        programs = [self._known_program(match) for match in matches]
-        checks = self._check_programs(matches, programs, positions)
-        memories = [self._initial_memory(*row) for row in zip(programs, memories, named_inputs, positions)]
-        runs_as = [match.run_as for match in matches]
-        decoder = _Decoder(self._decode, min_confidence)
-        run = {"lazy": self._run_lazy, "decoded": self._run_decoded, "stepwise": self._run_stepwise}[strategy]
-        results = run(decoder, runs_as, [list(cells) for cells in memories], positions, max_steps, return_trace)
-        self._check_ran(decoder, matches, checks, positions)
-        return {
-            "result": results,
-            "match": matches,
-            "program": programs,
-            "check": checks,
-            "confidences": [decoder.confidences(description) if return_trace else None for description in runs_as],
-        }
+    def _machine(self) -> Machine:
+        """The machine of this module's settings, read at each batch: the batched machine, run in slices of at most
+        `MACHINE_VALUES` program cells, and the reference machine for up to `REFERENCE_MACHINE_MAX_ROWS` inputs
+        where the batched machine has no CPU kernel."""
+        return Machine(run_subleq_batch, 0 if cpu_kernel_available() else REFERENCE_MACHINE_MAX_ROWS, MACHINE_VALUES)
 
-    def _check_programs(self, matches: list[Match], programs: list, positions: list) -> list:
+    def _match_items(self, items: list["_Item"], min_margin, min_match_confidence) -> None:
         """
-        The `_ProgramCheck` of each input's known program (None for an unchecked description): what the network
+        Match the items that `preprocess` could not (unseen descriptions), and find each item's known program.
+
+        Raises:
+            RunRefused: naming the first item whose description matches no known program.
+        """
+        unseen = [item.description for item in items if item.match is None]
+        matches = self._match_unseen(unseen, min_margin, min_match_confidence) if unseen else {}
+        for item in items:
+            if item.match is None:
+                item.match = matches[item.description]
+            if item.match.how == "refused":
+                raise item.match.refusal(item.position)
+        known = self.known_programs()
+        for item in items:
+            item.program = None if known is None or item.match.program is None else known.by_name[item.match.program]
+
+    def _check_programs(self, items: list["_Item"]) -> None:
+        """
+        Set the `_ProgramCheck` of each item's known program (None for an unchecked description): what the network
         decodes for the description it runs as, compared with the instructions the checkpoint declares. Each distinct
         description is decoded whole (its declared instructions, or all L when it declares none) once per index of
         known programs, all new ones in one forward pass, and remembered.
 
         Raises:
-            RunRefused: naming the first input whose known program the network no longer decodes exactly: the
+            RunRefused: naming the first item whose known program the network no longer decodes exactly: the
                 instruction, what the network decodes and what the checkpoint declares.
         """
         checks, new = self._program_checks, {}
         known = self.known_programs()
         keys = []
-        for match, program in zip(matches, programs):
+        for item in items:
             key = None
-            if program is not None:
+            if item.program is not None:
+                match = item.match
                 key = match.tokens if match.tokens is not None else known.tokenize(match.run_as)
                 if key not in checks:
-                    new.setdefault(key, (match.run_as, program))
+                    new.setdefault(key, (match.run_as, item.program))
             keys.append(key)
         if new:
             checks.update(self._decode_programs(new))
-        for match, key, position in zip(matches, keys, positions):
+        for item, key in zip(items, keys):
             if key is not None and checks[key].refusal is not None:
-                raise RunRefused(checks[key].refusal, description=match.description, index=position,
+                raise RunRefused(checks[key].refusal, description=item.description, index=item.position,
                                  instruction=checks[key].instruction)
-        return [None if key is None else checks[key] for key in keys]
+        for item, key in zip(items, keys):
+            item.check = None if key is None else checks[key]
 
     def _decode_programs(self, programs: dict) -> dict:
         """`_ProgramCheck`s of `programs` (key -> (description, known program)), decoded in one batch of passes."""
@@ -734,139 +779,50 @@ class SubleqPipeline(Pipeline):
                                         description, operands, refusal, None if difference is None else difference[0])
         return checks
 
-    def _check_ran(self, decoder: "_Decoder", matches: list[Match], checks: list, positions: list) -> None:
+    def _check_ran(self, decoder: Decoder, items: list["_Item"]) -> None:
         """
         Every instruction a run decoded for a checked program must be the one its check decoded: otherwise its digest
         would not name what ran (the weights changed in place since, say).
 
         Raises:
-            RunRefused: naming the first input of such a program, and the instruction.
+            RunRefused: naming the first item of such a program, and the instruction.
         """
-        checked = {check.description: check for check in checks if check is not None}
+        checked = {item.check.description: item.check for item in items if item.check is not None}
         if not checked:
             return
         for (description, pc), operands in decoder.operands.items():
             check = checked.get(description)
             if check is None or pc > len(check.operands) or operands == check.operands[pc - 1]:
                 continue
-            match, position = next((match, position) for match, position in zip(matches, positions)
-                                   if match.run_as == description)
-            raise RunRefused(f"the network decoded instruction {pc} of known program {match.program!r} as "
+            item = next(item for item in items if item.match.run_as == description)
+            raise RunRefused(f"the network decoded instruction {pc} of known program {item.match.program!r} as "
                              f"{operands} in this run but as {check.operands[pc - 1]} when the program was checked "
-                             "(its weights changed since): its result is not returned", description=match.description,
-                             index=position, instruction=pc)
+                             "(its weights changed since): its result is not returned", description=item.description,
+                             index=item.position, instruction=pc)
 
-    def _known_program(self, match: Match) -> dict | None:
-        known = self.known_programs()
-        return None if known is None or match.program is None else known.by_name[match.program]
-
-    def _initial_memory(self, program, memory, named_inputs, position) -> list[int]:
+    def _initial_memory(self, item: "_Item") -> list[int]:
         """
-        The memory an input runs on (`known_programs.initial_memory`): its own (or the call's) exactly as given when
+        The memory an item runs on (`known_programs.initial_memory`): its own (or the call's) exactly as given when
         it has no named inputs; else its own, its known program's initial memory or `default_memory()`, with its
         named inputs written in, every declared one given.
 
         Raises:
-            ValueError: (naming the input) for a known program that declares inputs, run with neither named inputs
+            ValueError: (naming the item) for a known program that declares inputs, run with neither named inputs
                 nor a memory (naming the missing inputs); for named inputs of a description that runs no known
                 program declaring inputs, an unknown name, a missing one, a wrong count or an out-of-range value.
             TypeError: for a value that is not an integer.
         """
-        where = "" if position is None else f"input {position}: "
+        where = "" if item.position is None else f"input {item.position}: "
         try:
-            return initial_memory(program, memory, named_inputs, self.default_memory)
+            return initial_memory(item.program, item.memory, item.named_inputs, self.default_memory)
         except (TypeError, ValueError) as error:
             raise type(error)(f"{where}{error}") from None
 
-    def _run_lazy(self, decoder, descriptions, memories, positions, max_steps, return_trace) -> list[SubleqResult]:
-        """Decodes only the instructions the runs reach (a description that at least L inputs share, whole)."""
-        length = self.model.config.max_program_length
-        counts = collections.Counter(descriptions)
-        whole = [i for i, description in enumerate(descriptions) if counts[description] >= length]
-        results = [None] * len(descriptions)
-        if whole:
-            decoded = self._run_decoded(decoder, [descriptions[i] for i in whole], [memories[i] for i in whole],
-                                        [positions[i] for i in whole], max_steps, return_trace)
-            for i, result in zip(whole, decoded):
-                results[i] = result
-        rest = [i for i in range(len(descriptions)) if results[i] is None]
-        if rest:
-            runs = _LazyRuns([descriptions[i] for i in rest], [memories[i] for i in rest],
-                             [positions[i] for i in rest], length, max_steps, return_trace, decoder)
-            while runs.waiting():
-                pairs = runs.wanted()
-                runs.learn(pairs, decoder(pairs))
-            for i, result in zip(rest, runs.results()):
-                results[i] = result
-        return results
-
-    def _run_decoded(self, decoder, descriptions, memories, positions, max_steps, return_trace) -> list[SubleqResult]:
-        """Decodes every instruction of each distinct description, then runs the programs on the machine."""
-        length = self.model.config.max_program_length
-        distinct = list(dict.fromkeys(descriptions))
-        pairs = [(description, pc) for description in distinct for pc in range(1, length + 1)]
-        decoded = decoder(pairs)
-        unsure = {description for description, pc in pairs if not decoder.sure(description, pc)}
-        if unsure:
-            # Some decoded instruction is below min_confidence: run those inputs on the lazy machine, which stops
-            # (and refuses) only if a run reaches one.
-            runs = _LazyRuns(descriptions, memories, positions, length, max_steps, return_trace, decoder)
-            runs.learn(pairs, decoded)
-            return runs.results()
-        programs = {description: decoded[d * length : (d + 1) * length] for d, description in enumerate(distinct)}
-        n = len(memories)
-        if return_trace or (n <= REFERENCE_MACHINE_MAX_ROWS and not cpu_kernel_available()):
-            results = []
-            for description, cells, position in zip(descriptions, memories, positions):
-                try:
-                    results.append(run_subleq(programs[description], cells, max_steps, return_trace=return_trace))
-                except SubleqError as error:
-                    raise error.with_index(position, name="input") from None
-            return results
-        rows = max(1, MACHINE_VALUES // (3 * length))  # inputs a machine call, so its [R, L, 3] stays bounded
-        results = []
-        for start in range(0, n, rows):
-            batch = [programs[description] for description in descriptions[start : start + rows]]
-            try:
-                ran = run_subleq_batch(torch.tensor(batch, dtype=torch.int64).view(len(batch), length, 3),
-                                       torch.tensor(memories[start : start + rows], dtype=torch.int64),  # [R, k]
-                                       max_steps)
-            except SubleqError as error:  # row i of this slice is the batch's input start + i
-                raise error.with_index(positions[start + error.index], name="input") from None
-            results += ran.to_results()
-        return results
-
-    def _run_stepwise(self, decoder, descriptions, memories, positions, max_steps, return_trace) -> list[SubleqResult]:
-        """Algorithm 1: each step, one forward pass for every input still running, then the reference machine's own
-        `step` on each of their memories."""
-        n, length = len(memories), self.model.config.max_program_length
-        pcs, steps = [1] * n, [0] * n
-        reasons = [MAX_STEPS] * n  # what a run still going when its budget is spent ends with
-        traces = [[] for _ in range(n)] if return_trace else [None] * n
-        running = list(range(n)) if max_steps > 0 else []
-        while running:
-            operands = decoder([(descriptions[i], pcs[i]) for i in running])
-            still_running = []
-            for i, instruction in zip(running, operands):
-                decoder.check(descriptions[i], pcs[i], positions[i])
-                try:
-                    pc = step(memories[i], pcs[i], instruction, length)
-                except SubleqError as error:
-                    raise error.with_index(positions[i], name="input") from None
-                if return_trace:
-                    a, b, c = instruction
-                    traces[i].append(TraceStep(pcs[i], a, b, c, memories[i][b]))
-                pcs[i], steps[i] = pc, steps[i] + 1
-                reasons[i] = _reason(pc, length)
-                if reasons[i] == MAX_STEPS and steps[i] < max_steps:
-                    still_running.append(i)
-            running = still_running
-        return [SubleqResult(memories[i], steps[i], reasons[i], traces[i]) for i in range(n)]
-
-    # postprocess: plain Python per input
+    # postprocess: plain Python per item
 
     def postprocess(self, model_outputs):
-        result, match = model_outputs["result"], model_outputs["match"]
+        item = model_outputs["item"]
+        result, match = item.result, item.match
         config = self.model.config
         output_cell = config.output_cell
         record = {
@@ -881,18 +837,34 @@ class SubleqPipeline(Pipeline):
         if match.how != "unchecked":
             record["program"] = match.program
             record["margin"] = match.margin  # None for a known description
-        program = model_outputs["program"]
-        if program and program.get("outputs"):
-            record["outputs"] = read_outputs(program, record["memory"])
-        check = model_outputs["check"]
-        if check is not None:
-            record["digest"] = check.digest
-            record["verified"] = check.verified
+        if item.program and item.program.get("outputs"):
+            record["outputs"] = read_outputs(item.program, record["memory"])
+        if item.check is not None:
+            record["digest"] = item.check.digest
+            record["verified"] = item.check.verified
         if result.trace is not None:
-            confidences = model_outputs["confidences"]
-            record["trace"] = [{**executed.to_dict(), "confidence": confidences[executed.instruction]}
+            record["trace"] = [{**executed.to_dict(), "confidence": item.confidences[executed.instruction]}
                                for executed in result.trace]
         return record
+
+
+@dataclasses.dataclass
+class _Item:
+    """
+    One item of a call on its way through the pipeline: what `preprocess` reads from it, then what `_forward` adds.
+    (A record, not a tuple or a dict: the pipeline's device placement and batching pass it through untouched.)
+    """
+
+    description: str  # the program description as given
+    memory: list | None  # its data memory as given (its own, else the call's), or None: chosen once matched
+    named_inputs: dict | None  # named input values to write into the memory (its own, else the call's), or None
+    position: int | None  # its position among the call's items, which errors name; None for a single item
+    match: Match | None = None  # how it names a known program: from preprocess when exact, else from _forward
+    program: dict | None = None  # the matched entry of `config.known_programs`, or None
+    check: "_ProgramCheck | None" = None  # what the network decodes for that program, or None
+    run_memory: list | None = None  # the memory it runs on
+    result: SubleqResult | None = None  # what the run ended in
+    confidences: dict | None = None  # C_t -> confidence of each decoded instruction, with return_trace
 
 
 @dataclasses.dataclass(frozen=True)
@@ -909,35 +881,35 @@ class _ProgramCheck:
 
 
 class _Numbered(NamedTuple):
-    """One of a call's many inputs, with its position among them (0-based), as `get_iterator` hands it to
+    """One of a call's many items, with its position among them (0-based), as `get_iterator` hands it to
     `preprocess`."""
 
     position: int
     item: object
 
 
-class _NumberedInputs(torch.utils.data.Dataset):
-    """A list or dataset of inputs, read as `_Numbered` inputs."""
+class _NumberedItems(torch.utils.data.Dataset):
+    """A list or dataset of items, read as `_Numbered` items."""
 
-    def __init__(self, inputs):
-        self.inputs = inputs
+    def __init__(self, items):
+        self.items = items
 
     def __len__(self):
-        return len(self.inputs)
+        return len(self.items)
 
     def __getitem__(self, index):
-        return _Numbered(index, self.inputs[index])
+        return _Numbered(index, self.items[index])
 
 
 class _StreamBatches(torch.utils.data.IterableDataset):
     """
-    A stream of inputs, numbered and preprocessed, in lists of up to `batch_size`. Each list grows with what the
+    A stream of items, numbered and preprocessed, in lists of up to `batch_size`. Each list grows with what the
     stream yields: a DataLoader that batches a stream itself first takes `batch_size` indices from its sampler, so a
     huge `batch_size` would fill memory before the first input is read.
 
     The numbering belongs to the stream, not to one pass over it: iterating the results again (say, `list()` of an
     iterator already read in part, which transformers answers with a new DataLoader iterator) goes on with the
-    stream's next input and its position.
+    stream's next item and its position.
     """
 
     def __init__(self, stream, preprocess, params: dict, batch_size: int):
@@ -954,61 +926,22 @@ class _StreamBatches(torch.utils.data.IterableDataset):
 
 
 def _single(batch: list[dict]) -> dict:
-    """A batch of one input, as `_forward` takes it unbatched."""
+    """A batch of one item, as `_forward` takes it unbatched."""
     return batch[0]
 
 
 def _columns(batch: list[dict]) -> dict:
-    """A batch of inputs as `_forward` takes it batched: each field a list over the inputs."""
+    """A batch of items as `_forward` takes it batched: each field a list over the items."""
     return {name: [item[name] for item in batch] for name in batch[0]}
 
 
 class _DescriptionTooLong(ValueError):
-    """A description whose input has more tokens than the backbone accepts (`description` names it), found while
-    encoding; `_forward` names the input it came from."""
+    """A description whose model input has more tokens than the backbone accepts (`description` names it), found
+    while encoding; `_forward` names the item it came from."""
 
     def __init__(self, message: str, *, description: str):
         super().__init__(message)
         self.description = description
-
-
-class _Decoder:
-    """
-    Decodes (description, C_t) pairs for one batch and remembers each pair's confidence, to refuse a run before it
-    executes an instruction below `min_confidence` and to report confidences in traces.
-    """
-
-    def __init__(self, decode, min_confidence: float | None):
-        self.decode, self.min_confidence = decode, min_confidence
-        self.confidence = {}  # (description, C_t) -> probability of the decoded (A, B, C)
-        self.operands = {}  # (description, C_t) -> the decoded (A, B, C)
-
-    def __call__(self, pairs: list[tuple[str, int]]) -> list[tuple[int, int, int]]:
-        operands, confidences = self.decode(pairs)
-        self.confidence.update(zip(pairs, confidences))
-        self.operands.update(zip(pairs, operands))
-        return operands
-
-    def sure(self, description: str, pc: int) -> bool:
-        """Whether the decoded instruction `pc` of `description` may run (always, without `min_confidence`)."""
-        return self.min_confidence is None or self.confidence[description, pc] >= self.min_confidence
-
-    def check(self, description: str, pc: int, position: int | None) -> None:
-        """
-        Raises:
-            RunRefused: if instruction `pc` of `description` is decoded and below `min_confidence`.
-        """
-        confidence = self.confidence.get((description, pc))
-        if confidence is not None and not self.sure(description, pc):
-            raise RunRefused(
-                f"instruction {pc} would run with confidence {confidence:.6g} < min_confidence "
-                f"{self.min_confidence:.6g}",
-                description=description, index=position, instruction=pc, confidence=confidence,
-            )
-
-    def confidences(self, description: str) -> dict[int, float]:
-        """C_t -> confidence of every decoded instruction of `description`."""
-        return {pc: confidence for (text, pc), confidence in self.confidence.items() if text == description}
 
 
 def _check_fraction(name: str, value) -> float:
@@ -1027,75 +960,6 @@ def _check_margin(value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
         raise ValueError(f"min_margin must be a number of nats >= 0, got {value!r}")
     return float(value)
-
-
-class _LazyRuns:
-    """
-    The runs of the lazy strategy: each input advances on the reference machine through the instructions decoded
-    so far (`_execute` on a per-description table), and stops to wait at an instruction not decoded yet.
-
-    Use: `while runs.waiting(): runs.learn(decode(runs.wanted()))`, then `runs.results()`.
-    """
-
-    def __init__(self, descriptions, memories, positions, length, max_steps, return_trace, decoder):
-        self.descriptions, self.memories, self.positions = descriptions, memories, positions
-        self.decoder = decoder
-        self.length, self.max_steps = length, max_steps
-        self.tables = {description: {} for description in descriptions}  # C_t -> _entry, what is decoded
-        self.operands = {description: {} for description in descriptions}  # C_t -> (A, B, C), for traces
-        self.pcs, self.steps = [1] * len(descriptions), [0] * len(descriptions)
-        self.traces = [[] for _ in descriptions] if return_trace else None
-        self._waiting = [i for i in range(len(descriptions)) if max_steps > 0]
-
-    def waiting(self) -> bool:
-        return bool(self._waiting)
-
-    def wanted(self) -> list[tuple[str, int]]:
-        """The distinct (description, C_t) pairs the waiting inputs need next."""
-        return list(dict.fromkeys((self.descriptions[i], self.pcs[i]) for i in self._waiting))
-
-    def learn(self, pairs: list[tuple[str, int]], operands: list[tuple[int, int, int]]) -> None:
-        """
-        Record the decoded operands of `pairs` (description, C_t), then run every waiting input as far as they take
-        it. An instruction below the decoder's `min_confidence` is never recorded, so a run stops in front of it.
-
-        Raises:
-            RunRefused: naming the first waiting input whose next instruction is below `min_confidence`.
-            SubleqError: from the machine, naming the input.
-        """
-        for (description, pc), (a, b, c) in zip(pairs, operands):
-            if self.decoder.sure(description, pc):
-                self.tables[description][pc] = _entry(pc, a, b, c, self.length)
-                self.operands[description][pc] = (a, b, c)
-        still_waiting = []
-        for i in self._waiting:
-            try:
-                self._advance(i)
-            except SubleqError as error:
-                raise error.with_index(self.positions[i], name="input") from None
-            pc = self.pcs[i]
-            if self.steps[i] < self.max_steps and 1 <= pc <= self.length:
-                # Stopped at an instruction not decoded yet, or decoded below min_confidence (refused here).
-                self.decoder.check(self.descriptions[i], pc, self.positions[i])
-                still_waiting.append(i)
-        self._waiting = still_waiting
-
-    def _advance(self, i: int) -> None:
-        description, mem = self.descriptions[i], self.memories[i]
-        if self.traces is None:
-            self.steps[i], self.pcs[i] = _execute(self.tables[description], mem, self.pcs[i], self.steps[i],
-                                                  self.max_steps)
-            return
-        known = self.operands[description]
-        while self.steps[i] < self.max_steps and self.pcs[i] in known:  # one step at a time, recording each write
-            pc, (a, b, c) = self.pcs[i], known[self.pcs[i]]
-            self.pcs[i], self.steps[i] = step(mem, pc, (a, b, c), self.length), self.steps[i] + 1
-            self.traces[i].append(TraceStep(pc, a, b, c, mem[b]))
-
-    def results(self) -> list[SubleqResult]:
-        traces = self.traces or [None] * len(self.memories)
-        return [SubleqResult(mem, steps, _reason(pc, self.length), trace)
-                for mem, steps, pc, trace in zip(self.memories, self.steps, self.pcs, traces)]
 
 
 __all__ = ["DEFAULT_FORWARD_ROWS", "REFERENCE_MACHINE_MAX_ROWS", "STRATEGIES", "SUBLEQ_TASK", "RunRefused",

@@ -17,9 +17,9 @@ Glossary of shapes:
   L: program length (instructions 1..L; the batched machine pads rows to a common L).
   k: data memory size (cells 0..k-1).
 
-Algorithm 1 is written once per representation: `_execute` (Python lists; the traced run and the pipeline's
-stepwise loop execute their steps through it), the tensor loop of `run_subleq_batch`, and the numba kernel of
-`fast_subleq.py`.
+Algorithm 1 is written once per representation: `execute` (Python lists; the traced run, `step` and the run
+strategies of `execution.py` execute their steps through it), the tensor loop of `run_subleq_batch`, and the numba
+kernel of `fast_subleq.py`.
 
 Only the standard library and torch are imported: this file is copied into Hub checkpoints as remote code, and
 transformers copies every sibling that a relative import names (even one inside a function) along with it. The
@@ -349,33 +349,45 @@ def validate_max_steps(max_steps) -> int:
 # reference machine
 
 
-def _entry(pc: int, a: int, b: int, c: int, length: int) -> tuple[int, int, int, int]:
-    """Instruction number ``pc`` = (A, B, C) as ``_execute`` reads it: (A, B, next if mem[B] <= 0, next otherwise).
+def table_entry(pc: int, a: int, b: int, c: int, length: int) -> tuple[int, int, int, int]:
+    """Instruction number ``pc`` = (A, B, C) as ``execute`` reads it: (A, B, next if mem[B] <= 0, next otherwise).
 
     Halting is folded into the next-instruction numbers: L + 1 is "fell off the end", L + 2 is "halted" (C == 0,
     either branch). Both lie past every table, so the run loop stops on a LookupError at no per-step cost.
+
+    Args:
+        pc: the instruction number C_t, in [1, L].
+        a, b, c: its operands, Python ints already checked: A, B in [0, k), C in [0, L].
+        length: the program length L.
+
+    Returns:
+        (A, B, next instruction if mem[B] <= 0, next instruction otherwise).
     """
     return (a, b, length + 2, length + 2) if c == 0 else (a, b, c, pc + 1)
 
 
 def _compile(program: Sequence[tuple[int, int, int]]) -> list:
-    """table[C_t] = ``_entry`` of instruction C_t for C_t in 1..L; table[0] is unused."""
+    """table[C_t] = ``table_entry`` of instruction C_t for C_t in 1..L; table[0] is unused."""
     length = len(program)
-    return [None] + [_entry(j, a, b, c, length) for j, (a, b, c) in enumerate(program, 1)]
+    return [None] + [table_entry(j, a, b, c, length) for j, (a, b, c) in enumerate(program, 1)]
 
 
-def _execute(table, mem: list, pc: int, steps: int, max_steps: int, trace: Optional[list] = None) -> tuple[int, int]:
+def execute(table, mem: list, pc: int, steps: int, max_steps: int, trace: Optional[list] = None) -> tuple[int, int]:
     """Algorithm 1: run from instruction ``pc`` with ``steps`` already executed, until a halt, the end of the
     program or ``max_steps``. The only place it is written for Python lists.
 
+    Callers that learn a program's instructions as they go (`execution.LazyRuns`) pass a dict that holds the
+    instructions known so far: the run stops in front of the first one missing, with that C_t returned.
+
     Args:
-        table: ``table[C_t]`` = ``_entry`` of instruction C_t, for every C_t the run may reach: a list from
+        table: ``table[C_t]`` = ``table_entry`` of instruction C_t, for every C_t the run may reach: a list from
             ``_compile``, or any mapping (``step`` passes a one-entry dict). A C_t past it ends the run.
         mem: the data memory (k Python ints), mutated in place.
         trace: a list to append one ``TraceStep`` per executed instruction to (a ``_compile`` table only), or None.
 
     Returns:
-        (steps executed in all, final C_t): L + 2 after a halt, L + 1 off the end, else the budget ran out.
+        (steps executed in all, final C_t): L + 2 after a halt, L + 1 off the end, else the budget ran out (or, with
+        a table that lacks instruction C_t, the run reached it). ``halt_reason_at`` names the outcome.
 
     Raises:
         SubleqError: when a write leaves the int64 range (``mem`` is left as it was before that write).
@@ -404,18 +416,18 @@ def _execute(table, mem: list, pc: int, steps: int, max_steps: int, trace: Optio
 
 
 def _execute_traced(table: list, mem: list, pc: int, steps: int, max_steps: int, trace: list) -> tuple[int, int]:
-    """``_execute`` one step at a time, recording each write: about 1 us more per step, no cost to untraced runs."""
+    """``execute`` one step at a time, recording each write: about 1 us more per step, no cost to untraced runs."""
     halt = len(table) + 1  # L + 2
     while steps < max_steps and pc < len(table):
         a, b, taken, _ = table[pc]
         at = pc
-        steps, pc = _execute(table, mem, at, steps, steps + 1)
+        steps, pc = execute(table, mem, at, steps, steps + 1)
         trace.append(TraceStep(at, a, b, 0 if taken == halt else taken, mem[b]))
     return steps, pc
 
 
 def step(mem: list, pc: int, instruction, length: int) -> int:
-    """Execute one instruction on ``mem`` (mutated), exactly as the reference machine does (through ``_execute``).
+    """Execute one instruction on ``mem`` (mutated), exactly as the reference machine does (through ``execute``).
 
     For callers that learn each instruction only when they reach it, like the pipeline's stepwise strategy.
 
@@ -427,7 +439,7 @@ def step(mem: list, pc: int, instruction, length: int) -> int:
 
     Returns:
         The next instruction number: C or C_t + 1 as the branch goes, L + 1 when that is past the end, or L + 2
-        when the instruction halted (C == 0). ``_reason`` names the last two.
+        when the instruction halted (C == 0). ``halt_reason_at`` names the last two.
 
     Raises:
         SubleqError: on an operand out of range (or ``pc`` outside [1, L]), or when the write leaves the int64
@@ -439,11 +451,12 @@ def step(mem: list, pc: int, instruction, length: int) -> int:
         raise SubleqError(f"instruction number {pc} is out of range [1, {length}] for a program of length {length}")
     if not (0 <= a < k and 0 <= b < k and 0 <= c <= length):
         _raise_first_bad_operand(pc, a, b, c, k, length)
-    return _execute({pc: _entry(pc, a, b, c, length)}, mem, pc, 0, 1)[1]
+    return execute({pc: table_entry(pc, a, b, c, length)}, mem, pc, 0, 1)[1]
 
 
-def _reason(pc: int, length: int) -> str:
-    """The halt reason of a run that stopped at instruction number ``pc`` (see ``_execute``)."""
+def halt_reason_at(pc: int, length: int) -> str:
+    """The halt reason of a run of a program of length ``length`` that stopped at instruction number ``pc`` (as
+    ``execute`` and ``step`` return it): ``HALT`` at L + 2, ``END_OF_PROGRAM`` at L + 1, else ``MAX_STEPS``."""
     return HALT if pc == length + 2 else END_OF_PROGRAM if pc == length + 1 else MAX_STEPS
 
 
@@ -478,8 +491,8 @@ def run_subleq(
     instructions = validate_program(program, len(mem))
     max_steps = validate_max_steps(max_steps)
     trace = [] if return_trace else None
-    steps, pc = _execute(_compile(instructions), mem, 1, 0, max_steps, trace)
-    return SubleqResult(mem, steps, _reason(pc, len(instructions)), trace)
+    steps, pc = execute(_compile(instructions), mem, 1, 0, max_steps, trace)
+    return SubleqResult(mem, steps, halt_reason_at(pc, len(instructions)), trace)
 
 
 # batched machine
@@ -785,7 +798,7 @@ def _raise_overflow(programs, lengths, memories, budgets, row: int) -> None:
     row_length = int(lengths[row])
     table = _compile([tuple(x) for x in programs[row, :row_length].tolist()])
     try:
-        _execute(table, memories[row].tolist(), 1, 0, int(budgets[row]))
+        execute(table, memories[row].tolist(), 1, 0, int(budgets[row]))
     except SubleqError as error:
         raise error.with_index(row) from None
     raise AssertionError(f"row {row} overflowed in the batched machine but not on replay")  # pragma: no cover
@@ -798,12 +811,12 @@ def _finish_on_reference(programs, lengths, mem2d, k, rows, slots, budget, t, st
         table = _compile([tuple(x) for x in programs[row, :row_length].tolist()])
         cells = mem2d[row, :k].tolist()
         try:
-            steps, pc = _execute(table, cells, pc, t, row_budget)
+            steps, pc = execute(table, cells, pc, t, row_budget)
         except SubleqError as error:
             raise error.with_index(row) from None
         mem2d[row, :k] = torch.tensor(cells, dtype=torch.int64, device=mem2d.device)
         steps_out[row] = steps
-        codes[row] = HALT_REASONS.index(_reason(pc, row_length))
+        codes[row] = HALT_REASONS.index(halt_reason_at(pc, row_length))
 
 
 __all__ = [
@@ -825,10 +838,13 @@ __all__ = [
     "TraceStep",
     "check_integer_dtype",
     "cpu_kernel_available",
+    "execute",
+    "halt_reason_at",
     "register_cpu_kernel",
     "run_subleq",
     "run_subleq_batch",
     "step",
+    "table_entry",
     "validate_max_steps",
     "validate_memory",
     "validate_program",

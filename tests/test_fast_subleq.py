@@ -330,7 +330,8 @@ def test_kernel_writes_no_cache_to_disk(tmp_path):
 
 # the remote payload never reaches the kernel
 
-PAYLOAD = ("configuration_synthesizer", "modeling_synthesizer", "pipeline_synthesizer", "known_programs", "subleq")
+PAYLOAD = ("configuration_synthesizer", "modeling_synthesizer", "pipeline_synthesizer", "execution", "known_programs",
+           "subleq")
 FORBIDDEN = {"fast_subleq", "native_subleq", "numba", "llvmlite", "ctypes", "subprocess", "cffi", "importlib"}
 
 

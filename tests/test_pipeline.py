@@ -400,12 +400,12 @@ def test_pipeline_file_imports_only_remote_code_safe_modules():
             if isinstance(node, ast.Import):
                 assert all(alias.name.split(".")[0] in allowed for alias in node.names), (module, ast.dump(node))
             elif isinstance(node, ast.ImportFrom) and node.level:
-                assert node.level == 1 and node.module in {"subleq", "known_programs", "configuration_synthesizer"}, (
-                    module, ast.dump(node))
+                assert node.level == 1 and node.module in {"execution", "subleq", "known_programs",
+                                                           "configuration_synthesizer"}, (module, ast.dump(node))
                 pending += [node.module] if node.module not in seen else []
             elif isinstance(node, ast.ImportFrom):
                 assert node.module.split(".")[0] in allowed, (module, ast.dump(node))
-    assert {"pipeline_synthesizer", "subleq", "known_programs"} <= seen
+    assert {"pipeline_synthesizer", "execution", "subleq", "known_programs"} <= seen
 
 
 def test_saved_pipeline_loads_as_remote_code_without_the_package(pipe, memorized, tmp_path):
@@ -416,7 +416,7 @@ def test_saved_pipeline_loads_as_remote_code_without_the_package(pipe, memorized
     assert config["custom_pipelines"] == {
         "subleq-execution": {"impl": "pipeline_synthesizer.SubleqPipeline", "pt": ["AutoModel"], "type": "text"}
     }
-    assert {"pipeline_synthesizer.py", "known_programs.py", "subleq.py", "modeling_synthesizer.py",
+    assert {"pipeline_synthesizer.py", "execution.py", "known_programs.py", "subleq.py", "modeling_synthesizer.py",
             "tokenizer.json"} <= set(
         os.listdir(saved)
     )
