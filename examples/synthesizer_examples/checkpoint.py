@@ -6,7 +6,9 @@ code the model and the pipeline need, and a model card (README.md) whose code ru
 
 The weights, config, code files and `custom_pipelines` come from `save_pretrained` (see
 `SynthesizerPreTrainedModel.save_pretrained`), the tokenizer from the Trainer's `processing_class`; this module
-adds the card to every save and makes `Trainer.push_to_hub` upload the card instead of its fine-tuning template.
+adds the card to every save (`Trainer.save_model`, through which the Trainer saves each checkpoint too), makes
+`Trainer.push_to_hub` upload the card instead of its fine-tuning template, and has each checkpoint's push carry the
+code and the card (`on_push_begin`), all through the Trainer's public methods and callbacks.
 """
 
 import hashlib
@@ -19,7 +21,7 @@ import shutil
 
 import torch
 from safetensors.torch import load_file
-from transformers import Trainer
+from transformers import Trainer, TrainerCallback
 from transformers.trainer_pt_utils import safe_globals
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from transformers.utils import SAFE_WEIGHTS_NAME
@@ -44,6 +46,7 @@ class HubReadyTrainer(Trainer):
     def __init__(self, *args, card: ModelCardSpec, **kwargs):
         super().__init__(*args, **kwargs)
         self.card = card
+        self.add_callback(_CheckpointPushCarriesCodeAndCard(self))
 
     def card_repo_id(self, folder: str) -> str:
         """The repository a card in `folder` names: `--hub_model_id` for the output folder when pushing there, else
@@ -55,25 +58,35 @@ class HubReadyTrainer(Trainer):
     def write_card(self, folder: str) -> None:
         self.card.build(self.card_repo_id(folder)).save(os.path.join(folder, CARD_FILE))
 
-    def _save(self, output_dir: str | None = None, state_dict=None):
-        # Trainer.save_model and every checkpoint-N save come here, on the process that saves.
-        super()._save(output_dir, state_dict=state_dict)
-        self.write_card(output_dir if output_dir is not None else self.args.output_dir)
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False):
+        # The final save and every checkpoint-N save (the Trainer saves checkpoints through this method).
+        super().save_model(output_dir, _internal_call=_internal_call)
+        if self.args.should_save:
+            self.write_card(output_dir if output_dir is not None else self.args.output_dir)
 
     def create_model_card(self, **kwargs):
         """Called by `Trainer.push_to_hub` before it uploads `output_dir`: the run's card, not the fine-tuning one."""
         if self.is_world_process_zero():
             self.write_card(self.args.output_dir)
 
-    def _push_from_checkpoint(self, checkpoint_folder: str) -> None:
-        # With --push_to_hub, each save uploads output_dir after copying only the config and weights into it from the
-        # checkpoint; the code files must go along, or the pushed repository would not load.
-        if self.is_world_process_zero() and self.args.hub_strategy != "end":
-            for name in os.listdir(checkpoint_folder):
-                if name.endswith(".py"):
-                    shutil.copy(os.path.join(checkpoint_folder, name), os.path.join(self.args.output_dir, name))
-            self.write_card(self.args.output_dir)
-        super()._push_from_checkpoint(checkpoint_folder)
+
+class _CheckpointPushCarriesCodeAndCard(TrainerCallback):
+    """With `--push_to_hub`, each checkpoint save uploads `output_dir` after copying only the config, weights and
+    tokenizer into it from the checkpoint: the code files and the card go along too, or the pushed repository would
+    not load."""
+
+    def __init__(self, trainer: HubReadyTrainer):
+        self.trainer = trainer
+
+    def on_push_begin(self, args, state, control, **kwargs):
+        checkpoint = os.path.join(args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}")
+        # Trainer.push_to_hub (the final push) starts here too; it saves the whole folder itself.
+        if not state.is_world_process_zero or args.hub_strategy == "end" or not os.path.isdir(checkpoint):
+            return
+        for name in os.listdir(checkpoint):
+            if name.endswith(".py"):
+                shutil.copy(os.path.join(checkpoint, name), os.path.join(args.output_dir, name))
+        self.trainer.write_card(args.output_dir)
 
 
 def save_unpushed(trainer: HubReadyTrainer) -> None:
