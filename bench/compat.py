@@ -31,7 +31,6 @@ reuse the environments: about a minute a version on a shared 2-core CPU.
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys

@@ -107,10 +107,8 @@ from synthesizer_examples.arguments import (
     STEP_BUDGET,
     Range,
     check_backbone,
-    check_max_position_embeddings,
     check_ranges,
     comma_separated,
-    library_input_lengths,
 )
 from synthesizer_examples.backbone import backbone_config
 from synthesizer_examples.checkpoint import HubReadyTrainer, push_saved, save_unpushed
@@ -373,6 +371,34 @@ def check_unknown_descriptions(unknown_descriptions: list[str], programs, known:
         if name is not None:
             raise ValueError(f"--unknown_descriptions: {text!r} is a phrasing of the library program {name!r}, not "
                              "an unknown description")
+
+
+def library_input_lengths(descriptions: list[str], max_program_length: int) -> dict[str, int]:
+    """The length in tokens of the longest input of each description, `[CLS] L description [SEP]`, under the
+    word-level tokenizer of the library scripts (`build_description_tokenizer`: a word it lacks is one
+    `[UNK]`), keyed by what it is for `check_max_position_embeddings`."""
+    tokenizer = build_description_tokenizer(descriptions, 0)
+    return {f"the input of {description!r}": len(tokenizer(f"{max_program_length} {description}")["input_ids"])
+            for description in descriptions}
+
+
+def check_max_position_embeddings(max_position_embeddings: int, lengths: dict[str, int]) -> None:
+    """
+    The backbone's positions must hold the longest input a script builds.
+
+    Args:
+        max_position_embeddings (`int`): `--max_position_embeddings`.
+        lengths (`dict`): what each input is (for the message) -> its length in tokens.
+
+    Raises:
+        ValueError: naming the longest input that does not fit.
+    """
+    if not lengths:
+        return
+    what, longest = max(lengths.items(), key=lambda item: item[1])
+    if longest > max_position_embeddings:
+        raise ValueError(f"--max_position_embeddings must be >= {longest} for {what} ({longest} tokens), got "
+                         f"{max_position_embeddings}")
 
 
 def check_arguments(model_args: ModelArguments, data_args: DataArguments, training_args) -> None:

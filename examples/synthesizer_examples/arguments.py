@@ -14,12 +14,8 @@ from dataclasses import dataclass, replace
 from huggingface_hub.utils import validate_repo_id
 from transformers import CONFIG_MAPPING
 
-from modeling_synthesizer.assembler import AssemblyError
 from modeling_synthesizer.configuration_synthesizer import SynthesizerConfig
-from modeling_synthesizer.program_library import list_programs, load_program
 from modeling_synthesizer.subleq import MAX_DATA_MEMORY_SIZE, MAX_PROGRAM_LENGTH
-
-from .library import build_description_tokenizer
 
 
 @dataclass(frozen=True)
@@ -163,74 +159,6 @@ def check_tokenizer_name(name: str) -> None:
         raise ValueError(f"--tokenizer_name {name}: no such folder, and not a Hub model id") from None
 
 
-def library_program_names(programs: str) -> list[str]:
-    """The library programs that `--programs` names: 'all', or their comma-separated names.
-
-    Raises:
-        ValueError: for a name that is no library program, a repeated name, or none.
-    """
-    names = list_programs() if programs.strip() == "all" else comma_separated("programs", programs)
-    unknown = [name for name in names if name not in list_programs()]
-    if unknown or not names:
-        raise ValueError(f"--programs: no library program {', '.join(map(repr, unknown)) or 'given'}; the "
-                         f"programs are {', '.join(list_programs())} (or 'all')")
-    return names
-
-
-def check_library_arguments(args) -> list[str]:
-    """
-    The flags of a script that memorizes library programs (`programs`, `num_held_out`, `data_memory_size`,
-    `max_program_length`): k and L within the package's limits, each program assembling into k cells and L
-    instructions, and a phrasing of each program left to train on. Returns the program names.
-
-    Raises:
-        ValueError: naming the flag and what it allows.
-    """
-    names = library_program_names(args.programs)
-    check_ranges(args, data_memory_size=DATA_MEMORY_SIZE, max_program_length=PROGRAM_LENGTH)
-    programs = [load_program(name) for name in names]
-    fewest = min(programs, key=lambda program: len(program.descriptions))
-    if args.num_held_out not in Range(0, len(fewest.descriptions), high_open=True):
-        raise ValueError(f"--num_held_out must be in [0, {len(fewest.descriptions)}) so that {fewest.name!r} (with "
-                         f"{len(fewest.descriptions)} phrasings) keeps one to train on, got {args.num_held_out!r}")
-    for program in programs:
-        try:
-            program.assemble(args.data_memory_size, args.max_program_length)
-        except AssemblyError as error:
-            raise ValueError(f"library program {program.name!r} does not fit --data_memory_size "
-                             f"{args.data_memory_size} and --max_program_length {args.max_program_length}: "
-                             f"{error}") from None
-    return names
-
-
-def library_input_lengths(descriptions: list[str], max_program_length: int) -> dict[str, int]:
-    """The length in tokens of the longest input of each description, `[CLS] L description [SEP]`, under the
-    word-level tokenizer of the library scripts (`library.build_description_tokenizer`: a word it lacks is one
-    `[UNK]`), keyed by what it is for `check_max_position_embeddings`."""
-    tokenizer = build_description_tokenizer(descriptions, 0)
-    return {f"the input of {description!r}": len(tokenizer(f"{max_program_length} {description}")["input_ids"])
-            for description in descriptions}
-
-
-def check_max_position_embeddings(max_position_embeddings: int, lengths: dict[str, int]) -> None:
-    """
-    The backbone's positions must hold the longest input a script builds.
-
-    Args:
-        max_position_embeddings (`int`): `--max_position_embeddings`.
-        lengths (`dict`): what each input is (for the message) -> its length in tokens.
-
-    Raises:
-        ValueError: naming the longest input that does not fit.
-    """
-    if not lengths:
-        return
-    what, longest = max(lengths.items(), key=lambda item: item[1])
-    if longest > max_position_embeddings:
-        raise ValueError(f"--max_position_embeddings must be >= {longest} for {what} ({longest} tokens), got "
-                         f"{max_position_embeddings}")
-
-
 __all__ = [
     "DATA_MEMORY_SIZE",
     "FRACTION",
@@ -244,13 +172,9 @@ __all__ = [
     "SEED",
     "STEP_BUDGET",
     "check_backbone",
-    "check_library_arguments",
-    "check_max_position_embeddings",
     "check_output_dir",
     "check_ranges",
     "check_tokenizer_name",
     "comma_separated",
-    "library_input_lengths",
-    "library_program_names",
     "optional",
 ]

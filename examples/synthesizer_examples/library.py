@@ -23,8 +23,6 @@ from datasets import Dataset
 from tokenizers import normalizers, pre_tokenizers
 from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
-from modeling_synthesizer.configuration_synthesizer import SynthesizerConfig
-from modeling_synthesizer.modeling_synthesizer import SynthesizerForSubleq
 from modeling_synthesizer.program_library import LibraryProgram
 from modeling_synthesizer.tokenizer import SPECIAL_TOKENS, wrap_word_level_vocabulary
 
@@ -205,33 +203,6 @@ class WordDropoutDataset(torch.utils.data.Dataset):
         return row
 
 
-def library_synthesizer(
-    text_config: dict,
-    programs: Sequence[LibraryProgram],
-    trained: dict[str, list[str]],
-    data_memory_size: int,
-    max_program_length: int,
-    label_smoothing: float,
-) -> SynthesizerForSubleq:
-    """
-    A Synthesizer to train on library programs named by natural-language phrasings (`[CLS] C_t description [SEP]`).
-    Its config lists each program with its trained phrasings (`trained`: name -> phrasings), padded instructions,
-    memory and named cells, so that the pipeline runs them by name and refuses any other description. It sets no
-    `min_margin`: matching unseen phrasings is the caller's opt-in, because the network can be confidently wrong
-    about one (bench/results/program_library.md).
-    """
-    config = SynthesizerConfig(
-        text_config=text_config,
-        data_memory_size=data_memory_size,
-        max_program_length=max_program_length,
-        label_smoothing=label_smoothing,
-        input_template="{instruction} {description}",
-        add_special_tokens=True,
-        known_programs=known_program_entries(programs, trained, data_memory_size, max_program_length),
-    )
-    return SynthesizerForSubleq(config)
-
-
 def bits_to_text(bits: Sequence[int]) -> str:
     """The baseline's input text: `[1, 0, 1]` -> `"1 0 1"`."""
     return " ".join(str(bit) for bit in bits)
@@ -289,7 +260,6 @@ __all__ = [
     "count_ones_splits",
     "description_words",
     "known_program_entries",
-    "library_synthesizer",
     "library_records",
     "pad_instructions",
     "padded_program",
