@@ -22,9 +22,12 @@ from modeling_synthesizer.subleq import (
     SubleqError,
     SubleqResult,
     TraceStep,
+    execute,
+    halt_reason_at,
     run_subleq,
     run_subleq_batch,
     step,
+    table_entry,
     validate_max_steps,
     validate_memory,
     validate_program,
@@ -320,6 +323,30 @@ def test_step_is_the_reference_machines_step():
                 pc = step(cells, pc, case["program"][pc - 1], len(case["program"]))
         assert str(stepped.value) == str(reference.value)
         assert stepped.value.fields() == reference.value.fields()
+
+
+@param("case", cases.CASES, ids=[c["name"] for c in cases.CASES])
+def test_execute_on_a_table_of_entries_is_the_reference_machine(case):
+    program, length = case["program"], len(case["program"])
+    table = {pc: table_entry(pc, a, b, c, length) for pc, (a, b, c) in enumerate(program, 1)}
+    memory = list(case["memory"])
+    steps, pc = execute(table, memory, 1, 0, case["max_steps"])
+    assert (memory, steps, halt_reason_at(pc, length)) == (case["expected_memory"], case["expected_steps"],
+                                                           case["expected_halt_reason"])
+
+
+def test_execute_stops_in_front_of_an_instruction_its_table_lacks_and_goes_on_from_there():
+    # falls_off_end runs 1 then 3: with only instruction 1 known, the run stops at 3 after one step.
+    length, memory = 3, list(cases.FALLS_OFF_MEMORY)
+    table = {1: table_entry(1, *cases.FALLS_OFF_PROGRAM[0], length)}
+    assert execute(table, memory, 1, 0, 100) == (1, 3)
+    assert halt_reason_at(3, length) == MAX_STEPS  # not finished: the caller tells it from the budget
+    table[3] = table_entry(3, *cases.FALLS_OFF_PROGRAM[2], length)
+    assert execute(table, memory, 3, 1, 100) == (2, length + 1) and memory == [3, 2, 0]
+    assert halt_reason_at(length + 1, length) == END_OF_PROGRAM and halt_reason_at(length + 2, length) == HALT
+    # C = 0 halts whichever way the branch goes: both next instructions are L + 2.
+    assert table_entry(2, 0, 1, 0, length) == (0, 1, length + 2, length + 2)
+    assert table_entry(2, 0, 1, 1, length) == (0, 1, 1, 3)
 
 
 # the batched machine on the shared table
