@@ -172,8 +172,8 @@ def main(argv=None):
         task_description=f"Soft-imperative {describe_classes(names)} (Experiment 3 of the paper): "
         f"`{prompt.replace(tokens[-1], '[PROG_i]')}<sentence>` runs one of {len(programs)} random "
         f"{program_args.program_length}-instruction programs (in `programs.json`) on {program_args.run_label} text "
-        f"and halts at once on {others[0] if len(others) == 1 else 'any other'} text. The data memory `[1, 0, 0, ...]` makes cell 0 the verdict: only "
-        "HALT (0, 0, 0) clears it.",
+        f"and halts at once on {others[0] if len(others) == 1 else 'any other'} text. The data memory "
+        "`[1, 0, 0, ...]` makes cell 0 the verdict: only HALT (0, 0, 0) clears it.",
         example_descriptions=[SOFT_IMPERATIVE_PROMPT.format(run_label=program_args.run_label, program=tokens[0],
                                                             sentence=text) for text in card_sentences(eval_data)],
         extra_files={"programs.json": programs_to_records(programs, tokens)},

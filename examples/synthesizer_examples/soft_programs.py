@@ -14,10 +14,8 @@ from modeling_synthesizer.tokenizer import program_token
 
 from .memorization import Program, check_positive
 
+
 # The column `label` is renamed `sentiment`: next to `labels`, the Trainer's collator would copy it over the operands.
-
-SST2_ID2LABEL = {0: "negative", 1: "positive"}
-
 # The authors' input is `[CLS] 0 classify this input [SEP] <sentence> [SEP]`. Here the prompt ends with a colon
 # instead of [SEP], so that a natural string ("Classify this input: a gorgeous, witty film") is a valid description
 # for the pipeline, and C_t is 1, not "0" (this project numbers instructions from 1).
@@ -27,7 +25,7 @@ SOFT_INSTRUCTION_TEMPLATE = "Classify this input: {sentence}"
 # stays 0, halt. For N classes the same holds (`soft_instruction_memory`): cell N - 1 - c holds -c, cell N is the
 # output, and class c runs (N - 1 - c, N, 0), which writes c into the output cell and halts.
 SOFT_INSTRUCTION_OUTPUT_CELL = 2  # with two classes; N with N classes
-SOFT_INSTRUCTION_OPERANDS = {1: (0, 2, 0), 0: (1, 2, 0)}
+
 # The authors' Experiment 3 input, `[CLS] <C_t> as long as the input text is positive, run <program token> [SEP]
 # <sentence> [SEP]`; the literal "[SEP]" is the tokenizer's separator token (BERT tokenizers match special tokens
 # in text). Token type ids stay 0 on both sides of it (one text, not a pair). On other data "positive" is the name of
@@ -185,10 +183,8 @@ __all__ = [
     "SOFT_IMPERATIVE_OUTPUT_CELL",
     "SOFT_IMPERATIVE_PROMPT",
     "SOFT_IMPERATIVE_TEMPLATE",
-    "SOFT_INSTRUCTION_OPERANDS",
     "SOFT_INSTRUCTION_OUTPUT_CELL",
     "SOFT_INSTRUCTION_TEMPLATE",
-    "SST2_ID2LABEL",
     "build_soft_imperative_dataset",
     "build_soft_instruction_dataset",
     "make_soft_imperative_programs",
