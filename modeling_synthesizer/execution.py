@@ -206,7 +206,8 @@ def run_lazy(decoder: Decoder, descriptions, memories, length: int, max_steps: i
     results = [None] * len(descriptions)
     if whole:
         decoded = _run_decoded(decoder, [descriptions[i] for i in whole], [memories[i] for i in whole], length,
-                               max_steps, return_trace, [indices[i] for i in whole], machine or Machine())
+                               max_steps, return_trace=return_trace, indices=[indices[i] for i in whole],
+                               machine=machine or Machine())
         for i, result in zip(whole, decoded):
             results[i] = result
     rest = [i for i in range(len(descriptions)) if results[i] is None]
@@ -226,8 +227,8 @@ def run_decoded(decoder: Decoder, descriptions, memories, length: int, max_steps
     """The `"decoded"` strategy of `run_programs` (same arguments): decodes every instruction of each distinct
     description in one decoder call, then runs the programs on the machine."""
     memories, indices = _own(memories, indices)
-    return _run_decoded(decoder, descriptions, memories, length, max_steps, return_trace, indices,
-                        machine or Machine())
+    return _run_decoded(decoder, descriptions, memories, length, max_steps, return_trace=return_trace,
+                        indices=indices, machine=machine or Machine())
 
 
 def run_stepwise(decoder: Decoder, descriptions, memories, length: int, max_steps: int = DEFAULT_MAX_STEPS, *,
@@ -266,7 +267,7 @@ def _own(memories, indices) -> tuple[list[list[int]], list]:
     return [list(cells) for cells in memories], list(range(len(memories)) if indices is None else indices)
 
 
-def _run_decoded(decoder, descriptions, memories, length, max_steps, return_trace, indices,
+def _run_decoded(decoder, descriptions, memories, length, max_steps, *, return_trace, indices,
                  machine: Machine) -> list[SubleqResult]:
     """`run_decoded` on memories it may write to."""
     distinct = list(dict.fromkeys(descriptions))
@@ -274,8 +275,8 @@ def _run_decoded(decoder, descriptions, memories, length, max_steps, return_trac
     decoded = decoder(pairs)
     unsure = {description for description, pc in pairs if not decoder.sure(description, pc)}
     if unsure:
-        # Some decoded instruction is below min_confidence: run those inputs lazily, which stops (and refuses) only
-        # if a run reaches one.
+        # Some decoded instruction is below min_confidence: run every input lazily on what is decoded, which stops
+        # (and refuses) only if a run reaches such an instruction.
         runs = LazyRuns(decoder, descriptions, memories, length, max_steps, return_trace=return_trace,
                         indices=indices)
         runs.learn(pairs, decoded)

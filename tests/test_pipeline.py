@@ -137,6 +137,38 @@ def test_tensor_path_of_the_batched_machine(pipe, memorized, monkeypatch):
     assert all(same_run(r, reference(programs[x["description"]], x["memory"])) for r, x in zip(records, inputs))
 
 
+def test_two_calls_read_in_turns_keep_their_own_arguments(pipe, memorized):
+    # Each call's arguments travel with its items, not on the pipeline: two streams read in turns stay apart.
+    _, programs = memorized
+    items = [{"description": d, "memory": m} for d in programs for m in random_memories(43, 3)]
+    traced_call = dict(max_steps=MAX_STEPS, return_trace=True, strategy="stepwise", batch_size=2)
+    short_call = dict(max_steps=7, memory=[1] * K, batch_size=3)
+    expected = pipe(items, **traced_call), pipe([item["description"] for item in items], **short_call)
+    traced = iter(pipe((item for item in items), **traced_call))
+    short = iter(pipe((item["description"] for item in items), **short_call))
+    got = [], []
+    for _ in items:
+        got[0].append(next(traced))
+        got[1].append(next(short))
+    assert got == expected
+    assert all("trace" in record for record in got[0]) and all(record["steps"] <= 7 for record in got[1])
+
+
+def test_items_that_share_a_description_are_read_by_the_tokenizer_once(pipe, memorized, monkeypatch):
+    _, programs = memorized
+    description = next(iter(programs))
+    pipe(description, memory=[0] * K, max_steps=1)
+    read = []
+    tokenizer_class = type(pipe.tokenizer)
+    real = tokenizer_class.__call__
+    monkeypatch.setattr(tokenizer_class, "__call__",
+                        lambda self, text=None, *args, **kwargs: read.append(text) or real(self, text, *args, **kwargs))
+    records = pipe([{"description": description, "memory": m} for m in random_memories(41, 20)], max_steps=MAX_STEPS,
+                   batch_size=1)
+    assert all(record["program"] == description for record in records)
+    assert description not in read  # only model inputs (lists of "C_t description" texts) were tokenized
+
+
 def test_lazy_decodes_only_the_instructions_a_run_reaches(pipe, memorized, monkeypatch):
     _, programs = memorized
     description, program = next(iter(programs.items()))
