@@ -39,7 +39,7 @@ class HubReadyTrainer(Trainer):
     A `Trainer` whose every save is a complete Hub repository with its model card.
 
     Args:
-        card (`ModelCardSpec`): the run's card; fill `card.results` before the final `save_and_push`.
+        card (`ModelCardSpec`): the run's card; fill `card.results` before the final `save_unpushed`.
         *args, **kwargs: those of `Trainer`.
     """
 
@@ -92,7 +92,7 @@ class _CheckpointPushCarriesCodeAndCard(TrainerCallback):
 def save_unpushed(trainer: HubReadyTrainer) -> None:
     """Saves the final model, tokenizer, code and card in `output_dir` without uploading them: with `--push_to_hub`,
     `Trainer.save_model` would also push the folder unless told that the call is internal, and the scripts push their
-    final folder once, after it has been evaluated (`save_and_push`)."""
+    final folder once, after it has been evaluated (`push_saved`)."""
     trainer.save_model(_internal_call=True)
 
 
@@ -104,12 +104,6 @@ def push_saved(trainer: HubReadyTrainer, commit_message: str) -> None:
         trainer.push_to_hub(commit_message=commit_message)
         if trainer.is_world_process_zero():
             logger.info("pushed %s to %s", trainer.args.output_dir, trainer.hub_model_id)
-
-
-def save_and_push(trainer: HubReadyTrainer, commit_message: str) -> None:
-    """Saves the final model, tokenizer, code and card in `output_dir`, then `push_saved`."""
-    save_unpushed(trainer)
-    push_saved(trainer, commit_message)
 
 
 class CorruptCheckpointError(RuntimeError):
@@ -232,7 +226,6 @@ __all__ = [
     "file_sha256",
     "latest_intact_checkpoint",
     "push_saved",
-    "save_and_push",
     "save_unpushed",
     "saved_model_problem",
     "saved_model_record",
