@@ -4,6 +4,7 @@ helpers of `synthesizer_examples/library.py`."""
 import ast
 import importlib.util
 import json
+import os
 import random
 import re
 import shlex
@@ -306,6 +307,8 @@ def test_baseline_comparison_reports_the_accuracies_each_model_has(tmp_path):
     # The recorded command is the run's own, and it parses with this script's arguments.
     assert f"    {results['command']}\n" in markdown
     command = shlex.split(results["command"])
+    if os.environ.get("OMP_NUM_THREADS"):  # recorded first, as it changes how fast the run is
+        assert command.pop(0) == f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}"
     assert command[:2] == ["python", "examples/run_program_library.py"]
     assert run_program_library.parse_args(command[2:])[1].baselines == "absolute,rotary,no_positions"
     with pytest.raises(SystemExit) as exit_info:
