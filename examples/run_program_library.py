@@ -64,20 +64,30 @@ Rerunning a command whose run was interrupted resumes from the last checkpoint i
 reported and left alone, and --overwrite_output_dir starts over.
 """
 
+import itertools
+import json
 import logging
 import os
+import random
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
+from datasets import Dataset
+from huggingface_hub import EvalResult
+from tokenizers import normalizers, pre_tokenizers
 from torch import nn
 from transformers import (
     AutoConfig,
     AutoModel,
     AutoModelForSequenceClassification,
     AutoTokenizer,
+    PreTrainedTokenizerBase,
+    PreTrainedTokenizerFast,
     Trainer,
     TrainingArguments,
     pipeline,
@@ -88,13 +98,20 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from modeling_synthesizer.configuration_synthesizer import SynthesizerConfig
 from modeling_synthesizer.modeling_synthesizer import SynthesizerForSubleq
 from modeling_synthesizer.program_library import (
+    PROGRAMS,
+    LibraryError,
+    LibraryProgram,
     ProgramTestError,
     check_fits,
     description_key,
+    list_programs,
     load_program,
+    read_library,
+    read_records,
     run_program_tests,
 )
-from modeling_synthesizer.tokenizer import wrap_word_level_vocabulary
+from modeling_synthesizer.subleq import run_subleq
+from modeling_synthesizer.tokenizer import SPECIAL_TOKENS, wrap_word_level_vocabulary
 from synthesizer_examples.arguments import (
     DATA_MEMORY_SIZE,
     FRACTION,
@@ -112,35 +129,9 @@ from synthesizer_examples.arguments import (
 )
 from synthesizer_examples.backbone import backbone_config
 from synthesizer_examples.checkpoint import HubReadyTrainer, push_saved, save_unpushed
-from synthesizer_examples.library import (
-    WordDropoutDataset,
-    _pre_tokenizer,
-    bits_to_text,
-    build_count_ones_dataset,
-    build_description_tokenizer,
-    count_ones_splits,
-    known_program_entries,
-    pad_instructions,
-)
-from synthesizer_examples.library_source import load_program_library
 from synthesizer_examples.memorization import build_memorization_dataset
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
-from synthesizer_examples.release import (
-    PARAPHRASES,
-    card_examples,
-    eval_results,
-    evaluate_library,
-    expected_program,
-    is_refusal,
-    known_expected_program,
-    oversampled_rows,
-    release_card,
-    release_is_exact,
-    release_metrics,
-    release_usage,
-    run_named,
-    runs_right,
-)
+from synthesizer_examples.model_card import ModelCardSpec, synthesizer_summary
 from synthesizer_examples.run_info import launch_command, machine_description, redact_settings
 from synthesizer_examples.run_settings import settings_of, write_run_settings
 from synthesizer_examples.training import (
@@ -320,6 +311,118 @@ class LibraryTrainingArguments(MemorizationTrainingArguments):
     per_device_train_batch_size: int = field(default=64, metadata={"help": "Batch per process."})
 
 
+# The program library that --programs names: built-in names, a folder of .asm files, a data file or a Hub
+# dataset (one program per row: name, source, descriptions, tests)
+
+DATA_FILE_FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
+BUILTIN = ("builtin", "all")
+
+
+def _builtin_names(spec: str) -> list[str] | None:
+    """The built-in names `spec` lists, or None when it is no list of built-in names."""
+    if spec in BUILTIN:
+        return list_programs()
+    names = [name.strip() for name in spec.split(",")]
+    if not any(names):
+        raise LibraryError("--programs: no library program given")
+    if "," in spec and not all(names):
+        raise LibraryError(f"--programs {spec}: an empty name between commas")
+    if all(name in PROGRAMS for name in names):
+        if len(set(names)) != len(names):
+            repeated = sorted({name for name in names if names.count(name) > 1})
+            raise LibraryError(f"--programs: {', '.join(map(repr, repeated))} named twice")
+        return names
+    return None
+
+
+def _text_list(value, row: int, column: str, spec: str):
+    """A CSV cell of a list column: a JSON list, or one item per line."""
+    if not isinstance(value, str):
+        return value
+    if value.lstrip().startswith("["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as error:
+            raise LibraryError(f"{spec} row {row}, column {column!r}: not a JSON list ({error.msg} at character "
+                               f"{error.pos})") from None
+    return [line for line in value.splitlines() if line.strip()]
+
+
+def _load_rows(spec: str, data_files: str | None):
+    import datasets  # examples-only dependency
+
+    try:
+        if data_files is not None:
+            dataset = datasets.load_dataset(DATA_FILE_FORMATS[Path(data_files).suffix.lower()], data_files=data_files,
+                                            split="train")
+        else:
+            dataset = datasets.load_dataset(spec, split="train")
+    except (OSError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
+        raise LibraryError(f"{spec}: cannot be read as a dataset of programs: {error}") from None
+    missing = [column for column in ("name", "source") if column not in dataset.column_names]
+    if missing:
+        raise LibraryError(f"{spec}: no column {', '.join(map(repr, missing))}; a dataset of programs has the columns "
+                           f"name, source, descriptions and tests (it has {', '.join(dataset.column_names)})")
+    return dataset
+
+
+def load_program_library(spec: str) -> list[LibraryProgram]:
+    """The programs `spec` (`--programs`) names:
+
+    - `builtin`, `all` or a comma-separated list of built-in names (`add,sort`): the built-in programs
+      (`modeling_synthesizer/programs`), in the package's order for `all` and in the given order for a list;
+    - a folder: every `*.asm` file in it, each with its header (`modeling_synthesizer.program_library`);
+    - a local data file (`.json`, `.jsonl`, `.csv` or `.parquet`) or a Hub dataset repo id (`org/my-programs`): one
+      program per row, read with `datasets.load_dataset`, in the columns `name`, `source`, `descriptions` (a list of
+      str) and `tests` (a list of `{"inputs": {...}, "outputs": {...}}` or of strings `"a=2 b=3 -> sum=5"`). In a CSV
+      file, whose cells are text, `descriptions` and `tests` hold a JSON list, or one item per line.
+
+    Built-in names come first: a folder named like a built-in program is read as `./add`.
+
+    Args:
+        spec: `builtin`, `all`, built-in names separated by commas, a folder, a `.json`/`.jsonl`/`.csv`/`.parquet`
+            file or a Hub dataset repo id.
+
+    Returns:
+        The programs: built-ins in the order named (`builtin`/`all`: the package's order), any other library sorted
+        by name.
+
+    Raises:
+        LibraryError: naming the file, line and column or the dataset row: an unknown name, a missing file or
+            dataset, or any error of `read_library` / `read_records`.
+    """
+    spec = spec.strip()
+    if not spec:
+        raise LibraryError("--programs is empty: name built-in programs, a folder, a data file or a Hub dataset")
+    names = _builtin_names(spec)
+    if names is not None:
+        return [PROGRAMS[name] for name in names]
+    path = Path(spec)
+    if path.is_dir():
+        return read_library(path)
+    if path.suffix.lower() in DATA_FILE_FORMATS:
+        if not path.is_file():
+            raise LibraryError(f"{spec}: no such file")
+        rows = _load_rows(spec, str(path))
+    elif spec.count("/") == 1 and not path.exists() and "," not in spec:
+        rows = _load_rows(spec, None)
+    else:
+        unknown = [name.strip() for name in spec.split(",") if name.strip() not in PROGRAMS]
+        raise LibraryError(f"--programs: no library program {', '.join(map(repr, unknown))}; the built-in programs "
+                           f"are {', '.join(list_programs())} (or 'builtin'), and {spec!r} is no folder, "
+                           f"{'/'.join(DATA_FILE_FORMATS)} file or Hub dataset id")
+    records = []
+    for row, record in enumerate(rows):
+        record = dict(record)
+        for column in ("descriptions", "tests"):
+            record[column] = _text_list(record.get(column), row, column, spec)
+        records.append(record)
+    return read_records(records, spec)
+
+
+# Checks made while parsing
+
+
 def load_known_programs(model_name_or_path: str) -> tuple[SynthesizerConfig, list[dict]]:
     """The config of the checkpoint to teach and its `known_programs`.
 
@@ -445,6 +548,181 @@ def parse_args(argv=None, argument_types=(ModelArguments, DataArguments, Library
 
 # Data and model
 
+# Instructions past a program's end are (0, 0, 0): HALT. Library programs always halt on their own (the assembler
+# encodes the last instruction's fall-through as C = 0), so the padding is never executed; training it too makes
+# the decoded L-instruction program comparable, exactly, with the assembled one.
+PADDING_INSTRUCTION = (0, 0, 0)
+
+
+def _normalizer():
+    return normalizers.Lowercase()
+
+
+def _pre_tokenizer():
+    # Whitespace and punctuation: "what is |x|?" -> what, is, |, x, |, ?
+    return pre_tokenizers.BertPreTokenizer()
+
+
+def description_words(descriptions: Sequence[str]) -> list[str]:
+    """The distinct words of `descriptions` as `build_description_tokenizer` splits them, sorted."""
+    normalizer, pre_tokenizer = _normalizer(), _pre_tokenizer()
+    words = set()
+    for description in descriptions:
+        words.update(word for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(description)))
+    return sorted(words)
+
+
+def build_description_tokenizer(
+    descriptions: Sequence[str], max_number: int, model_max_length: int = 512
+) -> PreTrainedTokenizerFast:
+    """
+    A word-level tokenizer for `"{C_t} {description}"` inputs: the special tokens, every integer `0..max_number` as
+    one token (instruction numbers), then the words of `descriptions`. Text is lower-cased and punctuation is split
+    off, so "What is |x|?" and "what is | x | ?" are the same tokens. Any other word is `[UNK]`.
+
+    Args:
+        descriptions (`Sequence[str]`): the phrasings whose words make the vocabulary (the trained ones only, so
+            that held-out phrasings are read as a user's unseen text would be).
+        max_number (`int`): the largest integer with a token of its own; use `max(k, L)`.
+        model_max_length (`int`): the longest input, in tokens.
+
+    Returns:
+        `PreTrainedTokenizerFast` with `[CLS] ... [SEP]` framing when called with `add_special_tokens=True`; it
+        saves and loads with `save_pretrained` / `AutoTokenizer.from_pretrained`.
+
+    Raises:
+        ValueError: if `max_number` is negative.
+    """
+    if max_number < 0:
+        raise ValueError(f"max_number must be >= 0, got {max_number}")
+    tokens = list(SPECIAL_TOKENS.values()) + [str(i) for i in range(max_number + 1)]
+    known = set(tokens)
+    tokens += [word for word in description_words(descriptions) if word not in known]
+    return wrap_word_level_vocabulary(tokens, _pre_tokenizer(), _normalizer(), model_max_length=model_max_length)
+
+
+def split_phrasings(program: LibraryProgram, num_held_out: int) -> tuple[list[str], list[str]]:
+    """`(trained, held_out)`: the last `num_held_out` descriptions of `program` are held out (a fixed choice).
+
+    Raises:
+        ValueError: unless at least one description is left to train on.
+    """
+    descriptions = list(program.descriptions)
+    if not 0 <= num_held_out < len(descriptions):
+        raise ValueError(
+            f"num_held_out must be in [0, {len(descriptions)}) for {program.name!r}, which has {len(descriptions)} "
+            f"descriptions; got {num_held_out}"
+        )
+    cut = len(descriptions) - num_held_out
+    return descriptions[:cut], descriptions[cut:]
+
+
+def padded_program(program: LibraryProgram, data_memory_size: int, max_program_length: int) -> list[tuple]:
+    """The assembled program (k = `data_memory_size`) padded with HALT (0, 0, 0) to `max_program_length` instructions.
+
+    Raises:
+        AssemblyError: if the program does not fit k cells or L instructions.
+    """
+    return pad_instructions(program.assemble(data_memory_size, max_program_length).program, max_program_length)
+
+
+def pad_instructions(instructions: Sequence[tuple], max_program_length: int) -> list[tuple]:
+    """`instructions` padded with HALT (0, 0, 0) to `max_program_length` instructions."""
+    return list(instructions) + [PADDING_INSTRUCTION] * (max_program_length - len(instructions))
+
+
+def library_records(
+    programs: Sequence[LibraryProgram],
+    phrasings: dict[str, Sequence[str]],
+    data_memory_size: int,
+    max_program_length: int,
+) -> list[dict]:
+    """
+    `build_memorization_dataset` records: one per (program, phrasing), the phrasing as `description` and the padded
+    program (`padded_program`) as `program`, in program-major order.
+
+    Raises:
+        ValueError: if two programs share a phrasing (the network could not tell them apart).
+    """
+    owner: dict[str, str] = {}
+    records = []
+    for program in programs:
+        instructions = [list(instruction) for instruction in padded_program(program, data_memory_size,
+                                                                            max_program_length)]
+        for description in phrasings[program.name]:
+            if owner.setdefault(description, program.name) != program.name:
+                raise ValueError(f"{description!r} describes both {owner[description]!r} and {program.name!r}")
+            records.append({"description": description, "program": instructions})
+    return records
+
+
+def known_program_entries(
+    programs: Sequence[LibraryProgram],
+    phrasings: dict[str, Sequence[str]],
+    data_memory_size: int,
+    max_program_length: int,
+) -> list[dict]:
+    """
+    `SynthesizerConfig.known_programs` of a checkpoint that memorized `programs` under `phrasings` (program name ->
+    its trained phrasings, the first one canonical): each program's name, phrasings, padded instructions, initial
+    data memory and the `[address, length]` of its named inputs and outputs.
+    """
+    entries = []
+    for program in programs:
+        assembled = program.assemble(data_memory_size, max_program_length)
+        entries.append({
+            "name": program.name,
+            "descriptions": list(phrasings[program.name]),
+            "instructions": [list(instruction) for instruction in pad_instructions(assembled.program,
+                                                                                   max_program_length)],
+            "memory": [int(cell) for cell in assembled.memory],
+            "inputs": {name: list(cells) for name, cells in assembled.inputs.items()},
+            "outputs": {name: list(cells) for name, cells in assembled.outputs.items()},
+        })
+    return entries
+
+
+class WordDropoutDataset(torch.utils.data.Dataset):
+    """
+    A tokenized dataset whose description words are replaced by `[UNK]` with probability `p`, drawn anew at every
+    access (so every epoch sees other gaps). The first `keep_prefix` tokens ([CLS] and the instruction number C_t)
+    and special tokens are never replaced. Use it for the training set only; evaluate on the clean rows.
+
+    Args:
+        dataset (`Dataset`): tokenized rows with `input_ids` and `labels` (other model inputs are passed through).
+        tokenizer: supplies `unk_token_id` and the special tokens' ids.
+        p (`float`): the probability of replacing each description word.
+        keep_prefix (`int`): leading tokens never replaced: 2 with `[CLS]`, 1 without.
+        seed (`int`): seed of the replacement draws.
+    """
+
+    MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "labels")
+
+    def __init__(self, dataset: Dataset, tokenizer: PreTrainedTokenizerBase, p: float, keep_prefix: int,
+                 seed: int = 0):
+        if not 0 <= p < 1:
+            raise ValueError(f"word dropout must be in [0, 1), got {p}")
+        columns = [name for name in self.MODEL_INPUTS if name in dataset.column_names]
+        self.rows = dataset.select_columns(columns)
+        self.p = p
+        self.keep_prefix = keep_prefix
+        self.unk = tokenizer.unk_token_id
+        self.special = set(tokenizer.all_special_ids)
+        self.rng = random.Random(seed)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict:
+        row = dict(self.rows[index])
+        if self.p > 0:
+            row["input_ids"] = [
+                self.unk if position >= self.keep_prefix and token not in self.special and self.rng.random() < self.p
+                else token
+                for position, token in enumerate(row["input_ids"])
+            ]
+        return row
+
 
 def split_library(programs, num_held_out: int) -> dict:
     """Program name -> {"trained": [...], "held_out": [...]}: the last `num_held_out` phrasings held out (fewer than
@@ -541,6 +819,31 @@ def new_program_repeats(data_args, known_records: int, new_records: int) -> int:
     return data_args.new_program_repeats or max(1, round(known_records / new_records))
 
 
+def oversampled_rows(program_lengths: Sequence[int], max_program_length: int, repeats: int) -> list[int]:
+    """
+    Row indices of one training epoch over program-major rows (L rows per phrasing): every row once, and each of a
+    program's own instructions `repeats - 1` more times. At L = 256 the library's programs have 3 to 33 instructions,
+    so without this about 94% of the rows would be the same HALT padding.
+
+    Args:
+        program_lengths: the number of real (assembled) instructions of each phrasing's program, in row order.
+        max_program_length: L, the rows per phrasing.
+        repeats: how often each real instruction appears per epoch (1: every row once).
+
+    Raises:
+        ValueError: if `repeats` < 1 or a program is longer than L.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    if any(not 0 <= n <= max_program_length for n in program_lengths):
+        raise ValueError(f"program lengths {list(program_lengths)} must be within 0..{max_program_length}")
+    rows = list(range(len(program_lengths) * max_program_length))
+    for phrasing, length in enumerate(program_lengths):
+        start = phrasing * max_program_length
+        rows += list(range(start, start + length)) * (repeats - 1)
+    return rows
+
+
 def training_rows(lengths: list[int], data_args, known_records: int) -> list[int] | None:
     """The eval rows one training epoch takes (None: each once): each program's own instructions
     `--instruction_repeats` times (`oversampled_rows`), and when teaching, the new programs' rows
@@ -582,6 +885,54 @@ BASELINES = {
                      "(a bag of tokens), its outputs summed over the tokens, and a linear regression on the count, "
                      "rounded"),
 }
+
+
+def bits_to_text(bits: Sequence[int]) -> str:
+    """The baseline's input text: `[1, 0, 1]` -> `"1 0 1"`."""
+    return " ".join(str(bit) for bit in bits)
+
+
+def count_ones_splits(
+    train_max_length: int = 8,
+    held_out_fraction: float = 0.25,
+    long_lengths: Sequence[int] = (16, 32),
+    num_long: int = 1000,
+    seed: int = 0,
+) -> dict[str, list[list[int]]]:
+    """
+    Bit sequences for the count-the-ones comparison.
+
+    - `"train"`: every sequence of length 1..`train_max_length`, except the held-out ones (the baseline learns from
+      all the short sequences there are).
+    - `"held_out_<train_max_length>"`: `held_out_fraction` of the sequences of length `train_max_length`, drawn
+      with `seed`: same length as training, never seen.
+    - `"length_<n>"` for each of `long_lengths`: `num_long` uniformly random sequences of length n (longer than any
+      training sequence).
+
+    Raises:
+        ValueError: for a fraction outside (0, 1) or a long length not above `train_max_length`.
+    """
+    if not 0 < held_out_fraction < 1:
+        raise ValueError(f"held_out_fraction must be in (0, 1), got {held_out_fraction}")
+    if any(length <= train_max_length for length in long_lengths):
+        raise ValueError(f"long_lengths {list(long_lengths)} must all exceed train_max_length {train_max_length}")
+    rng = random.Random(seed)
+    longest = [list(bits) for bits in itertools.product((0, 1), repeat=train_max_length)]
+    rng.shuffle(longest)
+    cut = round(len(longest) * held_out_fraction)
+    held_out, kept = longest[:cut], longest[cut:]
+    shorter = [list(bits) for length in range(1, train_max_length)
+               for bits in itertools.product((0, 1), repeat=length)]
+    splits = {"train": shorter + kept, f"held_out_{train_max_length}": held_out}
+    for length in long_lengths:
+        splits[f"length_{length}"] = [[rng.randint(0, 1) for _ in range(length)] for _ in range(num_long)]
+    return splits
+
+
+def build_count_ones_dataset(sequences: Sequence[Sequence[int]]) -> Dataset:
+    """Rows `text` ("1 0 1 1") and `label` (the number of ones) for `AutoModelForSequenceClassification`."""
+    return Dataset.from_dict({"text": [bits_to_text(bits) for bits in sequences],
+                              "label": [int(sum(bits)) for bits in sequences]})
 
 
 def baseline_names(data_args: DataArguments) -> list[str]:
@@ -724,6 +1075,479 @@ def run_baseline(model_args, data_args, training_args, tokenizer, pipe, phrasing
         "batch_size": data_args.baseline_batch_size,
         "rows": rows,
     }
+
+
+# Evaluation as a user runs it (by description, on named inputs), and the card
+
+# Descriptions of tasks no library program does: a release must refuse every one rather than run its nearest program.
+# Some are far from every program (the weather, a joke); most are near misses, a library task's words around another
+# task (the minimum of the list, the zeros in the bits, descending order).
+UNKNOWN_DESCRIPTIONS = (
+    "translate this sentence into French",
+    "what is the weather like today?",
+    "what time is it?",
+    "draw a picture of a cat",
+    "tell me a joke",
+    "divide a by b",
+    "find the minimum of the list",
+    "subtract b from a",
+    "sort the list in descending order",
+    "count the zeros in the bits",
+    "what is the median of these numbers?",
+    "compute the average of the list",
+    "is n a prime number?",
+    "compute the factorial of n",
+    "what is a to the power of b?",
+    "square the number",
+    "find the greatest common divisor of a and b",
+    "remove the duplicates from the list",
+    "how many numbers in the list are negative?",
+    "what is the remainder when a is divided by b?",
+    "round x to the nearest ten",
+    "check whether the list is sorted",
+    "what day of the week is it?",
+    "spell out the number in words",
+)
+
+# Paraphrases of the library's programs, four each, written as a user might ask for the task (none is one of the
+# library's own descriptions, trained or held out): matching must run each as its program or refuse it, never run it
+# as another program.
+PARAPHRASES = {
+    "count_ones": (
+        "how many ones are there in the bits?",
+        "count the 1s in this sequence",
+        "give me the number of set bits",
+        "how many of these bits are ones?",
+    ),
+    "add": (
+        "what is the sum of a and b?",
+        "add b to a",
+        "a plus b",
+        "calculate a + b",
+    ),
+    "multiply": (
+        "what is the product of a and b?",
+        "multiply b by a",
+        "a times b",
+        "calculate a * b",
+    ),
+    "maximum": (
+        "what is the biggest number in the list?",
+        "find the largest value",
+        "return the max of the list",
+        "which value in the list is highest?",
+    ),
+    "sum": (
+        "add all the numbers in the list together",
+        "what is the sum of the list?",
+        "total up the numbers",
+        "compute the sum of all the values",
+    ),
+    "reverse": (
+        "reverse the order of the list",
+        "write the list backwards",
+        "put the numbers in reverse order",
+        "flip the list",
+    ),
+    "absolute": (
+        "what is the absolute value of x?",
+        "compute |x|",
+        "remove the sign of x",
+        "give the magnitude of the number",
+    ),
+    "sort": (
+        "sort the numbers in ascending order",
+        "arrange the list from lowest to highest",
+        "put the values in increasing order",
+        "order these numbers from smallest to largest",
+    ),
+    "fibonacci": (
+        "what is the nth Fibonacci number?",
+        "compute fibonacci(n)",
+        "give the Fibonacci number for n",
+        "find the n-th number in the Fibonacci sequence",
+    ),
+    "count_ones_32": (
+        "how many ones are in the 32 bits?",
+        "count the 1s in a 32-bit sequence",
+        "what is the number of set bits in the 32 bits?",
+        "count how many of the thirty-two bits are set",
+    ),
+}
+
+TASK_TYPE = "subleq-execution"
+DATASET_TYPE = "program-library"
+
+
+def program_inputs(program: LibraryProgram, seed: int, count: int) -> list[dict]:
+    """`count` random inputs of `program` (the same for every phrasing, and for the card), drawn with `seed`; none for
+    a program without a Python reference or input ranges (it is checked by its declared tests only)."""
+    if getattr(program, "reference", None) is None or not program.inputs:
+        return []
+    rng = random.Random(f"{seed}-{program.name}")
+    return [program.random_inputs(rng) for _ in range(count)]
+
+
+@dataclass(frozen=True)
+class ExpectedProgram:
+    """What the evaluation checks a program against.
+
+    Attributes:
+        name: the program's name, which its descriptions must run as.
+        instructions: its L instructions, padded with HALT, as the network must decode them.
+        length: its own instructions (the rest is padding).
+        runs: `(named inputs, expected outputs)` pairs; a run is right when its `outputs` hold every expected one.
+    """
+
+    name: str
+    instructions: list[tuple[int, int, int]]
+    length: int
+    runs: list[tuple[dict, dict]]
+
+
+def expected_program(program: LibraryProgram, data_memory_size: int, max_program_length: int, input_seed: int,
+                     num_inputs: int) -> ExpectedProgram:
+    """A library program's checks: each declared test (`program.tests`), then `num_inputs` random inputs against its
+    Python reference where it has one (`program_inputs`)."""
+    runs = [(dict(test.inputs), dict(test.outputs)) for test in getattr(program, "tests", ())]
+    runs += [(values, program.reference(**values)) for values in program_inputs(program, input_seed, num_inputs)]
+    assembled = program.assemble(data_memory_size, max_program_length)
+    return ExpectedProgram(program.name, padded_program(program, data_memory_size, max_program_length),
+                           len(assembled.program), runs)
+
+
+def known_expected_program(entry: dict, max_steps: int) -> ExpectedProgram:
+    """A checkpoint's `known_programs` entry as an `ExpectedProgram`: its declared instructions, and one run, on the
+    inputs its stored memory holds, whose outputs are those of the declared instructions on the reference machine.
+    An entry without named outputs (a memorization checkpoint's program) has no run: it is checked by its exact
+    decoding alone.
+
+    Raises:
+        SubleqError: if the declared instructions do not run on the stored memory (a damaged entry).
+    """
+    instructions = [tuple(int(operand) for operand in instruction) for instruction in entry["instructions"]]
+    if not entry.get("outputs") or entry.get("memory") is None:
+        return ExpectedProgram(entry["name"], instructions, len(instructions), [])
+    memory = [int(cell) for cell in entry["memory"]]
+    final = run_subleq(instructions, memory, max_steps=max_steps).memory
+
+    def cells(named: dict, values: list[int]) -> dict:
+        read = {}
+        for name, (address, length) in named.items():
+            read[name] = values[address] if length == 1 else [int(v) for v in values[address:address + length]]
+        return read
+
+    length = len(instructions)
+    while length and instructions[length - 1] == PADDING_INSTRUCTION:
+        length -= 1
+    return ExpectedProgram(entry["name"], instructions, length,
+                           [(cells(entry.get("inputs") or {}, memory), cells(entry.get("outputs") or {}, final))])
+
+
+def _is_machine_error(error: Exception) -> bool:
+    # The pipeline loaded with trust_remote_code raises its own copy of SubleqError: compare by name.
+    return any(cls.__name__ == "SubleqError" for cls in type(error).__mro__)
+
+
+def is_refusal(error: Exception) -> bool:
+    # The pipeline's RunRefused, of the package or of the folder's own code (compared by name, as above).
+    return any(cls.__name__ == "RunRefused" for cls in type(error).__mro__)
+
+
+def run_named(pipe, description: str, inputs: list[dict], max_steps: int, strategy: str = "lazy",
+              **matching) -> list[dict | None]:
+    """The pipeline's results for `description` on each of `inputs` (named input values), in one batch; a run that
+    overflows int64 (only a wrongly decoded program can) is None. `matching`: the pipeline's opt-in `min_margin`
+    and `min_match_confidence`.
+
+    Raises:
+        ValueError: any other error of the pipeline (a refusal, a bad input).
+    """
+    items = [{"description": description, "inputs": values} for values in inputs]
+    if not items:
+        return []
+    try:
+        return pipe(items, max_steps=max_steps, strategy=strategy, batch_size=len(items), **matching)
+    except ValueError as error:
+        if not _is_machine_error(error):
+            raise
+    results = []  # one overflow fails the whole batch: run one by one
+    for item in items:
+        try:
+            results.append(pipe(item, max_steps=max_steps, strategy=strategy, **matching))
+        except ValueError as error:
+            if not _is_machine_error(error):
+                raise
+            results.append(None)
+    return results
+
+
+def runs_right(result: dict | None, name: str, expected: dict) -> bool:
+    """The one definition of a right run: it halted (not out of steps), it ran the program `name` its description
+    names, and its `outputs` hold every expected output."""
+    if result is None or result["halt_reason"] != "halt" or result.get("program") != name:
+        return False
+    outputs = result.get("outputs") or {}
+    return all(key in outputs and outputs[key] == value for key, value in expected.items())
+
+
+def _most_likely(match: dict) -> str | None:
+    # Scores (best first) exist for descriptions matched or refused by likelihood, not for trained ones.
+    return next(iter(match["scores"]), None) if match["scores"] else match["program"]
+
+
+def evaluate_phrasing(pipe, program: ExpectedProgram, description: str, max_steps: int, matching: dict,
+                      library: dict | None = None) -> dict:
+    """
+    One phrasing as a user runs it: what the network decodes from it as given, which known program the pipeline
+    matches it to with the opt-in `matching` thresholds (or whether it refuses it), and how many runs on the named
+    inputs of `program.runs` are right (`runs_right`). `library`: name -> padded instructions of every program, to
+    say which one a wrong decoding equals.
+    A phrasing "runs right" when the pipeline runs it as `program` and every run is right; it "runs wrong" when the
+    pipeline runs it (not refused) and any run is not right, or it runs as another program: the silent wrong answers
+    that matching must prevent. `failures` shows up to three runs that were not right, with their actual outputs.
+    """
+    padded = program.instructions
+    decoded = [tuple(instruction) for instruction in pipe.decode_program(description, allow_unknown=True)]
+    match = pipe.match_program(description, **matching)
+    refused, refusal, results = match["how"] == "refused", None, []
+    if not refused:
+        try:
+            results = run_named(pipe, description, [values for values, _ in program.runs], max_steps, **matching)
+        except ValueError as error:
+            # A checkpoint refuses a known program its network no longer decodes as declared: refused, not run.
+            if not is_refusal(error):
+                raise
+            refused, refusal = True, str(error)
+    failures = [{"inputs": values, "expected": expected,
+                 "actual": None if result is None else result.get("outputs"),
+                 "halt_reason": None if result is None else result["halt_reason"],
+                 "ran": None if result is None else result.get("program")}
+                for result, (values, expected) in zip(results, program.runs)
+                if not runs_right(result, program.name, expected)]
+    correct = len(results) - len(failures)
+    right = not refused and match["program"] == program.name and correct == len(program.runs)
+    scores = list(match["scores"] or ())
+    return {
+        "description": description,
+        "decoded_exactly": decoded == padded,
+        "wrong_instructions": sum(d != t for d, t in zip(decoded, padded)),
+        "program_instructions_right": decoded[: program.length] == padded[: program.length],
+        "decodes_as": next((name for name, other in (library or {}).items() if decoded == other), None),
+        "decision": "refused" if refused else match["how"],  # "exact" (a trained phrasing), "likely" or "refused"
+        "runs_as": None if refusal else match["program"],
+        "most_likely": _most_likely(match),
+        "margin": match["margin"],
+        "runner_up": scores[1] if len(scores) > 1 else None,
+        "runs_right": right,
+        "runs_wrong": not refused and not right,
+        "correct_outputs": int(correct),
+        "inputs": len(program.runs),
+        "failures": failures[:3],
+        "refusal": refusal,
+    }
+
+
+def evaluate_library(pipe, programs: Sequence[ExpectedProgram], phrasings: dict, max_steps: int, matching: dict,
+                     unknown_descriptions: Sequence[str] = (), paraphrases: dict | None = None,
+                     stepwise_check_inputs: int = 0) -> dict:
+    """
+    The one evaluation of a library checkpoint: per program, every trained and held-out phrasing
+    (`evaluate_phrasing`) on the same runs; every paraphrase; and whether each of `unknown_descriptions` is refused.
+
+    Args:
+        pipe: a `subleq-execution` pipeline of the saved checkpoint, as a user loads it.
+        programs: the programs to check (`expected_program`, `known_expected_program`).
+        phrasings: program name -> `{"trained": [...], "held_out": [...]}`.
+        matching: the opt-in `min_margin` and `min_match_confidence` the unseen descriptions are matched with (the
+            checkpoint's default refuses every one of them).
+        paraphrases: program name -> paraphrases of it (`PARAPHRASES` for the built-in library).
+        stepwise_check_inputs: runs per program also made with `strategy="stepwise"` (one forward pass per step),
+            whose results must equal those of the default strategy (`stepwise_agrees`).
+    """
+    library = {program.name: program.instructions for program in programs}
+    report = {"programs": {}, "paraphrases": [], "unknown": []}
+    for program in programs:
+        entry = {"instructions": program.length, "runs": len(program.runs)}
+        for split in ("trained", "held_out"):
+            entry[split] = [evaluate_phrasing(pipe, program, description, max_steps, matching, library)
+                            for description in phrasings[program.name].get(split, ())]
+        # Only a phrasing that runs (not refused) can be compared run for run.
+        if stepwise_check_inputs and program.runs and entry["trained"] and entry["trained"][0]["runs_right"]:
+            first = phrasings[program.name]["trained"][0]
+            few = [values for values, _ in program.runs[:stepwise_check_inputs]]
+            entry["stepwise_agrees"] = (run_named(pipe, first, few, max_steps)
+                                        == run_named(pipe, first, few, max_steps, strategy="stepwise"))
+        report["programs"][program.name] = entry
+        report["paraphrases"] += [
+            {"program": program.name, **evaluate_phrasing(pipe, program, description, max_steps, matching, library)}
+            for description in (paraphrases or {}).get(program.name, ())
+        ]
+    for description in unknown_descriptions:
+        match = pipe.match_program(description, **matching)
+        report["unknown"].append({"description": description, "refused": match["how"] == "refused",
+                                  "runs_as": match["program"], "most_likely": _most_likely(match),
+                                  "margin": match["margin"]})
+    return report
+
+
+def release_metrics(report: dict) -> dict:
+    """The report's counts: `{name: [count, out of]}` for exact decoding, runs right and right outputs of the
+    trained phrasings, the held-out phrasings and the paraphrases run right / refused / run wrong, and the
+    descriptions of unknown tasks refused / run (a report without paraphrases counts none)."""
+    entries = report["programs"].values()
+    trained = [p for entry in entries for p in entry["trained"]]
+    held_out = [p for entry in entries for p in entry["held_out"]]
+    paraphrases = report.get("paraphrases", [])
+    unknown = report["unknown"]
+    counts = {
+        "trained phrasings decoded exactly": [sum(p["decoded_exactly"] for p in trained), len(trained)],
+        "trained phrasings run right": [sum(p["runs_right"] for p in trained), len(trained)],
+        "right outputs, trained phrasings": [sum(p["correct_outputs"] for p in trained),
+                                             sum(p["inputs"] for p in trained)],
+    }
+    for label, phrasings in (("held-out phrasings", held_out), ("paraphrases", paraphrases)):
+        counts[f"{label} run right"] = [sum(p["runs_right"] for p in phrasings), len(phrasings)]
+        counts[f"{label} refused"] = [sum(p["decision"] == "refused" for p in phrasings), len(phrasings)]
+        counts[f"{label} run wrong"] = [sum(p["runs_wrong"] for p in phrasings), len(phrasings)]
+    counts["unknown descriptions refused"] = [sum(u["refused"] for u in unknown), len(unknown)]
+    counts["unknown descriptions run"] = [sum(not u["refused"] for u in unknown), len(unknown)]
+    return counts
+
+
+def release_is_exact(metrics: dict) -> bool:
+    """Whether every trained phrasing decodes exactly and runs right (halted, as its program, every output right),
+    and every unknown description is refused."""
+    keys = ("trained phrasings decoded exactly", "trained phrasings run right", "right outputs, trained phrasings",
+            "unknown descriptions refused")
+    return all(metrics[key][0] == metrics[key][1] for key in keys if key in metrics)
+
+
+# model-index metric type of each count (https://hf.co/metrics names where one fits).
+_METRIC_TYPES = {
+    "trained phrasings decoded exactly": "exact_match",
+    "trained phrasings run right": "accuracy",
+    "right outputs, trained phrasings": "accuracy",
+    "right outputs on random inputs, trained phrasings": "accuracy",  # reports written before declared tests
+    "held-out phrasings run right": "accuracy",
+    "held-out phrasings refused": "refusal_rate",
+    "held-out phrasings run wrong": "error_rate",
+    "paraphrases run right": "accuracy",
+    "paraphrases refused": "refusal_rate",
+    "paraphrases run wrong": "error_rate",
+    "unknown descriptions refused": "refusal_rate",
+    "unknown descriptions run": "error_rate",
+}
+
+
+def eval_results(metrics: dict, num_programs: int) -> list[EvalResult]:
+    """`release_metrics` as `model-index` results (fractions), for `ModelCardData(eval_results=...)`."""
+    return [
+        EvalResult(task_type=TASK_TYPE, task_name="Running memorized subleq programs", dataset_type=DATASET_TYPE,
+                   dataset_name=f"Synthesizer program library ({num_programs} programs)",
+                   metric_type=_METRIC_TYPES[name], metric_name=name,
+                   metric_value=round(count / total, 4) if total else 0.0)
+        for name, (count, total) in metrics.items()
+    ]
+
+
+def program_table(known_programs: Sequence[dict]) -> str:
+    """Markdown: each of a checkpoint's `known_programs` with its first description, its inputs and outputs (name:
+    cells), and its own instructions (without the HALT padding)."""
+    lines = ["| program | run it as | inputs (cells) | outputs (cells) | instructions |",
+             "| --- | --- | --- | --- | ---: |"]
+
+    def cells(named):
+        return ", ".join(f"`{name}` ({length})" for name, (_, length) in (named or {}).items())
+
+    for entry in known_programs:
+        instructions = [tuple(instruction) for instruction in entry["instructions"]]
+        while instructions and instructions[-1] == PADDING_INSTRUCTION:
+            instructions.pop()
+        lines.append(f"| {entry['name']} | \"{entry['descriptions'][0]}\" | {cells(entry.get('inputs'))} | "
+                     f"{cells(entry.get('outputs'))} | {len(instructions)} |")
+    return "\n".join(lines)
+
+
+def release_usage(examples: list[tuple[str, dict, dict]], refused: str | None):
+    """
+    The card's usage code: load the checkpoint by name, run each `(description, inputs, expected outputs)` of
+    `examples` on its named inputs and print `description inputs -> outputs`; then, given `refused` (an unknown
+    description this checkpoint refuses), show the refusal (`refused: ...`).
+    """
+
+    def usage(repo_id: str) -> str:
+        lines = [
+            "from transformers import AutoModel, pipeline",
+            "",
+            f'model = AutoModel.from_pretrained("{repo_id}", trust_remote_code=True)',
+            f'run = pipeline("subleq-execution", model="{repo_id}", trust_remote_code=True)',
+            'print(len(model.config.known_programs), "programs:", '
+            '", ".join(program["name"] for program in model.config.known_programs))',
+            "",
+            "examples = [",
+        ]
+        for description, inputs, expected in examples:
+            lines.append(f"    ({description!r}, {inputs!r}),  # -> {expected}")
+        lines += [
+            "]",
+            "for description, inputs in examples:",
+            "    result = run(description, inputs=inputs)  # also: result['memory'], result['steps']",
+            '    print(description, inputs, "->", result["outputs"])',
+        ]
+        if refused is not None:
+            lines += [
+                "",
+                "try:  # a description it was not trained on, and close to none of its programs",
+                f"    run({refused!r})",
+                "except ValueError as refusal:  # RunRefused",
+                '    print("refused:", refusal)',
+            ]
+        return "\n".join(lines)
+
+    return usage
+
+
+def card_examples(programs: Sequence[LibraryProgram], phrasings: dict, input_seed: int) -> list[tuple]:
+    """`(first trained description, inputs, expected outputs)` of each program that has a run to show: its first
+    declared test, or else its first random input of `program_inputs`; both are among the runs the evaluation
+    checks."""
+    examples = []
+    for program in programs:
+        tests = getattr(program, "tests", ())
+        if tests:
+            examples.append((phrasings[program.name]["trained"][0], dict(tests[0].inputs), dict(tests[0].outputs)))
+            continue
+        for values in program_inputs(program, input_seed, 1):
+            examples.append((phrasings[program.name]["trained"][0], values, program.reference(**values)))
+    return examples
+
+
+def release_card(config, programs: Sequence[LibraryProgram], phrasings: dict, data_memory_size: int,
+                 max_program_length: int, input_seed: int, training_settings: dict,
+                 script: str = "examples/build_synthesizer_bert_256.py") -> ModelCardSpec:
+    """A library checkpoint's card: a table of every program it knows (`config.known_programs`), its usage running
+    `card_examples` of `programs` (the ones just taught); once the evaluation is done, set its usage again with a
+    refused description (`release_usage`) and fill `results` and `eval_results`. `data_memory_size` and
+    `max_program_length` are kept for callers; the table reads k and L's programs from the config."""
+    return ModelCardSpec(
+        summary=synthesizer_summary(config),
+        task_description=(
+            f"Runs {len(config.known_programs)} programs, each named by a few natural-language "
+            "descriptions, on named inputs: `run(description, inputs={...})` writes the inputs into the program's "
+            "data memory, runs the program the network decodes, and returns `outputs` (read from the program's "
+            "output cells) beside `memory`, `steps` and `halt_reason`. A description runs only when it is one of "
+            "the trained descriptions below (`config.known_programs`); anything else raises `RunRefused` (a "
+            "`ValueError`). Passing `min_margin=10, min_match_confidence=0.1` opts in to matching an unseen phrasing "
+            "to the known program most likely under the network; the Results show how often that goes wrong. "
+            "Every input a program declares must be given: a run with none of them (and no `memory`) is refused, "
+            "naming them.\n\n"
+            + program_table(config.known_programs)
+        ),
+        usage=release_usage(card_examples(programs, phrasings, input_seed), None),
+        script=script,
+        training_settings=training_settings,
+    )
 
 
 # Results

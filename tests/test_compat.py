@@ -1,12 +1,12 @@
 """bench/compat.py's comparison and arguments, and the rule that lets transformers 4.x copy a checkpoint's code. The
 version table itself (clean virtual environments) is `python bench/compat.py`; CI runs its oldest and newest rows."""
 
-import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import compat  # bench/ is on pytest's pythonpath (pyproject.toml)
 import pytest
 
 
@@ -14,17 +14,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "modeling_synthesizer"
 # How transformers finds the files a code file needs: `from .x import` lines, indented or not.
 RELATIVE_IMPORT = re.compile(r"^\s*from\s+\.(\S+)\s+import", re.MULTILINE)
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("compat", ROOT / "bench" / "compat.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["compat"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-compat = load_bench()
 
 
 def relative_imports(name: str) -> set[str]:

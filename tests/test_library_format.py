@@ -6,6 +6,7 @@ import random
 import re
 
 import pytest
+from run_program_library import load_program_library  # examples/ is on pytest's pythonpath (pyproject.toml)
 
 from modeling_synthesizer.assembler import assemble
 from modeling_synthesizer.program_library import (
@@ -24,7 +25,6 @@ from modeling_synthesizer.program_library import (
     read_records,
     run_program_tests,
 )
-from synthesizer_examples.library_source import load_program_library
 
 
 DOUBLE = """\

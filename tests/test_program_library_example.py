@@ -1,8 +1,7 @@
 """`examples/run_program_library.py` end to end on a tiny model, its report `bench/program_library.py`, and the
-helpers of `synthesizer_examples/library.py`."""
+data helpers it holds."""
 
 import ast
-import importlib.util
 import json
 import os
 import random
@@ -12,36 +11,31 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import program_library as bench_program_library  # bench/ is on pytest's pythonpath (pyproject.toml)
 import pytest
 import run_program_library  # examples/ is on pytest's pythonpath (pyproject.toml)
 import torch
 from conftest import run_without_package
-from test_model_cards import card_code, check_hub_repository
-from transformers import AutoTokenizer, pipeline
-
-from modeling_synthesizer.program_library import load_program
-from synthesizer_examples.library import (
+from run_program_library import (
     PADDING_INSTRUCTION,
     WordDropoutDataset,
     bits_to_text,
     build_description_tokenizer,
     count_ones_splits,
+    is_refusal,
     library_records,
     padded_program,
+    run_named,
     split_phrasings,
 )
+from test_model_cards import card_code, check_hub_repository
+from transformers import AutoTokenizer, pipeline
+
+from modeling_synthesizer.program_library import load_program
 from synthesizer_examples.memorization import build_memorization_dataset
-from synthesizer_examples.release import is_refusal, run_named
 
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_program_library", ROOT / "bench" / "program_library.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # Two library programs (add: 4 cells, 3 instructions; absolute: 3 cells, 3 instructions) with k = 4 and L = 4, so
@@ -159,7 +153,7 @@ def test_an_input_that_overflows_is_none_and_the_others_still_run(tiny_run):
 
 def test_bench_report_of_the_tiny_run(tiny_run, tmp_path):
     out, results = tiny_run
-    load_bench().main(["--run_dir", str(out / "run"), "--results_dir", str(tmp_path / "res")])
+    bench_program_library.main(["--run_dir", str(out / "run"), "--results_dir", str(tmp_path / "res")])
     saved = json.loads((out / "run" / "library_results.json").read_text())
     assert json.loads((tmp_path / "res" / "program_library.json").read_text()) == saved
     markdown = (tmp_path / "res" / "program_library.md").read_text()
@@ -187,7 +181,7 @@ def test_bench_report_reproduces_the_committed_one(tmp_path):
     committed = ROOT / "bench" / "results"
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "library_results.json").write_text((committed / "program_library.json").read_text())
-    load_bench().main(["--run_dir", str(tmp_path / "run"), "--results_dir", str(tmp_path / "res")])
+    bench_program_library.main(["--run_dir", str(tmp_path / "run"), "--results_dir", str(tmp_path / "res")])
 
     def without_report_command(text):
         return [line for line in text.splitlines() if not line.startswith("    python bench/program_library.py")]
@@ -293,7 +287,7 @@ def test_baseline_comparison_reports_the_accuracies_each_model_has(tmp_path):
         for classifier in ("absolute", "rotary"):
             assert rows[name]["baseline_accuracies"][classifier] == 0.0, rows[name]
             assert rows[name]["baseline_largest_counts"][classifier] <= 3, rows[name]
-    load_bench().main(["--run_dir", str(tmp_path / "run"), "--results_dir", str(tmp_path / "res")])
+    bench_program_library.main(["--run_dir", str(tmp_path / "run"), "--results_dir", str(tmp_path / "res")])
     markdown = (tmp_path / "res" / "program_library.md").read_text()
     assert ("| inputs | sequences | true counts | BERT, learned absolute positions | RoFormer, rotary positions | "
             "BERT, no positions, sum pooling | Synthesizer running count_ones_32 |") in markdown

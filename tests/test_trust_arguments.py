@@ -21,11 +21,11 @@ import run_sequence_classification
 import run_soft_imperative
 import run_soft_instruction
 import transformers
-from synthesizer_examples import sst2
-from synthesizer_examples.library import build_description_tokenizer
+from run_program_library import build_description_tokenizer
 
 from modeling_synthesizer.program_library import load_program
 from modeling_synthesizer.subleq import MAX_DATA_MEMORY_SIZE, MAX_PROGRAM_LENGTH
+from synthesizer_examples import sst2
 
 
 ROOT = Path(__file__).resolve().parent.parent
