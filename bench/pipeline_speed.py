@@ -42,22 +42,17 @@ import tempfile
 import time
 from pathlib import Path
 
+import execution  # bench/execution.py, next to this script
 import torch
+from datasets import Dataset
+from transformers import pipeline
+
+from modeling_synthesizer import SynthesizerForSubleq, pipeline_synthesizer
+from synthesizer_examples.soft_programs import SOFT_INSTRUCTION_TEMPLATE, build_soft_imperative_dataset
+from synthesizer_examples.sst2 import load_sst2
 
 
 ROOT = Path(__file__).resolve().parent.parent
-
-import execution  # noqa: E402  (bench/execution.py, next to this script)
-from datasets import Dataset  # noqa: E402
-from transformers import pipeline  # noqa: E402
-
-from modeling_synthesizer import SynthesizerForSubleq  # noqa: E402
-from modeling_synthesizer import pipeline_synthesizer  # noqa: E402
-from synthesizer_examples.soft_programs import (  # noqa: E402
-    SOFT_INSTRUCTION_TEMPLATE,
-    build_soft_imperative_dataset,
-)
-from synthesizer_examples.sst2 import load_sst2  # noqa: E402
 
 
 SCRIPTS = {

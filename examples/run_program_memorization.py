@@ -51,14 +51,6 @@ from transformers import pipeline, set_seed
 
 from modeling_synthesizer import SubleqError, SynthesizerConfig, SynthesizerForSubleq, run_subleq
 from modeling_synthesizer.tokenizer import build_word_level_tokenizer, load_tokenizer_with_programs
-from synthesizer_examples.authors import (
-    EMBEDDING_INITS,
-    HEAD_INITS,
-    authors_step_count,
-    check_program_tokens_last,
-    init_heads_torch_default,
-    init_new_embedding_rows_authors,
-)
 from synthesizer_examples.arguments import (
     DATA_MEMORY_SIZE,
     FRACTION,
@@ -68,6 +60,14 @@ from synthesizer_examples.arguments import (
     check_backbone,
     check_ranges,
     check_tokenizer_name,
+)
+from synthesizer_examples.authors import (
+    EMBEDDING_INITS,
+    HEAD_INITS,
+    authors_step_count,
+    check_program_tokens_last,
+    init_heads_torch_default,
+    init_new_embedding_rows_authors,
 )
 from synthesizer_examples.backbone import backbone_config
 from synthesizer_examples.checkpoint import HubReadyTrainer, push_saved, save_unpushed

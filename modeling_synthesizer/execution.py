@@ -58,6 +58,7 @@ from .subleq import (
     table_entry,
 )
 
+
 STRATEGIES = ("lazy", "decoded", "stepwise")
 
 # Where the batched machine has no fast CPU kernel (numba missing, or a checkpoint's remote code), up to this many

@@ -103,12 +103,12 @@ class SynthesizerPreTrainedModel(PreTrainedModel):
         write the pipeline, and a checkpoint's own card would fail with "Unknown task subleq-execution".
         """
         # Imported here, not at the top: the pipeline is not needed to build or run the model. transformers still
-        # finds this import (it reads `from .x import` lines, indented or not) and copies the file into checkpoints.
-        from .pipeline_synthesizer import SUBLEQ_TASK, SubleqPipeline
-        # transformers 4.x copies a local folder's code files only one relative import deep from this file:
-        # every file the checkpoint's code uses is named here (the pipeline's own imports are not followed).
+        # finds these imports (it reads `from .x import` lines, indented or not) and copies the files into
+        # checkpoints. transformers 4.x copies a local folder's code files only one relative import deep from this
+        # file, so every file the checkpoint's code uses is named here (the pipeline's own imports are not followed).
         from .execution import run_programs  # noqa: F401
         from .known_programs import RunRefused  # noqa: F401
+        from .pipeline_synthesizer import SUBLEQ_TASK, SubleqPipeline
         from .subleq import run_subleq  # noqa: F401
 
         self.config.custom_pipelines = {

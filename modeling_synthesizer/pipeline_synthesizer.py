@@ -73,6 +73,8 @@ from .known_programs import (
     initial_memory,
     instructions_digest,
     read_outputs,
+)
+from .known_programs import (
     short_repr as _shown,
 )
 from .subleq import (

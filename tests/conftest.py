@@ -27,6 +27,16 @@ TINY_BACKBONES = {
 }
 
 
+def pytest_collection_modifyitems(config, items):
+    """Skips the tests marked slow unless RUN_SLOW is set, as transformers' `@slow` does."""
+    if os.environ.get("RUN_SLOW", "").lower() in ("1", "true", "yes"):
+        return
+    skip_slow = pytest.mark.skip(reason="trains end to end: RUN_SLOW=1 python -m pytest -q -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip_slow)
+
+
 @pytest.fixture
 def tiny_bert_config():
     return dict(TINY_BACKBONES["bert"])

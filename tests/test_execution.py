@@ -16,6 +16,7 @@ from modeling_synthesizer.execution import (
 from modeling_synthesizer.known_programs import RunRefused
 from modeling_synthesizer.subleq import SubleqError, run_subleq, run_subleq_batch
 
+
 try:
     import cases
 except ImportError:  # tests/ collected as a package

@@ -11,10 +11,10 @@ import evaluate  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from synthesizer_examples import metrics as example_metrics  # noqa: E402
 from transformers import EvalPrediction  # noqa: E402
 
 from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq  # noqa: E402
+from synthesizer_examples import metrics as example_metrics  # noqa: E402
 
 
 ROOT = Path(__file__).resolve().parent.parent

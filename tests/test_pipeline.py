@@ -161,8 +161,12 @@ def test_items_that_share_a_description_are_read_by_the_tokenizer_once(pipe, mem
     read = []
     tokenizer_class = type(pipe.tokenizer)
     real = tokenizer_class.__call__
-    monkeypatch.setattr(tokenizer_class, "__call__",
-                        lambda self, text=None, *args, **kwargs: read.append(text) or real(self, text, *args, **kwargs))
+
+    def reading(self, text=None, *args, **kwargs):
+        read.append(text)
+        return real(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(tokenizer_class, "__call__", reading)
     records = pipe([{"description": description, "memory": m} for m in random_memories(41, 20)], max_steps=MAX_STEPS,
                    batch_size=1)
     assert all(record["program"] == description for record in records)

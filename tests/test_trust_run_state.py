@@ -206,6 +206,7 @@ def test_training_args_pickle_without_the_token_and_the_trainer_keeps_it(tmp_pat
     assert args.hub_token == TOKEN  # still there to push with
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script, extra", [
     ("run_program_memorization.py", ["--num_train_epochs", "2"]),  # a checkpoint per epoch
     ("run_program_library.py", ["--num_train_epochs", "2", "--save_strategy", "epoch"]),
@@ -279,6 +280,7 @@ def rerun_error(argv: list[str], capsys) -> str:
     return lines[-1]
 
 
+@pytest.mark.slow
 def test_a_finished_run_records_its_model_and_reruns_as_finished(finished, capsys):
     output_dir, results = finished
     written = json.loads((output_dir / "memorization_results.json").read_text())
@@ -293,6 +295,7 @@ def test_a_finished_run_records_its_model_and_reruns_as_finished(finished, capsy
     assert "holds a finished run" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage, message", [
     ("truncate_weights", "is not the model the results describe"),
     ("other_weights", "is not the model the results describe"),
@@ -342,6 +345,7 @@ def test_an_interrupted_final_save_is_not_a_finished_run(tmp_path, monkeypatch, 
     assert json.loads((tmp_path / "memorization_results.json").read_text()) == results
 
 
+@pytest.mark.slow
 def test_a_corrupt_run_settings_file_refuses_the_rerun(finished, tmp_path, capsys):
     import shutil
 
@@ -368,6 +372,7 @@ def test_a_checkpoint_with_a_corrupt_config_is_skipped_by_name(tmp_path):
     assert [error.path for error in corrupt] == [str(tmp_path / "checkpoint-6" / "config.json")]
 
 
+@pytest.mark.slow
 def test_overwrite_deletes_the_old_checkpoints_before_training(finished, tmp_path, capsys):
     """The earlier run's checkpoints go before the new run trains: a later rerun of the new command (here one that
     saves none) must not resume the old model."""
@@ -391,6 +396,7 @@ def test_overwrite_deletes_the_old_checkpoints_before_training(finished, tmp_pat
     assert (output_dir / "checkpoint-3").is_dir()
 
 
+@pytest.mark.slow
 def test_a_run_that_stopped_short_trains_further_with_more_epochs(tmp_path, capsys):
     run = TINY_MEMORIZATION + ["--output_dir", str(tmp_path), "--num_train_epochs", "1"]
     short = run_program_memorization.main(run)
@@ -406,6 +412,7 @@ def test_a_run_that_stopped_short_trains_further_with_more_epochs(tmp_path, caps
     assert further["global_step"] == 12 and further["saved_model"]["global_step"] == 12
 
 
+@pytest.mark.slow
 def test_a_finished_release_build_is_not_trained_again(tmp_path, capsys):
     run = TINY_RELEASE + ["--output_dir", str(tmp_path), "--save_strategy", "steps", "--save_steps", "20"]
     results = build.main(run)

@@ -69,6 +69,7 @@ def built(tmp_path_factory):
     return results, work / "build", read_library(programs)
 
 
+@pytest.mark.slow
 def test_a_folder_of_two_new_programs_becomes_a_checkpoint_that_runs_both_by_name(built, tmp_path):
     results, folder, library = built
     assert results["metrics"]["trained phrasings decoded exactly"] == [4, 4]
@@ -100,6 +101,7 @@ def test_a_failing_declared_test_stops_before_training_naming_the_actual_outputs
     assert not (tmp_path / "out" / "model.safetensors").exists()  # no training step was taken
 
 
+@pytest.mark.slow
 def test_teaching_the_checkpoint_one_more_program_keeps_the_old_ones(built, tmp_path):
     _, folder, _ = built
     more = copy_programs(tmp_path / "more", "double")
@@ -127,6 +129,7 @@ def test_teaching_the_checkpoint_one_more_program_keeps_the_old_ones(built, tmp_
         ["subtract", "halt", {"diff": -3}], ["negate", "halt", {"result": 6}], ["double", "halt", {"twice": 246}]]
 
 
+@pytest.mark.slow
 def test_teaching_refuses_a_program_that_does_not_fit_the_checkpoint(built, tmp_path, capsys):
     _, folder, _ = built
     more = copy_programs(tmp_path / "more", "minimum")  # 6 data cells: the checkpoint has k = 4
@@ -137,6 +140,7 @@ def test_teaching_refuses_a_program_that_does_not_fit_the_checkpoint(built, tmp_
     assert "minimum" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_teaching_refuses_a_name_or_description_the_checkpoint_already_knows(built, tmp_path, capsys):
     _, folder, _ = built
     more = copy_programs(tmp_path / "more", "copy")
@@ -156,6 +160,7 @@ def test_teaching_refuses_a_name_or_description_the_checkpoint_already_knows(bui
     assert exit_info.value.code == 2 and "of the known program 'negate'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_taught_checkpoint_that_is_not_exact_exits_1(built, tmp_path):
     _, folder, _ = built
     more = copy_programs(tmp_path / "more", "copy")
@@ -165,6 +170,7 @@ def test_a_taught_checkpoint_that_is_not_exact_exits_1(built, tmp_path):
     assert str(exit_info.value.code).startswith("error: the build did not memorize every trained phrasing exactly")
 
 
+@pytest.mark.slow
 def test_a_memorization_checkpoint_is_taught_a_named_program(memorized, tmp_path):
     # Its random programs (named by program tokens, without named cells) are rehearsed from its known_programs and
     # checked by their exact decoding; the new one runs by name on named inputs.

@@ -48,6 +48,7 @@ from .training import (
     write_results,
 )
 
+
 logger = logging.getLogger(__name__)
 
 GLUE_SST2 = ("nyu-mll/glue", "sst2")
