@@ -233,6 +233,21 @@ def test_an_interrupted_run_does_not_resume_with_another_seed(tmp_path, capsys):
     assert run_program_memorization.parse_args(run + ["--seed", "1", "--overwrite_output_dir"]) is not None
 
 
+def test_a_setting_added_since_the_earlier_run_counts_as_its_default(tmp_path, capsys):
+    from synthesizer_examples.run_settings import settings_of, write_run_settings
+
+    run = TINY_RUN + ["--output_dir", str(tmp_path)]
+    parsed = run_program_memorization.parse_args(run)
+    earlier = settings_of(parsed)
+    del earlier["c_label_range"]  # as a run_settings.json written before the option existed
+    write_run_settings(earlier, parsed[-1])
+    (tmp_path / "checkpoint-3").mkdir()
+    assert run_program_memorization.parse_args(run) is not None  # the default: the same run
+    with pytest.raises(SystemExit) as exit_info:
+        run_program_memorization.parse_args(run + ["--c_label_range", "0..L-1"])
+    assert exit_info.value.code == 2 and "(c_label_range '0..L' there, '0..L-1' here)" in capsys.readouterr().err
+
+
 def test_a_finished_run_is_left_alone_and_overwrite_starts_over(memorized, capsys):
     output_dir, results = memorized
     weights = output_dir / "model.safetensors"

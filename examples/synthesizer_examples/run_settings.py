@@ -1,9 +1,9 @@
 """What a run in `--output_dir` was made with, so that a rerun with other settings is refused instead of being
 reported as the earlier run (finished) or silently resumed with new settings (interrupted)."""
 
+import dataclasses
 import json
 import os
-from dataclasses import asdict
 
 from transformers import TrainingArguments
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
@@ -26,8 +26,23 @@ def settings_of(parsed: tuple) -> dict:
         if isinstance(args, TrainingArguments):
             settings.update({name: getattr(args, name) for name in TRAINING_SETTINGS})
         else:
-            settings.update(asdict(args))
+            settings.update(dataclasses.asdict(args))
     return redact_settings(json.loads(json.dumps(settings, default=str)))
+
+
+def default_settings(parsed: tuple) -> dict:
+    """The defaults of the script's own argument fields, as JSON values: what a run made before a field existed
+    used."""
+    defaults = {}
+    for args in parsed:
+        if isinstance(args, TrainingArguments):
+            continue
+        for field in dataclasses.fields(args):
+            if field.default is not dataclasses.MISSING:
+                defaults[field.name] = field.default
+            elif field.default_factory is not dataclasses.MISSING:
+                defaults[field.name] = field.default_factory()
+    return json.loads(json.dumps(defaults, default=str))
 
 
 def holds_a_run(output_dir: str) -> bool:
@@ -62,6 +77,8 @@ def settings_conflict(parsed: tuple, training_args: TrainingArguments) -> str | 
                 f"{training_args.output_dir} cannot be compared with these; pass --overwrite_output_dir to start "
                 "over there, or choose another --output_dir")
     current = settings_of(parsed)
+    # A setting the earlier file lacks was added to the script since: that run used its default.
+    earlier = {**{name: value for name, value in default_settings(parsed).items() if name in current}, **earlier}
     changed = [name for name in sorted(set(earlier) | set(current)) if earlier.get(name) != current.get(name)]
     if not changed:
         return None
@@ -81,4 +98,4 @@ def write_run_settings(settings: dict, training_args: TrainingArguments) -> None
     write_json_atomic(os.path.join(training_args.output_dir, RUN_SETTINGS_FILE), settings, indent=2)
 
 
-__all__ = ["RUN_SETTINGS_FILE", "settings_conflict", "settings_of", "write_run_settings"]
+__all__ = ["RUN_SETTINGS_FILE", "default_settings", "settings_conflict", "settings_of", "write_run_settings"]
