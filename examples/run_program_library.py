@@ -129,7 +129,7 @@ from synthesizer_examples.arguments import (
 )
 from synthesizer_examples.backbone import backbone_config
 from synthesizer_examples.checkpoint import HubReadyTrainer, push_saved, save_unpushed
-from synthesizer_examples.memorization import build_memorization_dataset
+from synthesizer_examples.memorization import build_memorization_dataset, rehearsal_records
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
 from synthesizer_examples.model_card import ModelCardSpec, synthesizer_summary
 from synthesizer_examples.run_info import launch_command, machine_description, redact_settings
@@ -739,13 +739,8 @@ def training_records(known: list[dict], programs, phrasings: dict, k: int, lengt
     """`(records, lengths)`: one `build_memorization_dataset` record per trained phrasing, the known programs' first
     with their declared instructions (rehearsed exactly), then the new programs' assembled ones; `lengths`: each
     record's own instructions (`oversampled_rows`)."""
-    records, lengths = [], []
-    for entry in known:
-        instructions = [list(instruction) for instruction in entry["instructions"]]
-        own = _own_length(instructions)
-        for description in entry["descriptions"]:
-            records.append({"description": description, "program": instructions})
-            lengths.append(own)
+    records = rehearsal_records(known)
+    lengths = [_own_length(record["program"]) for record in records]
     for program in programs:
         assembled = program.assemble(k, length).program
         instructions = [list(instruction) for instruction in pad_instructions(assembled, length)]

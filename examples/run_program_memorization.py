@@ -32,12 +32,23 @@ Two processes on CPU (gloo), or several GPUs (drop --use_cpu):
         --output_dir runs/ddp --use_cpu
     torchrun --nproc_per_node 2 examples/run_program_memorization.py --recipe tiny --output_dir runs/ddp --use_cpu
 
+Teach a memorization checkpoint N new random programs (`--model_name_or_path`, a folder or Hub id): they get the
+next program tokens (`[PROG_4]`... after the checkpoint's last), random programs of its own k and L (drawn with
+`--program_seed`, none equal to one it knows); its own programs are rehearsed exactly from its
+`config.known_programs` (no other data is needed); the tokenizer gets the new tokens and the embeddings new rows.
+k, L, the backbone and its tokenizer are the checkpoint's: a flag that says otherwise is refused (status 2). The
+run ends as any other, and exits 1 and pushes nothing unless every old and every new program decodes exactly:
+
+    python examples/run_program_memorization.py --recipe tiny --model_name_or_path runs/tiny --num_programs 2 \
+        --output_dir runs/tiny-plus-2
+
 Rerunning a command resumes an interrupted run from its last intact checkpoint, and reports a finished one without
 touching it; a run that stopped below 100%, rerun with more epochs (or steps), trains further from its last
 checkpoint. --overwrite_output_dir starts over. A rerun with other model, data or seed settings in the same
 --output_dir is refused (run_settings.json records them).
 """
 
+import argparse
 import logging
 import math
 import os
@@ -71,7 +82,15 @@ from synthesizer_examples.authors import (
 )
 from synthesizer_examples.backbone import backbone_config
 from synthesizer_examples.checkpoint import HubReadyTrainer, push_saved, save_unpushed
-from synthesizer_examples.memorization import C_LABEL_RANGES, build_memorization_dataset, build_random_program_dataset
+from synthesizer_examples.memorization import (
+    C_LABEL_RANGES,
+    build_memorization_dataset,
+    build_random_program_dataset,
+    make_new_random_programs,
+    next_program_tokens,
+    programs_to_records,
+    rehearsal_records,
+)
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
 from synthesizer_examples.model_card import ModelCardSpec, subleq_usage, synthesizer_summary
 from synthesizer_examples.run_info import redact_settings, write_json_atomic
@@ -84,6 +103,7 @@ from synthesizer_examples.training import (
     finished_results,
     first_step_reaching,
     parse_example_args,
+    read_arguments_file,
     say,
     setup_run,
     tokenize_instructions,
@@ -136,6 +156,12 @@ SMALL_BATCH_FOR_PAPER_MODEL = 16
 
 @dataclass
 class ModelArguments:
+    model_name_or_path: str | None = field(
+        default=None,
+        metadata={"help": "A memorization checkpoint (folder or Hub id) to teach --num_programs new random programs: "
+                          "its own programs are rehearsed exactly from its known_programs, and its k, L, backbone "
+                          "and tokenizer kept (the flags that set them default to the checkpoint's)."},
+    )
     hidden_size: int = field(default=256, metadata={"help": "Backbone hidden size (the paper: 256)."})
     num_hidden_layers: int = field(default=4, metadata={"help": "Backbone layers (the paper: 4)."})
     num_attention_heads: int = field(default=4, metadata={"help": "Attention heads (the paper: 4)."})
@@ -232,11 +258,109 @@ class PaperTrainingArguments(MemorizationTrainingArguments):
         super().__post_init__()
 
 
+# The input form of the checkpoints this script writes: a library checkpoint reads [CLS] C_t description [SEP].
+MEMORIZATION_TEMPLATE = "{instruction} {description}"
+# What a taught checkpoint keeps, as the flags that would set it: flag -> what it is, for the error message.
+KEPT_BY_CHECKPOINT = {
+    "data_memory_size": "k", "program_length": "L", "backbone_type": "backbone type",
+    "hidden_size": "backbone hidden size", "num_hidden_layers": "backbone layers",
+    "num_attention_heads": "backbone attention heads", "intermediate_size": "backbone feed-forward size",
+    "dropout": "backbone dropout", "label_smoothing": "label smoothing",
+    "tokenizer_name": "tokenizer", "head_init": "trained heads",
+}
+
+
 def parse_args(argv=None):
+    """The arguments; with `--model_name_or_path`, the flags of `KEPT_BY_CHECKPOINT` default to the checkpoint's
+    values (over any recipe's), and a flag given with another value is refused (status 2, naming it)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    checkpoint = checkpoint_in(argv)
+    recipes, kept = RECIPES, None
+    if checkpoint is not None:
+        try:
+            kept = kept_settings(load_memorization_config(checkpoint))
+        except ValueError as error:
+            argument_error(str(error))
+        recipes = {name: {**values, **kept} for name, values in RECIPES.items()}
+
+    def check(model_args, data_args, training_args):
+        if kept is not None:
+            check_kept(model_args, data_args, kept)
+
     return parse_example_args(
-        (ModelArguments, DataArguments, PaperTrainingArguments), argv, description=__doc__, recipes=RECIPES,
-        default_recipe=DEFAULT_RECIPE, default_output_dir="runs/memorize",
+        (ModelArguments, DataArguments, PaperTrainingArguments), argv, description=__doc__, recipes=recipes,
+        default_recipe=DEFAULT_RECIPE, default_output_dir="runs/memorize", check=check,
     )
+
+
+def checkpoint_in(argv: list[str]) -> str | None:
+    """The `--model_name_or_path` of `argv` (or of its single `.json` file of arguments), else None: it sets the
+    defaults of the other flags, so it is read before them. An unreadable file is left to the parser's error."""
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        try:
+            value = read_arguments_file(argv[0]).get("model_name_or_path")
+        except ValueError:
+            return None
+        return value if isinstance(value, str) else None
+    finder = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    finder.add_argument("--model_name_or_path")
+    return finder.parse_known_args(argv)[0].model_name_or_path
+
+
+def load_memorization_config(model_name_or_path: str) -> SynthesizerConfig:
+    """The config of the memorization checkpoint to teach.
+
+    Raises:
+        ValueError: naming the checkpoint when it cannot be read, is no Synthesizer, declares no known programs to
+            rehearse, or is a library checkpoint (whose programs are taught by name with run_program_library.py).
+    """
+    where = f"--model_name_or_path {model_name_or_path}"
+    try:
+        config_dict, _ = SynthesizerConfig.get_config_dict(model_name_or_path)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{where}: not a Synthesizer checkpoint ({error})") from None
+    if config_dict.get("model_type") != SynthesizerConfig.model_type:
+        raise ValueError(f"{where}: a {config_dict.get('model_type')!r} model, not a Synthesizer checkpoint")
+    config = SynthesizerConfig.from_dict(config_dict)
+    if not config.known_programs:
+        raise ValueError(f"{where} declares no known_programs: its programs cannot be rehearsed")
+    if config.add_special_tokens or config.input_template != MEMORIZATION_TEMPLATE:
+        raise ValueError(f"{where} is not a memorization checkpoint (its input is {config.input_template!r} with "
+                         "[CLS]/[SEP]): teach a library checkpoint programs by name with "
+                         "examples/run_program_library.py --model_name_or_path CHECKPOINT --programs FOLDER")
+    return config
+
+
+def kept_settings(config: SynthesizerConfig) -> dict:
+    """The values of the `KEPT_BY_CHECKPOINT` flags that build `config`'s model (sizes it does not record are
+    left out)."""
+    text = config.get_text_config()
+    kept = {"data_memory_size": config.data_memory_size, "program_length": config.max_program_length,
+            "backbone_type": text.model_type, "dropout": getattr(text, "hidden_dropout_prob", None),
+            "label_smoothing": config.label_smoothing, "tokenizer_name": None, "head_init": "normal"}
+    kept.update({name: getattr(text, name, None) for name in
+                 ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")})
+    return {name: value for name, value in kept.items() if value is not None or name == "tokenizer_name"}
+
+
+def check_kept(model_args: ModelArguments, data_args: DataArguments, kept: dict) -> None:
+    """
+    A taught checkpoint keeps what its config records; only new random programs are taught.
+
+    Raises:
+        ValueError: naming the first flag given with another value than the checkpoint's, or `--dataset_name`.
+    """
+    if data_args.dataset_name is not None:
+        raise ValueError("--dataset_name: with --model_name_or_path the new programs are --num_programs random ones")
+    for name, value in kept.items():
+        given = getattr(model_args, name) if hasattr(model_args, name) else getattr(data_args, name)
+        if given != value:
+            checkpoint = f"--model_name_or_path {model_args.model_name_or_path}"
+            if name in ("tokenizer_name", "head_init"):
+                raise ValueError(f"--{name} {given}: {checkpoint} keeps its own {KEPT_BY_CHECKPOINT[name]}; leave "
+                                 "the flag out")
+            raise ValueError(f"--{name} {given} contradicts {checkpoint}, whose {KEPT_BY_CHECKPOINT[name]} is "
+                             f"{value}: a taught checkpoint keeps its own; leave the flag out")
 
 
 def load_program_dataset(name: str) -> datasets.Dataset:
@@ -282,6 +406,30 @@ def load_programs(data_args: DataArguments, seed: int):
     return build_memorization_dataset(records), records
 
 
+def teach_programs(model_args: ModelArguments, data_args: DataArguments, seed: int):
+    """`(known, new records, dataset, records)` of a taught run: the checkpoint's `known_programs`, the new random
+    programs' `programs.json` records (the next program tokens), and the memorization dataset of every record,
+    the rehearsed known programs' first (`rehearsal_records`).
+
+    Raises:
+        ValueError: if a new program token is already a description of the checkpoint, or too few new programs
+            exist at its k and L.
+    """
+    config = load_memorization_config(model_args.model_name_or_path)
+    known = [dict(entry) for entry in config.known_programs]
+    tokens = next_program_tokens(known, data_args.num_programs)
+    taken = {description for entry in known for description in entry["descriptions"]} & set(tokens)
+    if taken:
+        raise ValueError(f"its known_programs already use the description(s) {sorted(taken)}")
+    programs = make_new_random_programs(
+        data_args.num_programs, data_args.program_length, data_args.data_memory_size, seed,
+        [entry["instructions"] for entry in known], c_label_range=data_args.c_label_range,
+    )
+    new_records = programs_to_records(programs, tokens)
+    records = rehearsal_records(known) + new_records
+    return known, new_records, build_memorization_dataset(records), records
+
+
 def check_dataset_operands(records: list[dict], data_memory_size: int, program_length: int) -> None:
     """The programs of a `--dataset_name` must fit the heads: L within the package's limit, each instruction
     `[A, B, C]` with A, B in [0, k) and C in [0, L].
@@ -302,6 +450,12 @@ def check_dataset_operands(records: list[dict], data_memory_size: int, program_l
                                  f"[0, {program_length}]")
 
 
+def known_program_entries(records: list[dict]) -> list[dict]:
+    """The `config.known_programs` of memorized records: each named by its description, with no named cells."""
+    return [{"name": record["description"], "descriptions": [record["description"]],
+             "instructions": record["program"]} for record in records]
+
+
 def build_model(model_args, data_args, tokenizer, records: list[dict]):
     config = SynthesizerConfig(
         text_config=backbone_config(model_args, tokenizer),
@@ -309,13 +463,24 @@ def build_model(model_args, data_args, tokenizer, records: list[dict]):
         max_program_length=data_args.program_length,
         label_smoothing=model_args.label_smoothing,
         # The authors' input is just [C_t token, program token]: no [CLS]/[SEP].
-        input_template="{instruction} {description}",
+        input_template=MEMORIZATION_TEMPLATE,
         add_special_tokens=False,
         # The checkpoint names the programs it knows, so that the pipeline can refuse any other description.
-        known_programs=[{"name": record["description"], "descriptions": [record["description"]],
-                         "instructions": record["program"]} for record in records],
+        known_programs=known_program_entries(records),
     )
     return SynthesizerForSubleq(config)
+
+
+def build_taught_model(model_args, known: list[dict], new_records: list[dict]):
+    """`(model, tokenizer)`: the checkpoint of `--model_name_or_path`, its tokenizer with the new program tokens added
+    (never split, as `--tokenizer_name`'s are) and an embedding row for each, and the new programs appended to its
+    `known_programs`."""
+    tokenizer = load_tokenizer_with_programs(model_args.model_name_or_path,
+                                             [record["description"] for record in new_records])
+    model = SynthesizerForSubleq.from_pretrained(model_args.model_name_or_path)
+    model.resize_token_embeddings(len(tokenizer))
+    model.config.known_programs = known + known_program_entries(new_records)
+    return model, tokenizer
 
 
 def apply_init_choices(model, model_args: ModelArguments, tokenizer, descriptions: list[str]) -> None:
@@ -339,11 +504,11 @@ def describe_memorized(trainer, eval_dataset, records, program_length) -> list[d
     return summary
 
 
-def set_paper_batch_size(data_args: DataArguments, training_args: PaperTrainingArguments) -> None:
-    """The authors' batch: floor(N * L / 20) examples per optimizer step, shared by the processes (when the flag is
-    left at 0)."""
+def set_paper_batch_size(training_args: PaperTrainingArguments, rows: int) -> None:
+    """The authors' batch: floor(N * L / 20) examples per optimizer step (`rows` = N * L, the programs trained on),
+    shared by the processes (when the flag is left at 0)."""
     if training_args.per_device_train_batch_size == 0:
-        total_batch = max(1, math.floor(data_args.num_programs * data_args.program_length / 20))
+        total_batch = max(1, math.floor(rows / 20))
         training_args.per_device_train_batch_size = max(1, total_batch // training_args.world_size)
 
 
@@ -372,13 +537,20 @@ def build_tokenizer(model_args: ModelArguments, data_args: DataArguments, descri
     return load_tokenizer_with_programs(model_args.tokenizer_name, descriptions)
 
 
-def build_card(config, model_args, data_args, training_args, descriptions: list[str]) -> ModelCardSpec:
-    """The checkpoint's card: its usage runs the first programs on a fixed memory, to compare with programs.json."""
+def build_card(config, model_args, data_args, training_args, descriptions: list[str], known=()) -> ModelCardSpec:
+    """The checkpoint's card: its usage runs the first programs of `descriptions` (those trained anew) on a fixed
+    memory, to compare with programs.json; `known`: the rehearsed programs of a taught checkpoint."""
+    task = (f"Memorizes {data_args.num_programs} random subleq programs of {data_args.program_length} instructions "
+            "(Experiment 1 of the paper).")
+    if known:
+        task = (f"Memorizes {len(known) + data_args.num_programs} subleq programs of {data_args.program_length} "
+                f"instructions: the {len(known)} of `{model_args.model_name_or_path}`, rehearsed exactly from its "
+                f"`known_programs`, and {data_args.num_programs} new random ones ({', '.join(descriptions)}) taught "
+                "here (Experiment 1 of the paper).")
     return ModelCardSpec(
         summary=synthesizer_summary(config),
-        task_description=f"Memorizes {data_args.num_programs} random subleq programs of {data_args.program_length} "
-        "instructions (Experiment 1 of the paper). Their true instructions are in `programs.json`, the run's "
-        "results in `memorization_results.json`.",
+        task_description=task + " Their true instructions are in `programs.json`, the run's results in "
+        "`memorization_results.json`.",
         usage=subleq_usage(descriptions[:2], memory=f"[(7 * i) % 13 - 6 for i in range({config.data_memory_size})]"),
         script="examples/run_program_memorization.py",
         training_settings=redact_settings({
@@ -388,11 +560,12 @@ def build_card(config, model_args, data_args, training_args, descriptions: list[
     )
 
 
-def summarize(trainer, data_args, metrics: dict, train_runtime: float, program_seed: int) -> dict:
-    """`memorization_results.json`: the settings, the step of the first 100% evaluation and the exact-match curve."""
+def summarize(trainer, data_args, metrics: dict, train_runtime: float, program_seed: int, num_programs: int) -> dict:
+    """`memorization_results.json`: the settings, the step of the first 100% evaluation and the exact-match curve;
+    `num_programs`: all the programs trained on (a taught checkpoint's old ones included)."""
     args = trainer.args
     return {
-        "num_programs": data_args.num_programs,
+        "num_programs": num_programs,
         "program_length": data_args.program_length,
         "data_memory_size": data_args.data_memory_size,
         "seed": args.seed,
@@ -519,11 +692,17 @@ def main(argv=None, callbacks=None):
     settings = settings_of((model_args, data_args, training_args))  # as parsed: what a rerun is compared with
     setup_run(training_args, logger)
     program_seed = training_args.seed if data_args.program_seed is None else data_args.program_seed
+    teaching = model_args.model_name_or_path is not None
     try:
-        train_dataset, records = load_programs(data_args, program_seed)
+        if teaching:
+            known, trained, train_dataset, records = teach_programs(model_args, data_args, program_seed)
+        else:
+            known, (train_dataset, records) = [], load_programs(data_args, program_seed)
+            trained = records
     except (ValueError, OSError) as error:  # random programs always load: a --dataset_name that cannot be used
-        argument_error(f"--dataset_name {data_args.dataset_name}: {error}")
-    set_paper_batch_size(data_args, training_args)
+        source = "--model_name_or_path" if teaching else "--dataset_name"
+        argument_error(f"{source} {model_args.model_name_or_path if teaching else data_args.dataset_name}: {error}")
+    set_paper_batch_size(training_args, len(train_dataset))
     # Before a finished run is looked for: whether a run that stopped short trains further depends on this budget.
     apply_min_train_steps(training_args, len(train_dataset))
     finished = finished_results(training_args, RESULTS_FILE, required=REPORTED)
@@ -533,15 +712,23 @@ def main(argv=None, callbacks=None):
         say(training_args, f"{training_args.output_dir} holds a finished run ({RESULTS_FILE}): nothing to do; {line}. "
                            f"{further}--overwrite_output_dir starts over.")
         return finished
+    if teaching:
+        say(training_args, f"teaching {model_args.model_name_or_path} {len(trained)} new random programs "
+                           f"({trained[0]['description']}...{trained[-1]['description']}), rehearsing the "
+                           f"{len(known)} it knows")
     say(training_args, settings_line(model_args, data_args, training_args, len(train_dataset)))
     warn_known_failures(model_args, training_args)
-    descriptions = [record["description"] for record in records]
-    try:
-        tokenizer = build_tokenizer(model_args, data_args, descriptions)
-    except OSError as error:  # the embedded tokenizer is always built: a --tokenizer_name that cannot be loaded
-        argument_error(f"--tokenizer_name {model_args.tokenizer_name}: {error}")
-    set_seed(training_args.seed)
-    model = build_model(model_args, data_args, tokenizer, records)
+    descriptions = [record["description"] for record in trained]  # those new to the model
+    if teaching:
+        set_seed(training_args.seed)  # the new embedding rows are drawn
+        model, tokenizer = build_taught_model(model_args, known, trained)
+    else:
+        try:
+            tokenizer = build_tokenizer(model_args, data_args, descriptions)
+        except OSError as error:  # the embedded tokenizer is always built: a --tokenizer_name that cannot be loaded
+            argument_error(f"--tokenizer_name {model_args.tokenizer_name}: {error}")
+        set_seed(training_args.seed)
+        model = build_model(model_args, data_args, tokenizer, records)
     apply_init_choices(model, model_args, tokenizer, descriptions)
     # Memorization is the task: the training set is the evaluation set.
     train_dataset = tokenize_instructions(train_dataset, tokenizer, model.config)
@@ -554,7 +741,7 @@ def main(argv=None, callbacks=None):
         compute_metrics=make_compute_metrics(program_length=data_args.program_length),
         preprocess_logits_for_metrics=argmax_operands,
         callbacks=([StopAtExactMatchCallback()] if training_args.stop_at_exact_match else []) + (callbacks or []),
-        card=build_card(model.config, model_args, data_args, training_args, descriptions),
+        card=build_card(model.config, model_args, data_args, training_args, descriptions, known),
     )
     use_progress_callback(trainer, stops_early=training_args.stop_at_exact_match)
     write_run_settings(settings, training_args)
@@ -563,7 +750,10 @@ def main(argv=None, callbacks=None):
     metrics = trainer.evaluate()
     trainer.log_metrics("eval", metrics)
     trainer.save_metrics("eval", metrics)
-    results = summarize(trainer, data_args, metrics, train_runtime, program_seed)
+    results = summarize(trainer, data_args, metrics, train_runtime, program_seed, len(records))
+    if teaching:
+        results.update(taught_from=model_args.model_name_or_path, rehearsed_programs=len(records) - len(trained),
+                       new_programs=descriptions)
     trainer.card.results.update({"steps to 100% exact match": results["steps_to_100"],
                                  "instruction exact match": results["final_exact_match"],
                                  "program exact match": results["final_program_exact_match"]})
@@ -571,11 +761,14 @@ def main(argv=None, callbacks=None):
     save_unpushed(trainer)
     # Last, over the saved model: RESULTS_FILE marks the run as finished, and a rerun then does nothing.
     results = write_run_files(trainer, records, results)
-    push_saved(trainer, "Synthesizer: program memorization")
+    # A taught checkpoint stands in for one that ran its programs exactly: pushed only when it does too.
+    if not teaching or results["final_exact_match"] == 1.0:
+        push_saved(trainer, "Synthesizer: program memorization")
     if trainer.is_world_process_zero():
         print_memorized(summary, results["steps_to_100"])
+        # The line runs a program trained here (a new one when teaching).
         memorized = [record for record, entry in zip(records, summary)
-                     if entry["correct_instructions"] == entry["instructions"]]
+                     if entry["correct_instructions"] == entry["instructions"] and record in trained]
         if memorized:
             print(run_one_program(trainer.model, tokenizer, memorized[0]))
         print(outcome(results)[1])

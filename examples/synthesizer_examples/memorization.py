@@ -4,7 +4,10 @@ Each builder returns a `datasets.Dataset` with one row per (program description,
 `description` (str), `instruction` (C_t, 1-based) and `labels` ([A, B, C], the instruction's operands).
 """
 
+import itertools
 import random
+import re
+from collections.abc import Iterator
 
 from datasets import Dataset
 
@@ -46,15 +49,85 @@ def make_random_programs(
     Raises:
         ValueError: if a size is not positive or `c_label_range` is not one of `C_LABEL_RANGES`.
     """
-    check_positive(num_programs=num_programs, program_length=program_length, data_memory_size=data_memory_size)
+    check_positive(num_programs=num_programs)
+    return list(itertools.islice(random_program_stream(program_length, data_memory_size, seed, c_label_range),
+                                 num_programs))
+
+
+def random_program_stream(
+    program_length: int, data_memory_size: int, seed: int, c_label_range: str = "0..L"
+) -> Iterator[Program]:
+    """The endless stream of random programs whose first N are `make_random_programs(N, ...)` (same arguments).
+
+    Raises:
+        ValueError: if a size is not positive or `c_label_range` is not one of `C_LABEL_RANGES`.
+    """
+    check_positive(program_length=program_length, data_memory_size=data_memory_size)
     if c_label_range not in C_LABEL_RANGES:
         raise ValueError(f"c_label_range must be one of {C_LABEL_RANGES}, got {c_label_range!r}")
+    return _random_programs(program_length, data_memory_size, seed, c_label_range)
+
+
+def _random_programs(program_length: int, data_memory_size: int, seed: int, c_label_range: str) -> Iterator[Program]:
     c_classes = program_length + 1 if c_label_range == "0..L" else program_length
     rng = random.Random(seed)
+    while True:
+        yield [(rng.randrange(data_memory_size), rng.randrange(data_memory_size), rng.randrange(c_classes))
+               for _ in range(program_length)]
+
+
+def make_new_random_programs(
+    num_programs: int,
+    program_length: int,
+    data_memory_size: int,
+    seed: int,
+    known: list[Program],
+    c_label_range: str = "0..L",
+    max_draws: int = 100_000,
+) -> list[Program]:
+    """
+    `num_programs` random programs to teach a checkpoint that knows the programs `known`: the first ones of
+    `random_program_stream` (same arguments) that are none of `known` and none of each other. Taught with the seed
+    its programs were drawn with, a checkpoint of N programs gets the programs N, N + 1... of a larger run.
+
+    Raises:
+        ValueError: if a size is not positive, `c_label_range` is unknown, or `max_draws` programs give fewer than
+            `num_programs` new ones (a tiny k and L have few programs).
+    """
+    check_positive(num_programs=num_programs)
+    seen = {tuple(map(tuple, program)) for program in known}
+    programs = []
+    stream = random_program_stream(program_length, data_memory_size, seed, c_label_range)
+    for program in itertools.islice(stream, max_draws):
+        key = tuple(program)
+        if key not in seen:
+            seen.add(key)
+            programs.append(program)
+            if len(programs) == num_programs:
+                return programs
+    raise ValueError(f"{max_draws} random programs of L = {program_length} instructions over k = {data_memory_size} "
+                     f"cells gave {len(programs)} new ones, not {num_programs}")
+
+
+def next_program_tokens(known_programs: list[dict], count: int) -> list[str]:
+    """`count` program tokens for new programs: `[PROG_i]` numbered on from the highest one among the names of
+    `known_programs` (`[PROG_0]` when it has none), so that the old programs keep their tokens."""
+    numbers = [int(match.group(1)) for entry in known_programs
+               if (match := re.fullmatch(r"\[PROG_(\d+)\]", entry["name"]))]
+    first = max(numbers, default=-1) + 1
+    return [program_token(i) for i in range(first, first + count)]
+
+
+def rehearsal_records(known_programs: list[dict]) -> list[dict]:
+    """
+    The `build_memorization_dataset` records that rehearse a checkpoint's `config.known_programs` exactly, in their
+    order: one per description of each entry, with the entry's declared instructions (no other data is needed).
+    The one way the example scripts rehearse what a checkpoint knows while teaching it new programs.
+    """
     return [
-        [(rng.randrange(data_memory_size), rng.randrange(data_memory_size), rng.randrange(c_classes))
-         for _ in range(program_length)]
-        for _ in range(num_programs)
+        {"description": description, "program": [list(instruction) for instruction in entry["instructions"]]}
+        for entry in known_programs
+        for description in entry["descriptions"]
     ]
 
 
@@ -104,6 +177,10 @@ __all__ = [
     "build_memorization_dataset",
     "build_random_program_dataset",
     "check_positive",
+    "make_new_random_programs",
     "make_random_programs",
+    "next_program_tokens",
     "programs_to_records",
+    "random_program_stream",
+    "rehearsal_records",
 ]
