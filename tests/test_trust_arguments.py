@@ -434,6 +434,86 @@ def test_a_dataset_whose_programs_do_not_fit_is_one_error_line(rows, message, tm
     assert f"error: --dataset_name {path}: " in error and message.format(path=path) in error
 
 
+# Teaching a memorization checkpoint (`--model_name_or_path`): its k, L, backbone and tokenizer are kept, so a flag
+# that says otherwise is refused, as is a checkpoint that is not a memorization one. Parsing reads only config.json.
+
+TEACH_CASES = [
+    ("memorization", ["--hidden_size", "64"], "--hidden_size 64 contradicts --model_name_or_path {tmp}/memorization, "
+                                              "whose backbone hidden size is 32: a taught checkpoint keeps its own"),
+    ("memorization", ["--num_hidden_layers", "2"], "--num_hidden_layers 2 contradicts --model_name_or_path "),
+    ("memorization", ["--program_length", "8"], "--program_length 8 contradicts --model_name_or_path "
+                                                "{tmp}/memorization, whose L is 4"),
+    ("memorization", ["--data_memory_size", "16"], "--data_memory_size 16 contradicts --model_name_or_path "
+                                                   "{tmp}/memorization, whose k is 8"),
+    ("memorization", ["--backbone_type", "roberta"], "--backbone_type roberta contradicts --model_name_or_path "
+                                                     "{tmp}/memorization, whose backbone type is bert"),
+    ("memorization", ["--dropout", "0.2"], "--dropout 0.2 contradicts --model_name_or_path {tmp}/memorization, "
+                                           "whose backbone dropout is 0.0"),
+    ("memorization", ["--tokenizer_name", "bert-base-uncased"], "--tokenizer_name bert-base-uncased: "
+                                                                "--model_name_or_path {tmp}/memorization keeps its "
+                                                                "own tokenizer"),
+    ("memorization", ["--head_init", "torch_default"], "--head_init torch_default: --model_name_or_path "
+                                                       "{tmp}/memorization keeps its own trained heads"),
+    ("memorization", ["--dataset_name", "{tmp}/programs.jsonl"], "--dataset_name: with --model_name_or_path the new "
+                                                                 "programs are --num_programs random ones"),
+    ("library", [], "--model_name_or_path {tmp}/library is not a memorization checkpoint (its input is "
+                    "'{{instruction}} {{description}}' with [CLS]/[SEP]): teach a library checkpoint programs by "
+                    "name with examples/run_program_library.py"),
+    ("no_programs", [], "--model_name_or_path {tmp}/no_programs declares no known_programs"),
+    ("bert", [], "--model_name_or_path {tmp}/bert: a 'bert' model, not a Synthesizer checkpoint"),
+    ("missing", [], "--model_name_or_path {tmp}/missing: not a Synthesizer checkpoint"),
+]
+
+
+@pytest.fixture
+def checkpoints(tmp_path):
+    """Config-only checkpoints to teach: a memorization one (k = 8, L = 4, the tiny backbone), a library one, one
+    without known programs, and a BERT."""
+    from modeling_synthesizer import SynthesizerConfig
+
+    backbone = dict(model_type="bert", vocab_size=20, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                    intermediate_size=64, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    known = [{"name": "[PROG_0]", "descriptions": ["[PROG_0]"], "instructions": [[1, 2, 0]] * 4}]
+    sizes = dict(text_config=backbone, data_memory_size=8, max_program_length=4, label_smoothing=0.0)
+    SynthesizerConfig(**sizes, add_special_tokens=False, known_programs=known).save_pretrained(
+        tmp_path / "memorization")
+    SynthesizerConfig(**sizes, add_special_tokens=True, known_programs=known).save_pretrained(tmp_path / "library")
+    SynthesizerConfig(**sizes, add_special_tokens=False).save_pretrained(tmp_path / "no_programs")
+    transformers.BertConfig(**{k: v for k, v in backbone.items() if k != "model_type"}).save_pretrained(
+        tmp_path / "bert")
+    (tmp_path / "programs.jsonl").write_text('{"description": "p", "instruction": 1, "labels": [0, 1, 0]}\n')
+    return tmp_path
+
+
+@pytest.mark.parametrize("checkpoint, flags, message", TEACH_CASES,
+                         ids=[f"{case[0]} {' '.join(case[1])}" for case in TEACH_CASES])
+def test_teaching_refuses_a_flag_that_contradicts_the_checkpoint_or_a_checkpoint_that_is_no_memorization_one(
+        checkpoint, flags, message, checkpoints, capsys, nothing_is_built):
+    output_dir = checkpoints / "run"
+    argv = ["--recipe", "tiny", "--model_name_or_path", str(checkpoints / checkpoint), "--num_programs", "2",
+            "--output_dir", str(output_dir), *(flag.format(tmp=checkpoints) for flag in flags)]
+    error = run_bad("run_program_memorization", argv, capsys)
+    assert f"error: {message.format(tmp=checkpoints)}" in error
+    assert not output_dir.exists()
+
+
+def test_teaching_takes_the_checkpoints_settings_and_a_flag_that_agrees_with_them(checkpoints):
+    folder = str(checkpoints / "memorization")
+    for agreeing in ([], ["--hidden_size", "32", "--program_length", "4"]):
+        model_args, data_args, _ = run_program_memorization.parse_args(
+            ["--recipe", "quick", "--model_name_or_path", folder, "--output_dir", str(checkpoints / "run"),
+             *agreeing])
+        assert (data_args.data_memory_size, data_args.program_length) == (8, 4)
+        assert (model_args.hidden_size, model_args.num_hidden_layers, model_args.intermediate_size) == (32, 1, 64)
+        assert (model_args.dropout, model_args.label_smoothing, model_args.tokenizer_name) == (0.0, 0.0, None)
+    # A file of arguments names the checkpoint as the command line does.
+    (checkpoints / "args.json").write_text(json.dumps({"model_name_or_path": folder, "hidden_size": 64,
+                                                       "output_dir": str(checkpoints / "run")}))
+    with pytest.raises(SystemExit) as exit_info:
+        run_program_memorization.parse_args([str(checkpoints / "args.json")])
+    assert exit_info.value.code == 2
+
+
 # Data that does not fit the data flags stops the script once the data is read, before the model.
 
 THREE_CLASS = ROOT / "data" / "three_class_sample"
