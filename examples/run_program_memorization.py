@@ -612,9 +612,9 @@ def settings_line(model_args, data_args, training_args, rows: int) -> str:
         budget = f"{steps} steps ({args.num_train_epochs:g} epochs)"
     stop = "until 100% exact match, " if args.stop_at_exact_match else ""
     return (
-        f"recipe {data_args.recipe}: N={data_args.num_programs} programs x L={data_args.program_length} instructions, "
-        f"k={data_args.data_memory_size} | {model_args.backbone_type} {model_args.num_hidden_layers} x "
-        f"{model_args.hidden_size} | batch {args.per_device_train_batch_size} x {args.world_size} process(es), "
+        f"recipe {data_args.recipe}: N={rows // data_args.program_length} programs x L={data_args.program_length} "
+        f"instructions, k={data_args.data_memory_size} | {model_args.backbone_type} {model_args.num_hidden_layers} "
+        f"x {model_args.hidden_size} | batch {args.per_device_train_batch_size} x {args.world_size} process(es), "
         f"lr {args.learning_rate:g}, seed {args.seed} | {stop}at most {budget} | output {args.output_dir}"
     )
 
@@ -712,11 +712,11 @@ def main(argv=None, callbacks=None):
         say(training_args, f"{training_args.output_dir} holds a finished run ({RESULTS_FILE}): nothing to do; {line}. "
                            f"{further}--overwrite_output_dir starts over.")
         return finished
+    say(training_args, settings_line(model_args, data_args, training_args, len(train_dataset)))
     if teaching:
         say(training_args, f"teaching {model_args.model_name_or_path} {len(trained)} new random programs "
                            f"({trained[0]['description']}...{trained[-1]['description']}), rehearsing the "
                            f"{len(known)} it knows")
-    say(training_args, settings_line(model_args, data_args, training_args, len(train_dataset)))
     warn_known_failures(model_args, training_args)
     descriptions = [record["description"] for record in trained]  # those new to the model
     if teaching:
