@@ -474,9 +474,17 @@ def build_model(model_args, data_args, tokenizer, records: list[dict]):
 def build_taught_model(model_args, known: list[dict], new_records: list[dict]):
     """`(model, tokenizer)`: the checkpoint of `--model_name_or_path`, its tokenizer with the new program tokens added
     (never split, as `--tokenizer_name`'s are) and an embedding row for each, and the new programs appended to its
-    `known_programs`."""
-    tokenizer = load_tokenizer_with_programs(model_args.model_name_or_path,
-                                             [record["description"] for record in new_records])
+    `known_programs`.
+
+    Raises:
+        ValueError: if a new token is already in the checkpoint's vocabulary (it would not get a row of its own).
+    """
+    tokens = [record["description"] for record in new_records]
+    tokenizer = load_tokenizer_with_programs(model_args.model_name_or_path, tokens)
+    rows = SynthesizerConfig.from_pretrained(model_args.model_name_or_path).get_text_config().vocab_size
+    taken = [token for token, index in zip(tokens, tokenizer.convert_tokens_to_ids(tokens)) if index < rows]
+    if taken:
+        raise ValueError(f"its tokenizer already has {', '.join(taken)}, which would not get a row of its own")
     model = SynthesizerForSubleq.from_pretrained(model_args.model_name_or_path)
     model.resize_token_embeddings(len(tokenizer))
     model.config.known_programs = known + known_program_entries(new_records)
@@ -721,7 +729,10 @@ def main(argv=None, callbacks=None):
     descriptions = [record["description"] for record in trained]  # those new to the model
     if teaching:
         set_seed(training_args.seed)  # the new embedding rows are drawn
-        model, tokenizer = build_taught_model(model_args, known, trained)
+        try:
+            model, tokenizer = build_taught_model(model_args, known, trained)
+        except ValueError as error:
+            argument_error(f"--model_name_or_path {model_args.model_name_or_path}: {error}")
     else:
         try:
             tokenizer = build_tokenizer(model_args, data_args, descriptions)
@@ -766,9 +777,10 @@ def main(argv=None, callbacks=None):
         push_saved(trainer, "Synthesizer: program memorization")
     if trainer.is_world_process_zero():
         print_memorized(summary, results["steps_to_100"])
-        # The line runs a program trained here (a new one when teaching).
-        memorized = [record for record, entry in zip(records, summary)
-                     if entry["correct_instructions"] == entry["instructions"] and record in trained]
+        # The line runs a program trained here (a new one when teaching: the records end with them).
+        new = len(records) - len(trained)
+        memorized = [record for record, entry in zip(records[new:], summary[new:])
+                     if entry["correct_instructions"] == entry["instructions"]]
         if memorized:
             print(run_one_program(trainer.model, tokenizer, memorized[0]))
         print(outcome(results)[1])

@@ -462,14 +462,18 @@ TEACH_CASES = [
     ("no_programs", [], "--model_name_or_path {tmp}/no_programs declares no known_programs"),
     ("bert", [], "--model_name_or_path {tmp}/bert: a 'bert' model, not a Synthesizer checkpoint"),
     ("missing", [], "--model_name_or_path {tmp}/missing: not a Synthesizer checkpoint"),
+    # Its tokenizer has [PROG_1], the next program token, from elsewhere: it would not get a row of its own.
+    ("stale_tokens", [], "--model_name_or_path {tmp}/stale_tokens: its tokenizer already has [PROG_1], which would "
+                         "not get a row of its own"),
 ]
 
 
 @pytest.fixture
 def checkpoints(tmp_path):
     """Config-only checkpoints to teach: a memorization one (k = 8, L = 4, the tiny backbone), a library one, one
-    without known programs, and a BERT."""
+    without known programs, a BERT, and a memorization one whose tokenizer has the next program token."""
     from modeling_synthesizer import SynthesizerConfig
+    from modeling_synthesizer.tokenizer import build_word_level_tokenizer
 
     backbone = dict(model_type="bert", vocab_size=20, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                     intermediate_size=64, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
@@ -479,6 +483,10 @@ def checkpoints(tmp_path):
         tmp_path / "memorization")
     SynthesizerConfig(**sizes, add_special_tokens=True, known_programs=known).save_pretrained(tmp_path / "library")
     SynthesizerConfig(**sizes, add_special_tokens=False).save_pretrained(tmp_path / "no_programs")
+    tokenizer = build_word_level_tokenizer(8, ["[PROG_0]", "[PROG_1]"])
+    SynthesizerConfig(**{**sizes, "text_config": {**backbone, "vocab_size": len(tokenizer)}}, add_special_tokens=False,
+                      known_programs=known).save_pretrained(tmp_path / "stale_tokens")
+    tokenizer.save_pretrained(tmp_path / "stale_tokens")
     transformers.BertConfig(**{k: v for k, v in backbone.items() if k != "model_type"}).save_pretrained(
         tmp_path / "bert")
     (tmp_path / "programs.jsonl").write_text('{"description": "p", "instruction": 1, "labels": [0, 1, 0]}\n')
