@@ -693,6 +693,51 @@ def outcome(results: dict) -> tuple[int, str]:
     )
 
 
+def load_run_programs(model_args, data_args, seed: int):
+    """`(known, trained, dataset, records)`: the `known_programs` a taught checkpoint rehearses (none otherwise), the
+    records new to the model, and the memorization dataset of all the records (`teach_programs`, `load_programs`).
+
+    Raises:
+        SystemExit: status 2, one line naming `--model_name_or_path` or `--dataset_name` when it cannot be used
+            (random programs always load).
+    """
+    try:
+        if model_args.model_name_or_path is not None:
+            return teach_programs(model_args, data_args, seed)
+        dataset, records = load_programs(data_args, seed)
+        return [], records, dataset, records
+    except (ValueError, OSError) as error:
+        if model_args.model_name_or_path is not None:
+            argument_error(f"--model_name_or_path {model_args.model_name_or_path}: {error}")
+        argument_error(f"--dataset_name {data_args.dataset_name}: {error}")
+
+
+def build_run_model(model_args, data_args, training_args, known: list[dict], trained: list[dict], records):
+    """`(model, tokenizer)`: a new Synthesizer for `records`, or the taught checkpoint with `trained` (the new records)
+    added (`build_taught_model`); then the init choices for what is new (`apply_init_choices`).
+
+    Raises:
+        SystemExit: status 2, one line, when `--tokenizer_name` cannot be loaded or the taught checkpoint's tokenizer
+            cannot take the new program tokens.
+    """
+    descriptions = [record["description"] for record in trained]
+    if model_args.model_name_or_path is not None:
+        set_seed(training_args.seed)  # the new embedding rows are drawn
+        try:
+            model, tokenizer = build_taught_model(model_args, known, trained)
+        except ValueError as error:
+            argument_error(f"--model_name_or_path {model_args.model_name_or_path}: {error}")
+    else:
+        try:
+            tokenizer = build_tokenizer(model_args, data_args, descriptions)
+        except OSError as error:  # the embedded tokenizer is always built: a --tokenizer_name that cannot be loaded
+            argument_error(f"--tokenizer_name {model_args.tokenizer_name}: {error}")
+        set_seed(training_args.seed)
+        model = build_model(model_args, data_args, tokenizer, records)
+    apply_init_choices(model, model_args, tokenizer, descriptions)
+    return model, tokenizer
+
+
 def main(argv=None, callbacks=None):
     """Runs the script on `argv`; returns the `memorization_results.json` payload (the earlier one when the run in
     `--output_dir` had already finished)."""
@@ -701,15 +746,7 @@ def main(argv=None, callbacks=None):
     setup_run(training_args, logger)
     program_seed = training_args.seed if data_args.program_seed is None else data_args.program_seed
     teaching = model_args.model_name_or_path is not None
-    try:
-        if teaching:
-            known, trained, train_dataset, records = teach_programs(model_args, data_args, program_seed)
-        else:
-            known, (train_dataset, records) = [], load_programs(data_args, program_seed)
-            trained = records
-    except (ValueError, OSError) as error:  # random programs always load: a --dataset_name that cannot be used
-        source = "--model_name_or_path" if teaching else "--dataset_name"
-        argument_error(f"{source} {model_args.model_name_or_path if teaching else data_args.dataset_name}: {error}")
+    known, trained, train_dataset, records = load_run_programs(model_args, data_args, program_seed)
     set_paper_batch_size(training_args, len(train_dataset))
     # Before a finished run is looked for: whether a run that stopped short trains further depends on this budget.
     apply_min_train_steps(training_args, len(train_dataset))
@@ -727,20 +764,7 @@ def main(argv=None, callbacks=None):
                            f"{len(known)} it knows")
     warn_known_failures(model_args, training_args)
     descriptions = [record["description"] for record in trained]  # those new to the model
-    if teaching:
-        set_seed(training_args.seed)  # the new embedding rows are drawn
-        try:
-            model, tokenizer = build_taught_model(model_args, known, trained)
-        except ValueError as error:
-            argument_error(f"--model_name_or_path {model_args.model_name_or_path}: {error}")
-    else:
-        try:
-            tokenizer = build_tokenizer(model_args, data_args, descriptions)
-        except OSError as error:  # the embedded tokenizer is always built: a --tokenizer_name that cannot be loaded
-            argument_error(f"--tokenizer_name {model_args.tokenizer_name}: {error}")
-        set_seed(training_args.seed)
-        model = build_model(model_args, data_args, tokenizer, records)
-    apply_init_choices(model, model_args, tokenizer, descriptions)
+    model, tokenizer = build_run_model(model_args, data_args, training_args, known, trained, records)
     # Memorization is the task: the training set is the evaluation set.
     train_dataset = tokenize_instructions(train_dataset, tokenizer, model.config)
     trainer = HubReadyTrainer(
