@@ -484,7 +484,9 @@ def main(argv=None):
         training, sections, rss = run_sections(args, work_dir)
     targets = measure_targets(sections)
     report = {"targets": targets, "strategies": strategies(), "sections": sections, "rss": rss,
-              "training": training, "settings": vars(args), "machine": machine,
+              "training": training, "machine": machine,
+              # The results folder as the command gives it, relative to the checkout: no path of this machine.
+              "settings": {**vars(args), "output_dir": os.path.relpath(args.output_dir, ROOT)},
               "load_average_after": [round(x, 2) for x in os.getloadavg()],
               "command": " ".join(["OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 python bench/pipeline_speed.py",
                                    *(argv if argv is not None else sys.argv[1:])]),
