@@ -346,7 +346,7 @@ class LazyRuns:
 
         Raises:
             RunRefused: naming the first waiting input whose next instruction is below `min_confidence`.
-            SubleqError: from the machine, naming the input.
+            SubleqError: from the machine, naming the input (an int64 overflow, or an operand outside the memory).
         """
         for (description, pc), (a, b, c) in zip(pairs, operands):
             if self.decoder.sure(description, pc):
@@ -354,14 +354,21 @@ class LazyRuns:
                 self.operands[description][pc] = (a, b, c)
         still_waiting = []
         for i in self._waiting:
+            description = self.descriptions[i]
             try:
                 self._advance(i)
+                pc = self.pcs[i]
+                if self.steps[i] < self.max_steps and pc in self.tables[description]:
+                    # Decoded and recorded, yet not executed: `execute` stops on a LookupError, and here that was an
+                    # operand outside this memory. `step` raises the machine's own error for it; waiting for the
+                    # instruction again would never end.
+                    step(list(self.memories[i]), pc, self.operands[description][pc], self.length)
+                    raise RuntimeError(f"input {self.indices[i]}: instruction {pc} was decoded but does not run")
             except SubleqError as error:
                 raise error.with_index(self.indices[i], name="input") from None
-            pc = self.pcs[i]
             if self.steps[i] < self.max_steps and 1 <= pc <= self.length:
                 # Stopped at an instruction not decoded yet, or decoded below min_confidence (refused here).
-                self.decoder.check(self.descriptions[i], pc, self.indices[i])
+                self.decoder.check(description, pc, self.indices[i])
                 still_waiting.append(i)
         self._waiting = still_waiting
 

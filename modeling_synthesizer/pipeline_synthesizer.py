@@ -323,9 +323,22 @@ class SubleqPipeline(Pipeline):
         the config was built, before anything is sized or formatted. Cheap when nothing changed.
 
         Raises:
-            ValueError, TypeError: naming the field.
+            ValueError, TypeError: naming the field; ValueError also when k or L no longer match the heads the
+                network has (a config's `data_memory_size` or `max_program_length` assigned after loading).
         """
-        self.model.config.check_runnable()
+        config = self.model.config
+        config.check_runnable()
+        # The heads decode A and B over k cells and C over L + 1 numbers: with another k or L in the config, the
+        # machine would get operands outside the memory it is given, or never see instructions the network names.
+        heads = {"data_memory_size": (config.data_memory_size, self.model.a_head.out_features,
+                                      self.model.b_head.out_features),
+                 "max_program_length": (config.max_program_length + 1, self.model.c_head.out_features)}
+        for name, (wanted, *sizes) in heads.items():
+            if any(size != wanted for size in sizes):
+                raise ValueError(
+                    f"config.{name} is {getattr(config, name)}, but the network's heads were built for "
+                    f"{sizes[0] - (name == 'max_program_length')}: set it back, or load a checkpoint built with "
+                    f"{getattr(config, name)}")
 
     def get_iterator(self, items, num_workers, batch_size, preprocess_params, forward_params, postprocess_params):
         """

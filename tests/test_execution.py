@@ -190,3 +190,14 @@ def test_a_budget_of_zero_decodes_nothing():
         [result] = run_programs(Decoder(decode), ["p"], [cases.ADD_MEMORY], 4, 0, strategy=strategy)
         assert outcome(result) == (cases.ADD_MEMORY, 0, "max_steps")
     assert calls == []
+
+
+@param("strategy", STRATEGIES)
+@param("return_trace", [False, True])
+def test_an_operand_outside_the_memory_is_the_machine_error_under_every_strategy(strategy, return_trace):
+    # One input of a 3-instruction program: the lazy strategy decodes as it goes (fewer inputs than instructions).
+    # `execute` stops on a LookupError, which an operand outside the memory also is: the lazy runs used to wait for
+    # the instruction again, forever.
+    decode, _ = oracle({"p": [(0, 7, 0), (0, 0, 0), (0, 0, 0)]})
+    with pytest.raises(SubleqError, match=r"^input 0: instruction 1: operand B = 7 is out of range \[0, 4\)"):
+        run_programs(Decoder(decode), ["p"], [[1, 2, 3, 4]], 3, 10, strategy=strategy, return_trace=return_trace)

@@ -399,3 +399,15 @@ def test_flags_must_be_bools_everywhere(known, value):
         with pytest.raises(RunRefused):
             known.decode_program("[PROG_2]", allow_unknown=not_given)
         assert run_subleq([(0, 0, 0)], [1], return_trace=not_given).trace is None
+
+
+@pytest.mark.parametrize("field, value", [("data_memory_size", 2), ("data_memory_size", 8), ("max_program_length", 5)])
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_k_or_l_assigned_after_loading_is_refused_against_the_heads(field, value, strategy):
+    # The heads decode A and B over the k cells and C over the L + 1 numbers they were built for: with a smaller k,
+    # a decoded operand can lie outside the memory the run is given (the lazy strategy used to wait for it forever).
+    pipe = tiny_pipeline(k=4, length=3)
+    setattr(pipe.model.config, field, value)
+    memory = [1] * pipe.model.config.data_memory_size
+    with pytest.raises(ValueError, match=rf"^config.{field} is {value}, but the network's heads were built for "):
+        pipe("[PROG_0]", memory=memory, max_steps=20, strategy=strategy, allow_unknown=True)
