@@ -349,6 +349,10 @@ class LazyRuns:
             SubleqError: from the machine, naming the input (an int64 overflow, or an operand outside the memory).
         """
         for (description, pc), (a, b, c) in zip(pairs, operands):
+            if not 0 <= c <= self.length:
+                # A jump past the program: the other strategies refuse it when the program is decoded; so must a
+                # run that would never take the jump.
+                self._refuse(description, pc, (a, b, c))
             if self.decoder.sure(description, pc):
                 self.tables[description][pc] = table_entry(pc, a, b, c, self.length)
                 self.operands[description][pc] = (a, b, c)
@@ -371,6 +375,14 @@ class LazyRuns:
                 self.decoder.check(description, pc, self.indices[i])
                 still_waiting.append(i)
         self._waiting = still_waiting
+
+    def _refuse(self, description: str, pc: int, operands: Operands) -> None:
+        """Raise the machine's error for instruction `pc` of `description`, naming the first input waiting for it."""
+        i = next((i for i in self._waiting if (self.descriptions[i], self.pcs[i]) == (description, pc)), None)
+        try:
+            step(list(self.memories[i if i is not None else 0]), pc, operands, self.length)
+        except SubleqError as error:
+            raise (error if i is None else error.with_index(self.indices[i], name="input")) from None
 
     def _advance(self, i: int) -> None:
         description, mem = self.descriptions[i], self.memories[i]

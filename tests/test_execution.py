@@ -201,3 +201,13 @@ def test_an_operand_outside_the_memory_is_the_machine_error_under_every_strategy
     decode, _ = oracle({"p": [(0, 7, 0), (0, 0, 0), (0, 0, 0)]})
     with pytest.raises(SubleqError, match=r"^input 0: instruction 1: operand B = 7 is out of range \[0, 4\)"):
         run_programs(Decoder(decode), ["p"], [[1, 2, 3, 4]], 3, 10, strategy=strategy, return_trace=return_trace)
+
+
+@param("strategy", STRATEGIES)
+@param("return_trace", [False, True])
+def test_a_jump_past_the_program_is_refused_even_when_the_run_never_takes_it(strategy, return_trace):
+    # mem[1] - mem[0] = 1 > 0: instruction 1 falls through to 2 and never jumps to C = 9, yet C = 9 is no
+    # instruction of a 3-instruction program; the lazy runs used to run it to a halt.
+    decode, _ = oracle({"p": [(0, 1, 9), (0, 0, 0), (0, 0, 0)]})
+    with pytest.raises(SubleqError, match=r"^input 0: instruction 1: operand C = 9 is out of range \[0, 3\]"):
+        run_programs(Decoder(decode), ["p"], [[1, 2, 3, 4]], 3, 10, strategy=strategy, return_trace=return_trace)
