@@ -351,8 +351,8 @@ class LazyRuns:
         for (description, pc), (a, b, c) in zip(pairs, operands):
             if not 0 <= c <= self.length:
                 # A jump past the program: the other strategies refuse it when the program is decoded; so must a
-                # run that would never take the jump.
-                self._refuse(description, pc, (a, b, c))
+                # run that would never take the jump. Named by the first input of that description.
+                self._refuse(self.descriptions.index(description), pc, (a, b, c))
             if self.decoder.sure(description, pc):
                 self.tables[description][pc] = table_entry(pc, a, b, c, self.length)
                 self.operands[description][pc] = (a, b, c)
@@ -361,28 +361,27 @@ class LazyRuns:
             description = self.descriptions[i]
             try:
                 self._advance(i)
-                pc = self.pcs[i]
-                if self.steps[i] < self.max_steps and pc in self.tables[description]:
-                    # Decoded and recorded, yet not executed: `execute` stops on a LookupError, and here that was an
-                    # operand outside this memory. `step` raises the machine's own error for it; waiting for the
-                    # instruction again would never end.
-                    step(list(self.memories[i]), pc, self.operands[description][pc], self.length)
-                    raise RuntimeError(f"input {self.indices[i]}: instruction {pc} was decoded but does not run")
             except SubleqError as error:
                 raise error.with_index(self.indices[i], name="input") from None
+            pc = self.pcs[i]
+            if self.steps[i] < self.max_steps and pc in self.tables[description]:
+                # Decoded and recorded, yet not executed: `execute` stops on a LookupError, and here that was an
+                # operand outside this input's memory. Waiting for the instruction again would never end.
+                self._refuse(i, pc, self.operands[description][pc])
             if self.steps[i] < self.max_steps and 1 <= pc <= self.length:
                 # Stopped at an instruction not decoded yet, or decoded below min_confidence (refused here).
                 self.decoder.check(description, pc, self.indices[i])
                 still_waiting.append(i)
         self._waiting = still_waiting
 
-    def _refuse(self, description: str, pc: int, operands: Operands) -> None:
-        """Raise the machine's error for instruction `pc` of `description`, naming the first input waiting for it."""
-        i = next((i for i in self._waiting if (self.descriptions[i], self.pcs[i]) == (description, pc)), None)
+    def _refuse(self, i: int, pc: int, operands: Operands) -> None:
+        """Raise the machine's own error (`step`'s, on a copy of input `i`'s memory) for instruction `pc` = `operands`
+        of input `i`, which cannot run there."""
         try:
-            step(list(self.memories[i if i is not None else 0]), pc, operands, self.length)
+            step(list(self.memories[i]), pc, operands, self.length)
         except SubleqError as error:
-            raise (error if i is None else error.with_index(self.indices[i], name="input")) from None
+            raise error.with_index(self.indices[i], name="input") from None
+        raise RuntimeError(f"input {self.indices[i]}: instruction {pc} = {operands} was decoded but does not run")
 
     def _advance(self, i: int) -> None:
         description, mem = self.descriptions[i], self.memories[i]

@@ -330,15 +330,15 @@ class SubleqPipeline(Pipeline):
         config.check_runnable()
         # The heads decode A and B over k cells and C over L + 1 numbers: with another k or L in the config, the
         # machine would get operands outside the memory it is given, or never see instructions the network names.
-        heads = {"data_memory_size": (config.data_memory_size, self.model.a_head.out_features,
-                                      self.model.b_head.out_features),
-                 "max_program_length": (config.max_program_length + 1, self.model.c_head.out_features)}
-        for name, (wanted, *sizes) in heads.items():
-            if any(size != wanted for size in sizes):
-                raise ValueError(
-                    f"config.{name} is {getattr(config, name)}, but the network's heads were built for "
-                    f"{sizes[0] - (name == 'max_program_length')}: set it back, or load a checkpoint built with "
-                    f"{getattr(config, name)}")
+        model = self.model
+        built = {"data_memory_size": {model.a_head.out_features, model.b_head.out_features},
+                 "max_program_length": {model.c_head.out_features - 1}}  # C: 0 (halt) and instructions 1..L
+        for name, sizes in built.items():
+            value = getattr(config, name)
+            if sizes != {value}:
+                raise ValueError(f"config.{name} is {value}, but the network's heads were built for "
+                                 f"{', '.join(map(str, sorted(sizes)))}: set it back, or load a checkpoint built "
+                                 f"with {value}")
 
     def get_iterator(self, items, num_workers, batch_size, preprocess_params, forward_params, postprocess_params):
         """

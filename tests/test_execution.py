@@ -192,22 +192,28 @@ def test_a_budget_of_zero_decodes_nothing():
     assert calls == []
 
 
+@param("program, error", [
+    # `execute` stops on a LookupError, which an address outside the memory also is: the lazy runs used to wait for
+    # that instruction again, forever.
+    ([(0, 7, 0), (0, 0, 0), (0, 0, 0)], r"operand B = 7 is out of range \[0, 4\)"),
+    # mem[1] - mem[0] = 1 > 0: instruction 1 falls through to 2 and never jumps to C = 9, yet C = 9 is no instruction
+    # of a 3-instruction program; the lazy runs used to run it to a halt.
+    ([(0, 1, 9), (0, 0, 0), (0, 0, 0)], r"operand C = 9 is out of range \[0, 3\]"),
+], ids=["address outside the memory", "jump past the program"])
 @param("strategy", STRATEGIES)
 @param("return_trace", [False, True])
-def test_an_operand_outside_the_memory_is_the_machine_error_under_every_strategy(strategy, return_trace):
+def test_an_instruction_the_machine_cannot_run_is_its_error_under_every_strategy(program, error, strategy,
+                                                                                 return_trace):
     # One input of a 3-instruction program: the lazy strategy decodes as it goes (fewer inputs than instructions).
-    # `execute` stops on a LookupError, which an operand outside the memory also is: the lazy runs used to wait for
-    # the instruction again, forever.
-    decode, _ = oracle({"p": [(0, 7, 0), (0, 0, 0), (0, 0, 0)]})
-    with pytest.raises(SubleqError, match=r"^input 0: instruction 1: operand B = 7 is out of range \[0, 4\)"):
+    decode, _ = oracle({"p": program})
+    with pytest.raises(SubleqError, match=r"^input 0: instruction 1: " + error):
         run_programs(Decoder(decode), ["p"], [[1, 2, 3, 4]], 3, 10, strategy=strategy, return_trace=return_trace)
 
 
-@param("strategy", STRATEGIES)
-@param("return_trace", [False, True])
-def test_a_jump_past_the_program_is_refused_even_when_the_run_never_takes_it(strategy, return_trace):
-    # mem[1] - mem[0] = 1 > 0: instruction 1 falls through to 2 and never jumps to C = 9, yet C = 9 is no
-    # instruction of a 3-instruction program; the lazy runs used to run it to a halt.
-    decode, _ = oracle({"p": [(0, 1, 9), (0, 0, 0), (0, 0, 0)]})
-    with pytest.raises(SubleqError, match=r"^input 0: instruction 1: operand C = 9 is out of range \[0, 3\]"):
-        run_programs(Decoder(decode), ["p"], [[1, 2, 3, 4]], 3, 10, strategy=strategy, return_trace=return_trace)
+def test_a_jump_past_the_program_in_a_partly_unsure_decode_names_its_input():
+    # Instruction 3 below min_confidence: the decoded strategy runs the inputs lazily on what it decoded, and the
+    # jump past the program at instruction 2 (never reached: instruction 1 halts) is refused as in a sure decode.
+    decode, _ = oracle({"q": [(0, 0, 0)] * 3, "p": [(0, 0, 0), (0, 1, 9), (0, 0, 0)]},
+                       confidence=lambda description, pc: 0.1 if pc == 3 else 1.0)
+    with pytest.raises(SubleqError, match=r"^input 1: instruction 2: operand C = 9 is out of range \[0, 3\]"):
+        run_programs(Decoder(decode, min_confidence=0.5), ["q", "p"], [[1, 2, 3, 4]] * 2, 3, 10, strategy="decoded")
