@@ -157,24 +157,3 @@ def check_tokenizer_name(name: str) -> None:
         validate_repo_id(name)
     except ValueError:
         raise ValueError(f"--tokenizer_name {name}: no such folder, and not a Hub model id") from None
-
-
-__all__ = [
-    "DATA_MEMORY_SIZE",
-    "FRACTION",
-    "NON_NEGATIVE",
-    "NON_NEGATIVE_REAL",
-    "POSITIVE",
-    "POSITIVE_REAL",
-    "PROBABILITY",
-    "PROGRAM_LENGTH",
-    "Range",
-    "SEED",
-    "STEP_BUDGET",
-    "check_backbone",
-    "check_output_dir",
-    "check_ranges",
-    "check_tokenizer_name",
-    "comma_separated",
-    "optional",
-]

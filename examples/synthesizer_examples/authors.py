@@ -73,13 +73,3 @@ def check_program_tokens_last(tokenizer, descriptions: list[str]) -> int:
     if ids != expected:
         raise ValueError(f"the program tokens must be the tokenizer's last {len(descriptions)} ids, got {ids[:5]}...")
     return len(descriptions)
-
-
-__all__ = [
-    "EMBEDDING_INITS",
-    "HEAD_INITS",
-    "authors_step_count",
-    "check_program_tokens_last",
-    "init_heads_torch_default",
-    "init_new_embedding_rows_authors",
-]

@@ -20,6 +20,3 @@ def backbone_config(model_args, tokenizer, **extra) -> dict:
     dropouts = dict.fromkeys(("hidden_dropout_prob", "attention_probs_dropout_prob"), model_args.dropout)
     return dict(model_type=getattr(model_args, "backbone_type", "bert"), vocab_size=len(tokenizer),
                 pad_token_id=tokenizer.pad_token_id, **sizes, **dropouts, **extra)
-
-
-__all__ = ["backbone_config"]

@@ -215,18 +215,3 @@ def saved_model_problem(folder: str, record: dict | None) -> str | None:
     except Exception as error:  # safetensors raises its own type for a truncated file
         return f"{path} does not load ({' '.join(str(error).split())[:200] or type(error).__name__})"
     return None
-
-
-__all__ = [
-    "CARD_FILE",
-    "CorruptCheckpointError",
-    "HubReadyTrainer",
-    "check_checkpoint",
-    "checkpoints_newest_first",
-    "file_sha256",
-    "latest_intact_checkpoint",
-    "push_saved",
-    "save_unpushed",
-    "saved_model_problem",
-    "saved_model_record",
-]

@@ -169,18 +169,3 @@ def build_random_program_dataset(
     programs = make_random_programs(num_programs, program_length, data_memory_size, seed, c_label_range)
     records = programs_to_records(programs)
     return build_memorization_dataset(records), records
-
-
-__all__ = [
-    "C_LABEL_RANGES",
-    "Program",
-    "build_memorization_dataset",
-    "build_random_program_dataset",
-    "check_positive",
-    "make_new_random_programs",
-    "make_random_programs",
-    "next_program_tokens",
-    "programs_to_records",
-    "random_program_stream",
-    "rehearsal_records",
-]

@@ -69,13 +69,3 @@ def make_classification_accuracy():
                                 references=np.asarray(eval_pred.label_ids))
 
     return compute_metrics
-
-
-__all__ = [
-    "METRICS_DIR",
-    "argmax_labels",
-    "argmax_operands",
-    "load_metric",
-    "make_classification_accuracy",
-    "make_compute_metrics",
-]

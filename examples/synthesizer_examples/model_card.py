@@ -162,6 +162,3 @@ def text_classification_usage(sentences: list[str]) -> Callable[[str], str]:
         ])
 
     return usage
-
-
-__all__ = ["CARD_TEMPLATE", "ModelCardSpec", "subleq_usage", "synthesizer_summary", "text_classification_usage"]

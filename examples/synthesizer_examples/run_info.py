@@ -143,17 +143,3 @@ def write_json_atomic(path: str, payload, **dump_kwargs) -> None:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
-
-
-__all__ = [
-    "PicklesWithoutSecrets",
-    "REDACTED",
-    "is_secret_name",
-    "launch_command",
-    "machine_description",
-    "redact_argv",
-    "redact_command",
-    "redact_environment",
-    "redact_settings",
-    "write_json_atomic",
-]

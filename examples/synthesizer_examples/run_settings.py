@@ -96,6 +96,3 @@ def write_run_settings(settings: dict, training_args: TrainingArguments) -> None
     os.makedirs(training_args.output_dir, exist_ok=True)
     # Atomically: a crash while writing must not leave a file that no rerun can compare with.
     write_json_atomic(os.path.join(training_args.output_dir, RUN_SETTINGS_FILE), settings, indent=2)
-
-
-__all__ = ["RUN_SETTINGS_FILE", "default_settings", "settings_conflict", "settings_of", "write_run_settings"]

@@ -176,19 +176,3 @@ def build_soft_imperative_dataset(dataset: Dataset, programs: list[Program], see
         return rows
 
     return dataset.map(build, batched=True, with_indices=True, remove_columns=["label"], desc="Soft-imperative rows")
-
-
-__all__ = [
-    "SOFT_IMPERATIVE_HALT",
-    "SOFT_IMPERATIVE_OUTPUT_CELL",
-    "SOFT_IMPERATIVE_PROMPT",
-    "SOFT_IMPERATIVE_TEMPLATE",
-    "SOFT_INSTRUCTION_OUTPUT_CELL",
-    "SOFT_INSTRUCTION_TEMPLATE",
-    "build_soft_imperative_dataset",
-    "build_soft_instruction_dataset",
-    "make_soft_imperative_programs",
-    "soft_imperative_memory",
-    "soft_instruction_memory",
-    "soft_instruction_operands",
-]

@@ -39,7 +39,7 @@ from .arguments import (
     check_ranges,
     optional,
 )
-from .checkpoint import CorruptCheckpointError, latest_intact_checkpoint, saved_model_problem, saved_model_record
+from .checkpoint import latest_intact_checkpoint, saved_model_problem, saved_model_record
 from .run_info import PicklesWithoutSecrets, redact_settings, write_json_atomic
 from .run_settings import settings_conflict
 
@@ -747,34 +747,3 @@ def use_progress_callback(trainer, stops_early: bool = False) -> None:
         return
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(TrainingProgressCallback(stops_early=stops_early))
-
-
-__all__ = [
-    "CorruptCheckpointError",
-    "ExampleArgumentParser",
-    "MemorizationTrainingArguments",
-    "RunControlArguments",
-    "RuntimeCallback",
-    "TrainingProgressCallback",
-    "StopAtExactMatchCallback",
-    "TRAINING_RANGES",
-    "argument_error",
-    "check_can_push",
-    "check_world_size",
-    "eval_curve",
-    "find_checkpoint_to_resume",
-    "finished_results",
-    "first_step_reaching",
-    "format_logs",
-    "parse_example_args",
-    "previous_runtime",
-    "read_arguments_file",
-    "read_results",
-    "say",
-    "setup_run",
-    "start_over",
-    "tokenize_instructions",
-    "train_resuming",
-    "use_progress_callback",
-    "write_results",
-]
