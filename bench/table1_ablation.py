@@ -7,7 +7,7 @@ epoch), given as explicit flags so that the script's default recipe does not mat
 
 - `ours`: the package's defaults (word-level vocabulary, heads normal(0, 0.02) with zero bias, C over [0, L]);
 - `vocabulary`, `head_init`, `c_range`: one of the authors' differences switched on alone
-  (`examples/synthesizer_examples/authors.py` says what each is);
+  (`examples/run_program_memorization.py` says what each is, before its `init_new_embedding_rows_authors`);
 - `authors`: all three (the script's `--recipe authors`).
 
 Results merge into `bench/results/table1_ablation.json` (runs already there are kept; a rerun of the same

@@ -17,7 +17,7 @@ Recipes (`--recipe`; flags given on the command line override a recipe's values)
             linear decay over 250 epochs, evaluation once per epoch (about 1,100 steps for N = 16)
     tiny    4 programs of 16 instructions, BERT 2 x 64: seconds (tests, multi-process smoke runs)
     authors `paper` plus the rest of the authors' Experiment 1 code: bert-base-uncased + program tokens with their
-            new-row init, PyTorch's default head init, C labels over [0, L) (synthesizer_examples/authors.py).
+            new-row init, PyTorch's default head init, C labels over [0, L) (the script's "authors' choices" below).
             Not matched: our C head keeps L + 1 classes (0 = HALT, instructions 1..L; theirs has L and numbers
             from 0), so one class is never a label; their step count is ours + 1 (`authors_step_count`)
 
@@ -49,19 +49,22 @@ checkpoint. --overwrite_output_dir starts over. A rerun with other model, data o
 """
 
 import argparse
+import itertools
 import logging
 import math
 import os
+import re
 import sys
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
 import datasets
+import torch
 from transformers import pipeline, set_seed
 
 from modeling_synthesizer import SubleqError, SynthesizerConfig, SynthesizerForSubleq, run_subleq
-from modeling_synthesizer.tokenizer import build_word_level_tokenizer, load_tokenizer_with_programs
+from modeling_synthesizer.tokenizer import build_word_level_tokenizer, load_tokenizer_with_programs, program_token
 from synthesizer_examples.arguments import (
     DATA_MEMORY_SIZE,
     FRACTION,
@@ -72,23 +75,16 @@ from synthesizer_examples.arguments import (
     check_ranges,
     check_tokenizer_name,
 )
-from synthesizer_examples.authors import (
-    EMBEDDING_INITS,
-    HEAD_INITS,
-    authors_step_count,
-    check_program_tokens_last,
-    init_heads_torch_default,
-    init_new_embedding_rows_authors,
-)
+from synthesizer_examples.authors import HEAD_INITS, init_heads_torch_default
 from synthesizer_examples.backbone import backbone_config
 from synthesizer_examples.checkpoint import HubReadyTrainer, push_saved, save_unpushed
 from synthesizer_examples.memorization import (
     C_LABEL_RANGES,
     build_memorization_dataset,
     build_random_program_dataset,
-    make_new_random_programs,
-    next_program_tokens,
+    check_positive,
     programs_to_records,
+    random_program_stream,
     rehearsal_records,
 )
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
@@ -152,6 +148,8 @@ DEFAULT_RECIPE = "quick"
 # The paper's backbone stops learning when a step sees only a few rows: N = 4, L = 16 at batch floor(N L / 20) = 3
 # memorized 0 of 4 programs in 8,000 steps, in one process and in two.
 SMALL_BATCH_FOR_PAPER_MODEL = 16
+# `--embedding_init`: the backbone's own init, or the authors' (`init_new_embedding_rows_authors`).
+EMBEDDING_INITS = ("normal", "authors")
 
 
 @dataclass
@@ -256,6 +254,57 @@ class PaperTrainingArguments(MemorizationTrainingArguments):
     def __post_init__(self):
         check_ranges(self, min_train_steps=NON_NEGATIVE)
         super().__post_init__()
+
+
+# The authors' Experiment 1 choices that differ from this package's defaults, one flag each (`--recipe authors` sets
+# all; `bench/table1_ablation.py` switches each on alone), read from their `Synthesizer.py` and the Experiment 1 cells
+# of `Experiments.ipynb` (mtanghu/Rethinking-Neural-Computation):
+# - vocabulary: bert-base-uncased plus one new token per program, whose embedding rows are drawn from a fresh
+#   standard-normal table rescaled to the existing rows' mean spread (their `resize_embedding`; `--embedding_init`);
+# - head: one `Linear(H, 2k + L)` never re-initialized, i.e. PyTorch's default init, of which our three heads are the
+#   slices (`--head_init torch_default`, `synthesizer_examples.authors`, shared with the SST-2 scripts);
+# - C labels uniform over [0, L) with 0-based instructions (`--c_label_range 0..L-1`): our C head keeps L + 1 classes
+#   (0 = HALT, 1..L), so under their range C = L is never a label;
+# - stopping: their callback stops after one more optimizer step than ours, so their count is ours + 1.
+# Everything else of Experiment 1 is the `paper` recipe.
+
+
+@torch.no_grad()
+def init_new_embedding_rows_authors(model, num_new_tokens: int) -> None:
+    """
+    The authors' `resize_embedding` init of the last `num_new_tokens` rows of the input embeddings (the program
+    tokens): a fresh standard-normal table of the full size, scaled by (mean row std of the existing rows) / (mean
+    row std of the fresh table); its last rows replace the model's. The existing rows are left as they are.
+
+    Raises:
+        ValueError: if `num_new_tokens` is not in [1, vocabulary size).
+    """
+    weight = model.get_input_embeddings().weight  # [V, H]
+    old_size = weight.shape[0] - num_new_tokens
+    if not 0 < old_size < weight.shape[0]:
+        raise ValueError(f"num_new_tokens must be in [1, {weight.shape[0]}), got {num_new_tokens}")
+    fresh = torch.randn(weight.shape, dtype=weight.dtype, device=weight.device)  # [V, H], nn.Embedding's init
+    scale = weight[:old_size].std(dim=-1).mean() / fresh.std(dim=-1).mean()
+    weight[old_size:] = fresh[old_size:] * scale
+
+
+def check_program_tokens_last(tokenizer, descriptions: list[str]) -> int:
+    """The number of program tokens, after checking they are the tokenizer's last ids (the rows the authors' init
+    draws).
+
+    Raises:
+        ValueError: if they are not the last ids.
+    """
+    ids = tokenizer.convert_tokens_to_ids(list(descriptions))
+    expected = list(range(len(tokenizer) - len(descriptions), len(tokenizer)))
+    if ids != expected:
+        raise ValueError(f"the program tokens must be the tokenizer's last {len(descriptions)} ids, got {ids[:5]}...")
+    return len(descriptions)
+
+
+def authors_step_count(steps_to_100: int | None) -> int | None:
+    """The authors' count for a run that reached 100% at optimizer step `steps_to_100` (ours + 1)."""
+    return None if steps_to_100 is None else steps_to_100 + 1
 
 
 # The input form of the checkpoints this script writes: a library checkpoint reads [CLS] C_t description [SEP].
@@ -404,6 +453,42 @@ def load_programs(data_args: DataArguments, seed: int):
     data_args.num_programs, data_args.program_length = len(records), lengths.pop()
     check_dataset_operands(records, data_args.data_memory_size, data_args.program_length)
     return build_memorization_dataset(records), records
+
+
+def next_program_tokens(known_programs: list[dict], count: int) -> list[str]:
+    """`count` program tokens for new programs: `[PROG_i]` numbered on from the highest one among the names of
+    `known_programs` (`[PROG_0]` when it has none), so that the old programs keep their tokens."""
+    numbers = [int(match.group(1)) for entry in known_programs
+               if (match := re.fullmatch(r"\[PROG_(\d+)\]", entry["name"]))]
+    first = max(numbers, default=-1) + 1
+    return [program_token(i) for i in range(first, first + count)]
+
+
+def make_new_random_programs(
+    num_programs: int, program_length: int, data_memory_size: int, seed: int, known: list,
+    c_label_range: str = "0..L", max_draws: int = 100_000,
+) -> list:
+    """
+    `num_programs` random programs to teach a checkpoint that knows the programs `known`: the first ones of
+    `random_program_stream` (same arguments) that are none of `known` and none of each other. Taught with the seed
+    its programs were drawn with, a checkpoint of N programs gets the programs N, N + 1... of a larger run.
+
+    Raises:
+        ValueError: if a size is not positive, `c_label_range` is unknown, or `max_draws` programs give fewer than
+            `num_programs` new ones (a tiny k and L have few programs).
+    """
+    check_positive(num_programs=num_programs)
+    seen = {tuple(map(tuple, program)) for program in known}
+    programs = []
+    stream = random_program_stream(program_length, data_memory_size, seed, c_label_range)
+    for program in itertools.islice(stream, max_draws):
+        if tuple(program) not in seen:
+            seen.add(tuple(program))
+            programs.append(program)
+            if len(programs) == num_programs:
+                return programs
+    raise ValueError(f"{max_draws} random programs of L = {program_length} instructions over k = {data_memory_size} "
+                     f"cells gave {len(programs)} new ones, not {num_programs}")
 
 
 def teach_programs(model_args: ModelArguments, data_args: DataArguments, seed: int):

@@ -1,5 +1,5 @@
-"""The authors' Experiment 1 pieces (`synthesizer_examples.authors`) do what they claim, each against a reference
-computed another way."""
+"""The authors' Experiment 1 pieces (`run_program_memorization.py`, `synthesizer_examples.authors`) do what
+they claim, each against a reference computed another way."""
 
 import json
 import math
@@ -16,7 +16,7 @@ from transformers import AutoTokenizer, pipeline
 
 from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq, run_subleq
 from modeling_synthesizer.tokenizer import load_tokenizer_with_programs, program_token
-from synthesizer_examples import authors
+from synthesizer_examples.authors import init_heads_torch_default
 from synthesizer_examples.memorization import build_random_program_dataset, make_random_programs
 
 
@@ -45,19 +45,19 @@ def test_tokenizer_is_the_bert_vocabulary_plus_program_tokens_last(tmp_path):
     tokenizer = load_tokenizer_with_programs(str(tmp_path / "bert"), descriptions)
     assert len(tokenizer) == len(words) + 4
     assert tokenizer.convert_ids_to_tokens(list(range(len(words)))) == words
-    assert authors.check_program_tokens_last(tokenizer, descriptions) == 4
+    assert run_program_memorization.check_program_tokens_last(tokenizer, descriptions) == 4
     # Every instruction number is one word piece, as in bert-base-uncased.
     ids = tokenizer("256 [PROG_3]", add_special_tokens=False)["input_ids"]
     assert ids == [words.index("256"), len(words) + 3]
     with pytest.raises(ValueError, match="last 2 ids"):
-        authors.check_program_tokens_last(tokenizer, descriptions[:2])
+        run_program_memorization.check_program_tokens_last(tokenizer, descriptions[:2])
 
 
 def test_new_embedding_rows_follow_the_authors_resize_embedding():
     model = tiny_model(vocab_size=99)
     before = model.get_input_embeddings().weight.detach().clone()  # [99, H]
     torch.manual_seed(7)
-    authors.init_new_embedding_rows_authors(model, 5)
+    run_program_memorization.init_new_embedding_rows_authors(model, 5)
     after = model.get_input_embeddings().weight.detach()
     # Reference: the authors' recipe written out with the same random stream.
     torch.manual_seed(7)
@@ -68,14 +68,14 @@ def test_new_embedding_rows_follow_the_authors_resize_embedding():
     # The rescale matches the spread of the existing rows (normal(0, 0.02), the pad row zero).
     assert after[94:].std(dim=-1).mean().item() == pytest.approx(before[:94].std(dim=-1).mean().item(), rel=0.1)
     with pytest.raises(ValueError, match="num_new_tokens"):
-        authors.init_new_embedding_rows_authors(model, 99)
+        run_program_memorization.init_new_embedding_rows_authors(model, 99)
 
 
 def test_heads_get_pytorch_default_init_with_nonzero_bias():
     model = tiny_model()
     assert all(torch.count_nonzero(head.bias) == 0 for head in (model.a_head, model.b_head, model.c_head))
     torch.manual_seed(3)
-    authors.init_heads_torch_default(model)
+    init_heads_torch_default(model)
     bound = 1 / math.sqrt(H)
     for head in (model.a_head, model.b_head, model.c_head):
         assert head.weight.abs().max() <= bound and head.bias.abs().max() <= bound
@@ -107,8 +107,8 @@ def test_unknown_c_label_range_is_refused():
 
 
 def test_authors_step_count_adds_their_extra_step():
-    assert authors.authors_step_count(1008) == 1009
-    assert authors.authors_step_count(None) is None
+    assert run_program_memorization.authors_step_count(1008) == 1009
+    assert run_program_memorization.authors_step_count(None) is None
 
 
 def test_authors_recipe_is_paper_plus_the_differences_the_ablation_switches_on():

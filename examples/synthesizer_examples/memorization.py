@@ -6,7 +6,6 @@ Each builder returns a `datasets.Dataset` with one row per (program description,
 
 import itertools
 import random
-import re
 from collections.abc import Iterator
 
 from datasets import Dataset
@@ -74,48 +73,6 @@ def _random_programs(program_length: int, data_memory_size: int, seed: int, c_la
     while True:
         yield [(rng.randrange(data_memory_size), rng.randrange(data_memory_size), rng.randrange(c_classes))
                for _ in range(program_length)]
-
-
-def make_new_random_programs(
-    num_programs: int,
-    program_length: int,
-    data_memory_size: int,
-    seed: int,
-    known: list[Program],
-    c_label_range: str = "0..L",
-    max_draws: int = 100_000,
-) -> list[Program]:
-    """
-    `num_programs` random programs to teach a checkpoint that knows the programs `known`: the first ones of
-    `random_program_stream` (same arguments) that are none of `known` and none of each other. Taught with the seed
-    its programs were drawn with, a checkpoint of N programs gets the programs N, N + 1... of a larger run.
-
-    Raises:
-        ValueError: if a size is not positive, `c_label_range` is unknown, or `max_draws` programs give fewer than
-            `num_programs` new ones (a tiny k and L have few programs).
-    """
-    check_positive(num_programs=num_programs)
-    seen = {tuple(map(tuple, program)) for program in known}
-    programs = []
-    stream = random_program_stream(program_length, data_memory_size, seed, c_label_range)
-    for program in itertools.islice(stream, max_draws):
-        key = tuple(program)
-        if key not in seen:
-            seen.add(key)
-            programs.append(program)
-            if len(programs) == num_programs:
-                return programs
-    raise ValueError(f"{max_draws} random programs of L = {program_length} instructions over k = {data_memory_size} "
-                     f"cells gave {len(programs)} new ones, not {num_programs}")
-
-
-def next_program_tokens(known_programs: list[dict], count: int) -> list[str]:
-    """`count` program tokens for new programs: `[PROG_i]` numbered on from the highest one among the names of
-    `known_programs` (`[PROG_0]` when it has none), so that the old programs keep their tokens."""
-    numbers = [int(match.group(1)) for entry in known_programs
-               if (match := re.fullmatch(r"\[PROG_(\d+)\]", entry["name"]))]
-    first = max(numbers, default=-1) + 1
-    return [program_token(i) for i in range(first, first + count)]
 
 
 def rehearsal_records(known_programs: list[dict]) -> list[dict]:
