@@ -50,7 +50,7 @@ is reported and left alone (a build that stopped below 100%, rerun with more epo
 from dataclasses import dataclass, field
 
 import run_program_library as library
-from run_program_library import UNKNOWN_DESCRIPTIONS
+from utils_program_library import UNKNOWN_DESCRIPTIONS
 
 
 SCRIPT = "examples/build_synthesizer_bert_256.py"

@@ -1,5 +1,5 @@
 """`examples/run_program_library.py` end to end on a tiny model, its report `bench/program_library.py`, and the
-data helpers it holds."""
+helpers of the script (data) and of `examples/utils_program_library.py` (evaluation, baselines)."""
 
 import ast
 import json
@@ -15,21 +15,19 @@ import program_library as bench_program_library  # bench/ is on pytest's pythonp
 import pytest
 import run_program_library  # examples/ is on pytest's pythonpath (pyproject.toml)
 import torch
+import utils_program_library
 from conftest import run_without_package
-from run_program_library import (
-    PADDING_INSTRUCTION,
-    WordDropoutDataset,
-    bits_to_text,
-    build_description_tokenizer,
-    count_ones_splits,
-    is_refusal,
-    library_records,
-    padded_program,
-    run_named,
-    split_phrasings,
-)
+from run_program_library import WordDropoutDataset, build_description_tokenizer, split_library, training_records
 from test_model_cards import card_code, check_hub_repository
 from transformers import AutoTokenizer, pipeline
+from utils_program_library import (
+    PADDING_INSTRUCTION,
+    bits_to_text,
+    count_ones_splits,
+    is_refusal,
+    padded_program,
+    run_named,
+)
 
 from modeling_synthesizer.program_library import load_program
 from synthesizer_examples.memorization import build_memorization_dataset
@@ -200,19 +198,23 @@ def test_description_tokenizer_lowercases_splits_punctuation_and_saves(tmp_path)
     assert loaded("3 what IS | x |?")["input_ids"] == ids
 
 
-def test_records_pad_each_program_with_halt_and_hold_out_the_last_phrasings():
+def test_records_pad_each_program_with_halt_and_hold_out_the_last_phrasings(capsys):
     program = load_program("absolute")
-    trained, held_out = split_phrasings(program, 2)
+    phrasings = split_library([program, load_program("add")], 2)
+    trained, held_out = phrasings["absolute"]["trained"], phrasings["absolute"]["held_out"]
     assert trained == list(program.descriptions[:4]) and held_out == list(program.descriptions[4:])
-    with pytest.raises(ValueError, match="num_held_out"):
-        split_phrasings(program, 6)
+    # Every program keeps a phrasing to train on: checked while parsing (status 2), before any record is built.
+    with pytest.raises(SystemExit) as exit_info:
+        run_program_library.parse_args(["--output_dir", "x", "--programs", "absolute", "--num_held_out", "6",
+                                        "--no_baseline"])
+    assert exit_info.value.code == 2 and "--num_held_out must be in [0, 6)" in capsys.readouterr().err
     padded = padded_program(program, 4, 5)
     assert padded[:3] == program.assemble(4, 5).program and padded[3:] == [PADDING_INSTRUCTION] * 2
-    records = library_records([program, load_program("add")], {"absolute": trained, "add": ["add two numbers"]}, 4, 5)
+    phrasings["add"]["trained"] = ["add two numbers"]
+    records, lengths = training_records([], [program, load_program("add")], phrasings, 4, 5)
     assert [r["description"] for r in records] == trained + ["add two numbers"]
+    assert records[0]["program"] == [list(instruction) for instruction in padded] and lengths == [3] * 5
     assert build_memorization_dataset(records).num_rows == 5 * 5
-    with pytest.raises(ValueError, match="describes both"):
-        library_records([program, load_program("add")], {"absolute": ["x"], "add": ["x"]}, 4, 5)
 
 
 def test_word_dropout_keeps_cls_instruction_and_special_tokens():
@@ -318,7 +320,7 @@ def test_an_unknown_baseline_fails_before_training(tmp_path, capsys):
     assert "--baselines takes a comma-separated list of absolute, rotary, no_positions" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
     data_args = run_program_library.parse_args(["--output_dir", "x", "--no_baseline", "--baselines", "alibi"])[1]
-    assert run_program_library.baseline_names(data_args) == []
+    assert utils_program_library.baseline_names(data_args) == []
 
 
 def test_no_position_baseline_sees_a_bag_of_tokens_and_regresses_any_count():
@@ -328,7 +330,7 @@ def test_no_position_baseline_sees_a_bag_of_tokens_and_regresses_any_count():
     model_args = run_program_library.ModelArguments(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                                                     intermediate_size=32, max_position_embeddings=8)
     torch.manual_seed(0)
-    model = run_program_library.build_baseline("no_positions", model_args, tokenizer, num_labels=33).eval()
+    model = utils_program_library.build_baseline("no_positions", model_args, tokenizer, num_labels=33).eval()
     assert not model.backbone.embeddings.position_embeddings.weight.any()
     assert not model.backbone.embeddings.position_embeddings.weight.requires_grad
     bits = [1, 1, 0, 1, 0, 0, 0, 1, 1, 0]
@@ -341,7 +343,7 @@ def test_no_position_baseline_sees_a_bag_of_tokens_and_regresses_any_count():
     assert not torch.allclose(out.logits[0], out.logits[2], atol=1e-3)
     with torch.no_grad():  # 40 bits + [CLS], [SEP]: past the 8 positions of the backbone's table
         assert model(**tokenizer(bits_to_text(bits * 4), return_tensors="pt")).logits.shape == (1,)
-    rotary = run_program_library.build_baseline("rotary", model_args, tokenizer, num_labels=33)
+    rotary = utils_program_library.build_baseline("rotary", model_args, tokenizer, num_labels=33)
     assert type(rotary).__name__ == "RoFormerForSequenceClassification" and rotary.config.num_labels == 33
 
 
@@ -354,6 +356,6 @@ def test_predicted_counts_are_a_classifiers_argmax_or_a_regressions_rounded_outp
             return self
 
     logits = np.array([[0.1, 2.0, 0.3], [3.0, 0.0, 0.0]])
-    assert run_program_library.predicted_counts(Predicts(logits), None).tolist() == [1, 0]
-    assert run_program_library.predicted_counts(Predicts(np.array([2.4, 2.6, -0.2, 31.5])), None).tolist() == [
+    assert utils_program_library.predicted_counts(Predicts(logits), None).tolist() == [1, 0]
+    assert utils_program_library.predicted_counts(Predicts(np.array([2.4, 2.6, -0.2, 31.5])), None).tolist() == [
         2, 3, 0, 32]

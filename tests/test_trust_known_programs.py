@@ -433,7 +433,7 @@ def words_of(text: str) -> tuple[str, ...]:
 
 
 def test_the_release_lists_unknown_tasks_and_paraphrases_of_every_program():
-    from run_program_library import PARAPHRASES, UNKNOWN_DESCRIPTIONS
+    from utils_program_library import PARAPHRASES, UNKNOWN_DESCRIPTIONS
 
     assert len(set(UNKNOWN_DESCRIPTIONS)) == len(UNKNOWN_DESCRIPTIONS) >= 20
     assert set(PARAPHRASES) == set(PROGRAMS) and all(len(set(texts)) == 4 for texts in PARAPHRASES.values())
@@ -453,7 +453,7 @@ def phrasing(decision, right, inputs=4):
 
 
 def test_release_metrics_count_paraphrases_and_unknown_tasks():
-    from run_program_library import _METRIC_TYPES, release_metrics
+    from utils_program_library import _METRIC_TYPES, release_metrics
 
     report = {
         "programs": {"add": {"instructions": 3, "trained": [phrasing("exact", True)],
@@ -479,7 +479,7 @@ def test_release_metrics_count_paraphrases_and_unknown_tasks():
 
 def test_bench_release_shows_paraphrases_and_still_reads_an_earlier_report():
     import release as bench_release  # bench/ is on pytest's pythonpath (pyproject.toml)
-    from run_program_library import release_metrics
+    from utils_program_library import release_metrics
 
     earlier = json.loads((ROOT / "bench" / "results" / "release.json").read_text())
     # A report from before paraphrases were evaluated: the committed one without them.
