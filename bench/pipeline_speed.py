@@ -49,7 +49,7 @@ from transformers import pipeline
 
 from modeling_synthesizer import SynthesizerForSubleq, pipeline_synthesizer
 from synthesizer_examples.soft_programs import SOFT_INSTRUCTION_TEMPLATE, build_soft_imperative_dataset
-from synthesizer_examples.sst2 import load_sst2
+from synthesizer_examples.text_classification import load_sst2
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -33,35 +33,49 @@ Several processes: as in run_soft_instruction.py (`accelerate launch --multi_gpu
 """
 
 import logging
+from dataclasses import dataclass, field
+from typing import ClassVar
 
-from transformers import AutoModelForSequenceClassification, set_seed
+from transformers import AutoConfig, AutoModelForSequenceClassification, set_seed
 
+from synthesizer_examples.backbone import backbone_config
+from synthesizer_examples.checkpoint import HubReadyTrainer, push_saved, save_unpushed
 from synthesizer_examples.metrics import argmax_labels, make_classification_accuracy
+from synthesizer_examples.model_card import ModelCardSpec, text_classification_usage
 from synthesizer_examples.run_settings import settings_of, write_run_settings
-from synthesizer_examples.sst2 import (
-    SST2ClassificationTrainingArguments,
+from synthesizer_examples.text_classification import (
+    RESULTS_FILE,
     SST2DataArguments,
     SST2ModelArguments,
-    baseline_card,
-    build_sequence_classification_config,
+    SST2TrainingArguments,
     card_sentences,
+    card_settings,
     check_prompt_fits,
     check_sst2_arguments,
     describe_classes,
-    finish_sst2_run,
     finished_sst2_run,
     label_names,
     load_sst2_splits,
     load_sst2_tokenizer,
+    run_results,
     setup_sst2_run,
-    sst2_trainer,
-    summarize_run,
     train_and_evaluate,
 )
-from synthesizer_examples.training import parse_example_args
+from synthesizer_examples.training import parse_example_args, write_results
 
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SST2ClassificationTrainingArguments(SST2TrainingArguments):
+    """The Synthesizer runs' `TrainingArguments`, keeping the best checkpoint by accuracy."""
+
+    eval_metrics: ClassVar[tuple[str, ...]] = ("loss", "accuracy")
+
+    metric_for_best_model: str | None = field(
+        default="accuracy", metadata={"help": "Keep the checkpoint with the best validation accuracy."}
+    )
 
 
 def parse_args(argv=None) -> tuple:
@@ -71,7 +85,29 @@ def parse_args(argv=None) -> tuple:
     )
 
 
+def build_card(model, model_args, data_args, training_args, sentences: list[str]) -> ModelCardSpec:
+    """The model card: a plain text classifier, run with `pipeline("text-classification")` on `sentences`."""
+    config = model.config
+    names = [config.id2label[index] for index in range(config.num_labels)]
+    task = describe_classes(names)
+    return ModelCardSpec(
+        summary=f'The baseline of Experiments 2 and 3 of "Rethinking Neural Computation": `{type(model).__name__}` '
+        f"({config.num_hidden_layers} layers, hidden {config.hidden_size}), trained from scratch on {task} with the "
+        "same settings as the Synthesizer runs.",
+        task_description=f"{'SST-2 sentiment classification' if task == 'SST-2' else task.capitalize()} ("
+        f"{', '.join(f'{index} = {name}' for index, name in enumerate(names))}).",
+        usage=text_classification_usage(sentences),
+        script="examples/run_sequence_classification.py",
+        training_settings=card_settings(model_args, data_args, training_args),
+        dataset=data_args.dataset_name if data_args.train_file is None else None,
+        pipeline_tag="text-classification",
+        tags=["sst2", "synthesizer-baseline"] if task == "SST-2" else ["synthesizer-baseline"],
+    )
+
+
 def main(argv=None):
+    """Runs the script on `argv`; returns the `sst2_results.json` payload (the earlier one when the run in
+    `--output_dir` had already finished)."""
     model_args, data_args, training_args = parse_args(argv)
     settings = settings_of((model_args, data_args, training_args))  # as parsed: what a rerun is compared with
     setup_sst2_run(training_args, logger)
@@ -84,27 +120,40 @@ def main(argv=None):
     tokenizer = load_sst2_tokenizer(model_args, [])
     check_prompt_fits(tokenizer, "", data_args.max_seq_length)
     train_data, eval_data = load_sst2_splits(data_args)
+    names = label_names(train_data)
 
+    # The Synthesizer's backbone with a classifier on its pooler, one label per class of the data.
     set_seed(training_args.seed)
-    config = build_sequence_classification_config(model_args, tokenizer, label_names(train_data))
+    backbone = backbone_config(model_args, tokenizer, num_labels=len(names), id2label=dict(enumerate(names)),
+                               label2id={name: index for index, name in enumerate(names)})
+    config = AutoConfig.for_model(backbone.pop("model_type"), **backbone)
     model = AutoModelForSequenceClassification.from_config(config)
 
     def tokenize(batch):
         return tokenizer(batch["sentence"], truncation=True, max_length=data_args.max_seq_length)
 
     with training_args.main_process_first(desc="tokenizing"):
-        splits = tuple(split.map(tokenize, batched=True, desc="Tokenizing sentences")
-                       for split in (train_data, eval_data))
-    card = baseline_card(model, model_args, data_args, training_args, card_sentences(eval_data))
-    trainer = sst2_trainer(model, training_args, splits, tokenizer, make_classification_accuracy(), argmax_labels,
-                           card)
+        train_dataset, eval_dataset = (split.map(tokenize, batched=True, desc="Tokenizing sentences")
+                                       for split in (train_data, eval_data))
+    card = build_card(model, model_args, data_args, training_args, card_sentences(eval_data))
+    trainer = HubReadyTrainer(
+        model=model, args=training_args, train_dataset=train_dataset, eval_dataset=eval_dataset,
+        processing_class=tokenizer, compute_metrics=make_classification_accuracy(),
+        preprocess_logits_for_metrics=argmax_labels, card=card,
+    )
+
+    # Training (resuming from the last intact checkpoint in --output_dir), then evaluation.
     write_run_settings(settings, training_args)
-    train_metrics, eval_metrics = train_and_evaluate(trainer, training_args)
-    results = summarize_run(trainer, "bert", "accuracy", train_metrics, eval_metrics, *map(len, splits))
+    train_metrics, eval_metrics = train_and_evaluate(trainer)
+
+    # Results and card, save, then the results file (last: it marks the run as finished), then push.
+    results = run_results(trainer, "bert", "accuracy", train_metrics, eval_metrics)
     card.results.update({"best validation accuracy": results["best_accuracy"],
                          "validation accuracy (saved model)": eval_metrics.get("eval_accuracy")})
-    return finish_sst2_run(trainer, results, f"{describe_classes(label_names(train_data))} baseline: BERT sequence "
-                           "classification")
+    save_unpushed(trainer)
+    results = write_results(trainer, RESULTS_FILE, results)
+    push_saved(trainer, f"{describe_classes(names)} baseline: BERT sequence classification")
+    return results
 
 
 if __name__ == "__main__":

@@ -50,6 +50,8 @@ Rerunning a command whose run was interrupted resumes from the last checkpoint i
 """
 
 import logging
+import os
+import random
 from dataclasses import dataclass, field
 
 from transformers import set_seed
@@ -58,16 +60,14 @@ from modeling_synthesizer.configuration_synthesizer import DEFAULT_INPUT_TEMPLAT
 from modeling_synthesizer.subleq import MAX_DATA_MEMORY_SIZE
 from modeling_synthesizer.tokenizer import program_token
 from synthesizer_examples.arguments import POSITIVE, Range, check_ranges
-from synthesizer_examples.memorization import programs_to_records
-from synthesizer_examples.run_settings import settings_of
-from synthesizer_examples.soft_programs import (
-    SOFT_IMPERATIVE_OUTPUT_CELL,
-    SOFT_IMPERATIVE_PROMPT,
-    build_soft_imperative_dataset,
-    make_soft_imperative_programs,
-    soft_imperative_memory,
-)
-from synthesizer_examples.sst2 import (
+from synthesizer_examples.checkpoint import push_saved, save_unpushed
+from synthesizer_examples.memorization import Program, check_positive, programs_to_records
+from synthesizer_examples.run_info import write_json_atomic
+from synthesizer_examples.run_settings import settings_of, write_run_settings
+from synthesizer_examples.soft_programs import SOFT_IMPERATIVE_PROMPT, build_soft_imperative_dataset
+from synthesizer_examples.text_classification import (
+    RESULTS_FILE,
+    SoftProgram,
     SST2DataArguments,
     SST2ModelArguments,
     SST2ProgramArguments,
@@ -81,12 +81,48 @@ from synthesizer_examples.sst2 import (
     load_sst2_splits,
     load_sst2_tokenizer,
     setup_sst2_run,
-    train_sst2_synthesizer,
+    synthesizer_results,
+    synthesizer_trainer,
+    train_and_evaluate,
 )
-from synthesizer_examples.training import argument_error, parse_example_args
+from synthesizer_examples.training import argument_error, parse_example_args, write_results
 
 
 logger = logging.getLogger(__name__)
+
+# Cell 0 is a verdict flag: it starts at 1 and only the HALT instruction (0, 0, 0) clears it, because the random
+# programs' operands are never 0. So the output cell reads 1 after a positive run (whatever the program did to the
+# other cells) and 0 after any other.
+SOFT_IMPERATIVE_OUTPUT_CELL = 0
+
+
+def soft_imperative_memory(data_memory_size: int = 256) -> list[int]:
+    """The data memory `[1, 0, 0, ...]`: cell 0 is the verdict flag (see SOFT_IMPERATIVE_OUTPUT_CELL).
+
+    Raises:
+        ValueError: if there are fewer than 2 cells.
+    """
+    if data_memory_size < 2:
+        raise ValueError(f"the soft-imperative layout needs 2 cells, got data_memory_size={data_memory_size}")
+    return [1] + [0] * (data_memory_size - 1)
+
+
+def make_soft_imperative_programs(
+    num_programs: int = 10, program_length: int = 10, seed: int = 0, max_operand: int = 255
+) -> list[Program]:
+    """
+    The authors' Experiment 3 programs: `num_programs` random programs of `program_length` instructions, every
+    operand (A, B and C) uniform in [1, max_operand] (never 0: 0 is the HALT label of negative text).
+
+    Raises:
+        ValueError: if a size is not positive.
+    """
+    check_positive(num_programs=num_programs, program_length=program_length, max_operand=max_operand)
+    rng = random.Random(seed)
+    return [
+        [tuple(rng.randint(1, max_operand) for _ in range(3)) for _ in range(program_length)]
+        for _ in range(num_programs)
+    ]
 
 
 @dataclass
@@ -130,6 +166,8 @@ def parse_args(argv=None) -> tuple:
 
 
 def main(argv=None):
+    """Runs the script on `argv`; returns the `sst2_results.json` payload (the earlier one when the run in
+    `--output_dir` had already finished)."""
     args = parse_args(argv)
     settings = settings_of(args)  # as parsed: what a rerun is compared with
     model_args, data_args, program_args, training_args = args
@@ -148,6 +186,7 @@ def main(argv=None):
     prompt = SOFT_IMPERATIVE_PROMPT.format(run_label=program_args.run_label, program=tokens[-1], sentence="")
     check_prompt_fits(tokenizer, DEFAULT_INPUT_TEMPLATE.format(instruction=program_args.program_length,
                                                                description=prompt), data_args.max_seq_length)
+
     train_data, eval_data = load_sst2_splits(data_args)
     names = label_names(train_data)
     if program_args.run_label not in names:
@@ -159,26 +198,39 @@ def main(argv=None):
         for split, split_seed in ((train_data, seed), (eval_data, seed + 1))
     )
     logger.info("soft-imperative: %d programs, %d training, %d validation rows", len(programs), *map(len, splits))
-    # The output cell reads 1 when the program ran and 0 when it halted at once.
-    others = [name for name in names if name != program_args.run_label]
-    id2label = {0: others[0] if len(others) == 1 else f"not {program_args.run_label}", 1: program_args.run_label}
 
+    # Config, model and Trainer: the Synthesizer with this program's memory and classes (shared with
+    # run_soft_instruction.py, which builds the same Synthesizer for another program). The output cell reads 1 when
+    # the program ran and 0 when it halted at once.
     set_seed(training_args.seed)
-    return train_sst2_synthesizer(
-        args, settings, splits, tokenizer,
-        memory_image=soft_imperative_memory(program_args.data_memory_size),
+    others = [name for name in names if name != program_args.run_label]
+    program = SoftProgram(
+        method="soft-imperative", memory_image=soft_imperative_memory(program_args.data_memory_size),
         output_cell=SOFT_IMPERATIVE_OUTPUT_CELL,
-        method="soft-imperative",
+        id2label={0: others[0] if len(others) == 1 else f"not {program_args.run_label}", 1: program_args.run_label},
         task_description=f"Soft-imperative {describe_classes(names)} (Experiment 3 of the paper): "
         f"`{prompt.replace(tokens[-1], '[PROG_i]')}<sentence>` runs one of {len(programs)} random "
         f"{program_args.program_length}-instruction programs (in `programs.json`) on {program_args.run_label} text "
         f"and halts at once on {others[0] if len(others) == 1 else 'any other'} text. The data memory "
         "`[1, 0, 0, ...]` makes cell 0 the verdict: only HALT (0, 0, 0) clears it.",
-        example_descriptions=[SOFT_IMPERATIVE_PROMPT.format(run_label=program_args.run_label, program=tokens[0],
-                                                            sentence=text) for text in card_sentences(eval_data)],
-        extra_files={"programs.json": programs_to_records(programs, tokens)},
-        id2label=id2label,
+        card_examples=[SOFT_IMPERATIVE_PROMPT.format(run_label=program_args.run_label, program=tokens[0],
+                                                     sentence=text) for text in card_sentences(eval_data)],
     )
+    trainer = synthesizer_trainer(args, tokenizer, splits, program)
+
+    # Training (resuming from the last intact checkpoint in --output_dir), then evaluation.
+    write_run_settings(settings, training_args)
+    train_metrics, eval_metrics = train_and_evaluate(trainer)
+
+    # Results and card, save with the programs, then the results file (last: it marks the run as finished), then push.
+    results = synthesizer_results(trainer, program.method, train_metrics, eval_metrics)
+    save_unpushed(trainer)
+    if trainer.is_world_process_zero():
+        write_json_atomic(os.path.join(training_args.output_dir, "programs.json"),
+                          programs_to_records(programs, tokens), indent=2)
+    results = write_results(trainer, RESULTS_FILE, results)
+    push_saved(trainer, f"Synthesizer: soft-imperative on {describe_classes(names)}")
+    return results
 
 
 if __name__ == "__main__":

@@ -52,18 +52,16 @@ Rerunning a command whose run was interrupted resumes from the last checkpoint i
 import logging
 from dataclasses import dataclass, field
 
+from datasets import Dataset
 from transformers import set_seed
 
 from modeling_synthesizer.configuration_synthesizer import DEFAULT_INPUT_TEMPLATE
-from synthesizer_examples.run_settings import settings_of
-from synthesizer_examples.soft_programs import (
-    SOFT_INSTRUCTION_OUTPUT_CELL,
-    SOFT_INSTRUCTION_TEMPLATE,
-    build_soft_instruction_dataset,
-    soft_instruction_memory,
-    soft_instruction_operands,
-)
-from synthesizer_examples.sst2 import (
+from synthesizer_examples.checkpoint import push_saved, save_unpushed
+from synthesizer_examples.run_settings import settings_of, write_run_settings
+from synthesizer_examples.soft_programs import SOFT_INSTRUCTION_TEMPLATE, check_columns, check_label
+from synthesizer_examples.text_classification import (
+    RESULTS_FILE,
+    SoftProgram,
     SST2DataArguments,
     SST2ModelArguments,
     SST2ProgramArguments,
@@ -77,12 +75,72 @@ from synthesizer_examples.sst2 import (
     load_sst2_splits,
     load_sst2_tokenizer,
     setup_sst2_run,
-    train_sst2_synthesizer,
+    synthesizer_results,
+    synthesizer_trainer,
+    train_and_evaluate,
 )
-from synthesizer_examples.training import argument_error, parse_example_args
+from synthesizer_examples.training import argument_error, parse_example_args, write_results
 
 
 logger = logging.getLogger(__name__)
+
+# The authors' layout for two classes: mem[0] = -1 (minus the positive class), mem[1] = 0 (minus the negative class),
+# mem[2] = the output cell. Positive runs (0, 2, 0): output = 0 - (-1) = 1, halt. Negative runs (1, 2, 0): output
+# stays 0, halt. For N classes the same holds (`soft_instruction_memory`): cell N - 1 - c holds -c, cell N is the
+# output, and class c runs (N - 1 - c, N, 0), which writes c into the output cell and halts.
+SOFT_INSTRUCTION_OUTPUT_CELL = 2  # with two classes; N with N classes
+
+
+def soft_instruction_operands(num_classes: int = 2) -> dict[int, tuple[int, int, int]]:
+    """The one instruction of each class: class c -> (N - 1 - c, N, 0) (two classes: the authors' (0, 2, 0) for 1 =
+    positive and (1, 2, 0) for 0 = negative)."""
+    return {label: (num_classes - 1 - label, num_classes, 0) for label in range(num_classes)}
+
+
+def soft_instruction_memory(data_memory_size: int = 256, num_classes: int = 2) -> list[int]:
+    """The program's data memory: cell N - 1 - c holds -c for each class c, then the output cell N and zeros (k cells;
+    two classes: `[-1, 0, 0, ...]`, output cell 2).
+
+    Raises:
+        ValueError: if there are fewer than 2 classes or the k cells cannot hold N classes and the output cell.
+    """
+    if num_classes < 2:
+        raise ValueError(f"soft-instruction needs at least 2 classes, got {num_classes}")
+    if data_memory_size < num_classes + 1:
+        raise ValueError(f"the soft-instruction layout needs {num_classes + 1} cells, got "
+                         f"data_memory_size={data_memory_size}")
+    return [-(num_classes - 1 - cell) for cell in range(num_classes)] + [0] * (data_memory_size - num_classes)
+
+
+def build_soft_instruction_dataset(dataset: Dataset, num_classes: int = 2) -> Dataset:
+    """
+    One instruction per text: description "Classify this input: {sentence}", C_t = 1, class c -> (A, B, C) =
+    `soft_instruction_operands(num_classes)[c]`, run on `soft_instruction_memory(k, num_classes)`.
+
+    Args:
+        dataset (`Dataset`): columns `sentence` (str) and `label` (class id in 0..num_classes - 1).
+        num_classes (`int`): N, the number of classes.
+
+    Returns:
+        `Dataset` with columns `sentence`, `sentiment`, `description`, `instruction`, `labels`, in the input's order.
+
+    Raises:
+        ValueError: if a column is missing or a label is not a class id.
+    """
+    check_columns(dataset)
+    operands = soft_instruction_operands(num_classes)
+
+    def build(batch):
+        for label in batch["label"]:
+            check_label(label, num_classes)
+        return {
+            "sentiment": batch["label"],
+            "description": [SOFT_INSTRUCTION_TEMPLATE.format(sentence=sentence) for sentence in batch["sentence"]],
+            "instruction": [1] * len(batch["label"]),
+            "labels": [list(operands[label]) for label in batch["label"]],
+        }
+
+    return dataset.map(build, batched=True, remove_columns=["label"], desc="Soft-instruction rows")
 
 
 @dataclass
@@ -110,6 +168,8 @@ def parse_args(argv=None) -> tuple:
 
 
 def main(argv=None):
+    """Runs the script on `argv`; returns the `sst2_results.json` payload (the earlier one when the run in
+    `--output_dir` had already finished)."""
     args = parse_args(argv)
     settings = settings_of(args)  # as parsed: what a rerun is compared with
     model_args, data_args, program_args, training_args = args
@@ -122,6 +182,7 @@ def main(argv=None):
     tokenizer = load_sst2_tokenizer(model_args, [])
     check_prompt_fits(tokenizer, DEFAULT_INPUT_TEMPLATE.format(
         instruction=1, description=SOFT_INSTRUCTION_TEMPLATE.format(sentence="")), data_args.max_seq_length)
+
     train_data, eval_data = load_sst2_splits(data_args)
     names = label_names(train_data)
     # One cell per class, then the output cell.
@@ -133,22 +194,32 @@ def main(argv=None):
     splits = tuple(build_soft_instruction_dataset(split, len(names)) for split in (train_data, eval_data))
     logger.info("soft-instruction: %d classes, %d training, %d validation rows", len(names), *map(len, splits))
 
+    # Config, model and Trainer: the Synthesizer with this program's memory and classes (shared with
+    # run_soft_imperative.py, which builds the same Synthesizer for another program).
     set_seed(training_args.seed)
     operands = soft_instruction_operands(len(names))
     memory_image = soft_instruction_memory(program_args.data_memory_size, len(names))
-    return train_sst2_synthesizer(
-        args, settings, splits, tokenizer,
-        memory_image=memory_image,
-        output_cell=len(names),
-        method="soft-instruction",
+    program = SoftProgram(
+        method="soft-instruction", memory_image=memory_image, output_cell=len(names), id2label=dict(enumerate(names)),
         task_description=f"Soft-instruction {describe_classes(names)} (Experiment 2 of the paper): the description "
         "`Classify this input: <sentence>` is a one-instruction program, "
         f"{', '.join(f'{operands[c]} for {names[c]} text' for c in reversed(range(len(names))))}, run on the data "
         f"memory `[{', '.join(map(str, memory_image[:len(names) + 1]))}, ...]`; the output cell {len(names)} holds "
         f"the class ({', '.join(f'{c} = {name}' for c, name in enumerate(names))}), and `label` names it.",
-        example_descriptions=[SOFT_INSTRUCTION_TEMPLATE.format(sentence=text) for text in card_sentences(eval_data)],
-        id2label=dict(enumerate(names)),
+        card_examples=[SOFT_INSTRUCTION_TEMPLATE.format(sentence=text) for text in card_sentences(eval_data)],
     )
+    trainer = synthesizer_trainer(args, tokenizer, splits, program)
+
+    # Training (resuming from the last intact checkpoint in --output_dir), then evaluation.
+    write_run_settings(settings, training_args)
+    train_metrics, eval_metrics = train_and_evaluate(trainer)
+
+    # Results and card, save, then the results file (last: it marks the run as finished), then push.
+    results = synthesizer_results(trainer, program.method, train_metrics, eval_metrics)
+    save_unpushed(trainer)
+    results = write_results(trainer, RESULTS_FILE, results)
+    push_saved(trainer, f"Synthesizer: soft-instruction on {describe_classes(names)}")
+    return results
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 from datasets import Dataset
+from run_soft_imperative import SOFT_IMPERATIVE_OUTPUT_CELL, make_soft_imperative_programs, soft_imperative_memory
+from run_soft_instruction import SOFT_INSTRUCTION_OUTPUT_CELL, build_soft_instruction_dataset, soft_instruction_memory
 from tokenizers.pre_tokenizers import BertPreTokenizer
 from transformers import AutoTokenizer
 
@@ -13,21 +15,16 @@ from modeling_synthesizer import run_subleq
 from modeling_synthesizer.tokenizer import load_tokenizer_with_programs, program_token
 from synthesizer_examples.soft_programs import (
     SOFT_IMPERATIVE_HALT,
-    SOFT_IMPERATIVE_OUTPUT_CELL,
-    SOFT_IMPERATIVE_TEMPLATE,
-    SOFT_INSTRUCTION_OUTPUT_CELL,
+    SOFT_IMPERATIVE_PROMPT,
     SOFT_INSTRUCTION_TEMPLATE,
     build_soft_imperative_dataset,
-    build_soft_instruction_dataset,
-    make_soft_imperative_programs,
-    soft_imperative_memory,
-    soft_instruction_memory,
 )
-from synthesizer_examples.sst2 import load_sst2
+from synthesizer_examples.text_classification import load_sst2
 
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sst2_sample"
 TRAIN_TSV, DEV_TSV = SAMPLE / "train.tsv", SAMPLE / "dev.tsv"
+SOFT_IMPERATIVE_TEMPLATE = SOFT_IMPERATIVE_PROMPT.replace("{run_label}", "positive")  # SST-2's
 
 
 def make_tokenizer_folder(folder: Path, texts: list[str] | None = None) -> Path:

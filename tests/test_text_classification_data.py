@@ -13,7 +13,7 @@ from test_sst2_examples import TINY, load_script
 from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
 from modeling_synthesizer import run_subleq
-from synthesizer_examples.sst2 import load_sst2
+from synthesizer_examples.text_classification import load_sst2
 
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "three_class_sample"

@@ -25,7 +25,7 @@ from run_program_library import build_description_tokenizer
 
 from modeling_synthesizer.program_library import load_program
 from modeling_synthesizer.subleq import MAX_DATA_MEMORY_SIZE, MAX_PROGRAM_LENGTH
-from synthesizer_examples import sst2
+from synthesizer_examples import text_classification
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,7 +219,7 @@ def nothing_is_built(monkeypatch):
 
     monkeypatch.setattr(transformers.PreTrainedModel, "__init__", refuse)
     monkeypatch.setattr(transformers.Trainer, "train", refuse)
-    monkeypatch.setattr(sst2, "load_sst2", refuse)
+    monkeypatch.setattr(text_classification, "load_sst2", refuse)
 
 
 def run_bad(script: str, argv: list[str], capsys) -> str:

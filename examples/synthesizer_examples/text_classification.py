@@ -1,12 +1,12 @@
-"""SST-2 (or any text-classification data) for Experiments 2 and 3 of the paper: loading the data, and the plumbing
-the three SST-2 example scripts share (`run_soft_instruction.py`, `run_soft_imperative.py`,
-`run_sequence_classification.py`).
+"""Text classification (GLUE SST-2 by default) for Experiments 2 and 3 of the paper: the data and its labels, and what
+the three text-classification scripts share (`run_soft_instruction.py`, `run_soft_imperative.py`,
+`run_sequence_classification.py`): their arguments, the tokenizer and prompt checks, the splits, training and the
+results file; for the two soft programs, the Synthesizer's config, model card and `Trainer` (`synthesizer_trainer`).
 """
 
 import csv
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
@@ -30,11 +30,10 @@ from .arguments import (
 )
 from .authors import HEAD_INITS, init_heads_torch_default
 from .backbone import backbone_config
-from .checkpoint import HubReadyTrainer, push_saved, save_unpushed
+from .checkpoint import HubReadyTrainer
 from .metrics import argmax_operands, make_compute_metrics
-from .model_card import ModelCardSpec, subleq_usage, synthesizer_summary, text_classification_usage
-from .run_info import redact_settings, write_json_atomic
-from .run_settings import write_run_settings
+from .model_card import ModelCardSpec, subleq_usage, synthesizer_summary
+from .run_info import redact_settings
 from .training import (
     RunControlArguments,
     argument_error,
@@ -45,7 +44,6 @@ from .training import (
     tokenize_instructions,
     train_resuming,
     use_progress_callback,
-    write_results,
 )
 
 
@@ -56,10 +54,6 @@ GLUE_SST2 = ("nyu-mll/glue", "sst2")
 PAPER_BATCH_SIZE = 32
 RESULTS_FILE = "sst2_results.json"
 POOLING_CHOICES = ["auto", "first", "last", "mean"]
-# The committed SST-2 sample and a BERT-style uncased tokenizer for its words (data/sst2_sample/README.md): with these
-# three flags the scripts run offline, from the repository root.
-SAMPLE_FLAGS = ("--train_file data/sst2_sample/train.tsv --validation_file data/sst2_sample/dev.tsv "
-                "--tokenizer_name data/sst2_sample/tokenizer")
 # The sentences a model card's code runs on SST-2, one of each sentiment (on other data: the first validation text of
 # each class).
 CARD_SENTENCES = ["a gorgeous, witty film", "a dull, lifeless mess"]
@@ -359,17 +353,6 @@ class SST2TrainingArguments(RunControlArguments, TrainingArguments):
     )
 
 
-@dataclass
-class SST2ClassificationTrainingArguments(SST2TrainingArguments):
-    """The baseline's `TrainingArguments`: the same settings, the best checkpoint by accuracy."""
-
-    eval_metrics: ClassVar[tuple[str, ...]] = ("loss", "accuracy")
-
-    metric_for_best_model: str | None = field(
-        default="accuracy", metadata={"help": "Keep the checkpoint with the best validation accuracy."}
-    )
-
-
 def setup_sst2_run(training_args: TrainingArguments, script_logger: logging.Logger):
     """Logging, launch checks (world size, `--push_to_hub`) and the authors' total batch of 32."""
     setup_run(training_args, script_logger)
@@ -440,37 +423,41 @@ def describe_classes(names: list[str]) -> str:
     return f"text classification ({len(names)} classes: {', '.join(names)})"
 
 
-def build_sequence_classification_config(model_args: SST2ModelArguments, tokenizer, names: list[str] | None = None):
-    """The baseline's config: the same backbone, one label per class of the data (default: SST-2's two)."""
-    names = SST2_LABEL_NAMES if names is None else names
-    settings = backbone_config(model_args, tokenizer, num_labels=len(names), id2label=dict(enumerate(names)),
-                               label2id={name: index for index, name in enumerate(names)})
-    return AutoConfig.for_model(settings.pop("model_type"), **settings)
+
+def card_settings(model_args, data_args, training_args, program_args=None) -> dict:
+    """The settings a model card records, secrets redacted."""
+    program = {} if program_args is None else vars(program_args)
+    return redact_settings({**asdict(model_args), **asdict(data_args), **program,
+                            "learning_rate": training_args.learning_rate,
+                            "num_train_epochs": training_args.num_train_epochs,
+                            "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
+                            "eval_steps": training_args.eval_steps, "seed": training_args.seed})
 
 
-def train_and_evaluate(trainer: HubReadyTrainer, training_args: TrainingArguments) -> tuple[dict, dict]:
-    """Trains (resuming from the last intact checkpoint of `output_dir` if any), evaluates the model it ends with (the
-    best one with `--load_best_model_at_end`) and saves `eval_results.json`. Returns (train metrics, eval metrics);
-    `train_runtime_total` in the train metrics adds earlier sessions of a resumed run. The model itself is saved by
-    `finish_sst2_run`, once the card has its results."""
+def train_and_evaluate(trainer: HubReadyTrainer) -> tuple[dict, dict]:
+    """Trains (resuming from the last intact checkpoint of `output_dir`, if any), then evaluates the model training
+    ended with (the best one with `--load_best_model_at_end`); logs both and saves `train_results.json` and
+    `eval_results.json`. Returns (train metrics, eval metrics); `train_runtime_total` in the train metrics adds the
+    earlier sessions of a resumed run."""
     use_progress_callback(trainer)
     train_metrics, total_runtime = train_resuming(trainer)
     train_metrics["train_runtime_total"] = total_runtime
     trainer.save_state()
     trainer.log_metrics("train", train_metrics)
     trainer.save_metrics("train", train_metrics)
-    metrics = trainer.evaluate()
-    trainer.log_metrics("eval", metrics)
-    trainer.save_metrics("eval", metrics)
-    return train_metrics, metrics
+    eval_metrics = trainer.evaluate()
+    trainer.log_metrics("eval", eval_metrics)
+    trainer.save_metrics("eval", eval_metrics)
+    return train_metrics, eval_metrics
 
 
-def summarize_run(trainer: HubReadyTrainer, method: str, metric: str, train_metrics: dict, eval_metrics: dict,
-                  train_samples: int, eval_samples: int) -> dict:
-    """The `sst2_results.json` of a run: the best validation accuracy, its step and the whole curve."""
+def run_results(trainer: HubReadyTrainer, method: str, metric: str, train_metrics: dict, eval_metrics: dict) -> dict:
+    """The `sst2_results.json` payload of a trained run: the best validation `metric`, its step and the whole curve."""
     args = trainer.args
     curve = eval_curve(trainer.state.log_history, metric)
     best_step, best = max(curve, key=lambda point: point[1]) if curve else (None, None)
+    if trainer.is_world_process_zero():
+        logger.info("%s: best validation %s %.4f at step %s", method, metric, best or 0, best_step)
     return {
         "method": method,
         "metric": metric,
@@ -485,125 +472,72 @@ def summarize_run(trainer: HubReadyTrainer, method: str, metric: str, train_metr
         "num_train_epochs": args.num_train_epochs,
         "eval_steps": args.eval_steps,
         "global_step": trainer.state.global_step,
-        "train_samples": train_samples,
-        "eval_samples": eval_samples,
-        "train_runtime_s": train_metrics.get("train_runtime_total", train_metrics.get("train_runtime")),
+        "train_samples": len(trainer.train_dataset),
+        "eval_samples": len(trainer.eval_dataset),
+        "train_runtime_s": train_metrics["train_runtime_total"],
     }
 
 
-def sst2_trainer(model, training_args: TrainingArguments, splits: tuple[Dataset, Dataset], tokenizer,
-                 compute_metrics: Callable, preprocess_logits_for_metrics: Callable,
-                 card: ModelCardSpec) -> HubReadyTrainer:
-    """The `Trainer` of the three SST-2 scripts: `splits` = (train, validation), tokenized."""
-    return HubReadyTrainer(model=model, args=training_args, train_dataset=splits[0], eval_dataset=splits[1],
-                           processing_class=tokenizer, compute_metrics=compute_metrics,
-                           preprocess_logits_for_metrics=preprocess_logits_for_metrics, card=card)
+@dataclass
+class SoftProgram:
+    """A soft program as `synthesizer_trainer` builds it: what the Synthesizer's config holds (the data memory, the
+    output cell and the name of each value of that cell) and what its model card says."""
+
+    method: str  # "soft-instruction" or "soft-imperative": the results' method, and the script run_<method>.py
+    memory_image: list[int]
+    output_cell: int
+    id2label: dict[int, str]
+    task_description: str
+    card_examples: list[str]  # descriptions the card's code runs through the pipeline
 
 
-def finish_sst2_run(trainer: HubReadyTrainer, results: dict, commit_message: str,
-                    extra_files: dict | None = None) -> dict:
-    """Saves the model, tokenizer, code and card in `output_dir`, then `extra_files` (name -> JSON payload) and, last,
-    `sst2_results.json` (`write_results`: a rerun reports the run as finished), then pushes that folder with
-    `--push_to_hub`. Returns the results as written."""
-    save_unpushed(trainer)
-    if trainer.is_world_process_zero():
-        for name, payload in (extra_files or {}).items():
-            write_json_atomic(os.path.join(trainer.args.output_dir, name), payload, indent=2)
-        logger.info("%s: best validation %s %.4f at step %s", results["method"], results["metric"],
-                    results["best_accuracy"] or 0, results["best_step"])
-    results = write_results(trainer, RESULTS_FILE, results)
-    push_saved(trainer, commit_message)
-    return results
-
-
-def train_sst2_synthesizer(
-    args: tuple,
-    settings: dict,
-    splits: tuple[Dataset, Dataset],
-    tokenizer,
-    memory_image: list[int],
-    output_cell: int,
-    method: str,
-    task_description: str,
-    example_descriptions: list[str],
-    extra_files: dict | None = None,
-    id2label: dict[int, str] | None = None,
-) -> dict:
+def synthesizer_trainer(args: tuple, tokenizer, splits: tuple[Dataset, Dataset], program: SoftProgram):
     """
-    Everything after the data of `run_soft_instruction.py` and `run_soft_imperative.py`: builds the Synthesizer
-    (backbone from the size flags, heads from `SST2ProgramArguments`, the program's data memory and output cell, the
-    names of the output cell's values), tokenizes, trains with the instruction metrics (accuracy of A, B, C and
-    instruction exact match), evaluates, and writes `sst2_results.json`, `extra_files` and the checkpoint with its
-    card in `output_dir`; pushes with `--push_to_hub`.
+    The config, model and `Trainer` of the two soft-program scripts: the Synthesizer (backbone from the size flags,
+    heads from `SST2ProgramArguments`, `program` in its config) on `splits` (the train and validation rows of a
+    soft-program builder, tokenized here), with the instruction metrics (accuracy of A, B, C, instruction exact
+    match) and `program`'s model card.
 
     Args:
         args (`tuple`): the parsed `(SST2ModelArguments, SST2DataArguments, SST2ProgramArguments subclass,
-            TrainingArguments)`.
-        settings (`dict`): `run_settings.settings_of(args)`, taken as parsed; recorded in `run_settings.json`.
-        splits (`tuple`): the (train, validation) datasets of a builder in `soft_programs`.
-        example_descriptions (`list`): descriptions the card's code runs through the pipeline.
-        id2label (`dict`): the name of each value of the output cell (default: SST-2's, 0 = negative, 1 = positive).
-
-    Returns:
-        The `sst2_results.json` payload.
+            SST2TrainingArguments)`.
     """
     model_args, data_args, program_args, training_args = args
-    id2label = dict(enumerate(SST2_LABEL_NAMES)) if id2label is None else id2label
     config = SynthesizerConfig(
         text_config=backbone_config(model_args, tokenizer), label_smoothing=model_args.label_smoothing,
         pooling=model_args.pooling, data_memory_size=program_args.data_memory_size,
-        max_program_length=program_args.max_program_length, memory_image=memory_image, output_cell=output_cell,
-        id2label=id2label, add_special_tokens=True,
-    )
-    with training_args.main_process_first(desc="tokenizing"):
-        splits = tuple(tokenize_instructions(split, tokenizer, config, data_args.max_seq_length) for split in splits)
-    card = ModelCardSpec(
-        summary=synthesizer_summary(config),
-        task_description=task_description,
-        usage=subleq_usage(example_descriptions, max_steps=100),
-        script=f"examples/run_{method.replace('-', '_')}.py",
-        training_settings=run_settings(model_args, data_args, training_args, vars(program_args)),
-        dataset=data_args.dataset_name if data_args.train_file is None else None,
+        max_program_length=program_args.max_program_length, memory_image=program.memory_image,
+        output_cell=program.output_cell, id2label=program.id2label, add_special_tokens=True,
     )
     model = SynthesizerForSubleq(config)
     if model_args.head_init == "torch_default":
         init_heads_torch_default(model)
-    trainer = sst2_trainer(model, training_args, splits, tokenizer, make_compute_metrics(), argmax_operands, card)
-    write_run_settings(settings, training_args)
-    train_metrics, eval_metrics = train_and_evaluate(trainer, training_args)
-    results = summarize_run(trainer, method, "a_accuracy", train_metrics, eval_metrics, *map(len, splits))
-    results["halt_curve"] = eval_curve(trainer.state.log_history, "halt_accuracy")
-    card.results.update({"best validation accuracy of A": results["best_accuracy"],
-                         "validation accuracy of A (saved model)": eval_metrics.get("eval_a_accuracy"),
-                         "validation instruction exact match (saved model)": eval_metrics.get("eval_exact_match")})
-    return finish_sst2_run(trainer, results, f"Synthesizer: {method} on {describe_classes(list(id2label.values()))}",
-                           extra_files)
-
-
-def run_settings(model_args, data_args, training_args, extra: dict | None = None) -> dict:
-    """The settings a model card records, secrets redacted."""
-    return redact_settings({**asdict(model_args), **asdict(data_args), **(extra or {}),
-                            "learning_rate": training_args.learning_rate,
-                            "num_train_epochs": training_args.num_train_epochs,
-                            "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
-                            "eval_steps": training_args.eval_steps, "seed": training_args.seed})
-
-
-def baseline_card(model, model_args, data_args, training_args, sentences: list[str]) -> ModelCardSpec:
-    """The baseline's card: a plain text classifier, run with `pipeline("text-classification")`."""
-    config = model.config
-    names = [config.id2label[index] for index in range(config.num_labels)]
-    task = describe_classes(names)
-    return ModelCardSpec(
-        summary=f'The baseline of Experiments 2 and 3 of "Rethinking Neural Computation": `{type(model).__name__}` '
-        f"({config.num_hidden_layers} layers, hidden {config.hidden_size}), trained from scratch on {task} with the "
-        "same settings as the Synthesizer runs.",
-        task_description=f"{'SST-2 sentiment classification' if task == 'SST-2' else task.capitalize()} ("
-        f"{', '.join(f'{index} = {name}' for index, name in enumerate(names))}).",
-        usage=text_classification_usage(sentences),
-        script="examples/run_sequence_classification.py",
-        training_settings=run_settings(model_args, data_args, training_args),
+    with training_args.main_process_first(desc="tokenizing"):
+        train_dataset, eval_dataset = (tokenize_instructions(split, tokenizer, config, data_args.max_seq_length)
+                                       for split in splits)
+    card = ModelCardSpec(
+        summary=synthesizer_summary(config),
+        task_description=program.task_description,
+        usage=subleq_usage(program.card_examples, max_steps=100),
+        script=f"examples/run_{program.method.replace('-', '_')}.py",
+        training_settings=card_settings(model_args, data_args, training_args, program_args),
         dataset=data_args.dataset_name if data_args.train_file is None else None,
-        pipeline_tag="text-classification",
-        tags=["sst2", "synthesizer-baseline"] if task == "SST-2" else ["synthesizer-baseline"],
     )
+    return HubReadyTrainer(
+        model=model, args=training_args, train_dataset=train_dataset, eval_dataset=eval_dataset,
+        processing_class=tokenizer, compute_metrics=make_compute_metrics(),
+        preprocess_logits_for_metrics=argmax_operands, card=card,
+    )
+
+
+def synthesizer_results(trainer: HubReadyTrainer, method: str, train_metrics: dict, eval_metrics: dict) -> dict:
+    """The `sst2_results.json` payload of a soft-program run (`run_results` on the accuracy of A, the operand that
+    carries the class, plus the halt-accuracy curve); adds the accuracies to the trainer's model card."""
+    results = run_results(trainer, method, "a_accuracy", train_metrics, eval_metrics)
+    results["halt_curve"] = eval_curve(trainer.state.log_history, "halt_accuracy")
+    trainer.card.results.update({
+        "best validation accuracy of A": results["best_accuracy"],
+        "validation accuracy of A (saved model)": eval_metrics.get("eval_a_accuracy"),
+        "validation instruction exact match (saved model)": eval_metrics.get("eval_exact_match"),
+    })
+    return results
