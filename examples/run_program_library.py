@@ -17,10 +17,9 @@ tests), `builtin` / `all` for the built-in library, or a comma list of built-in 
    the network learns (C_t, phrasing) -> (A, B, C) with word dropout
    (`--word_dropout`), each program's own instructions `--instruction_repeats` times per epoch, until every
    instruction of every trained phrasing is right.
-3. Evaluate the saved folder as a user runs it (`pipeline("subleq-execution", model=<folder>,
-   trust_remote_code=True)`), with one definition of a right run: it halted, it ran the program its description
-   names, and its `outputs` equal the expected ones, which are the program's declared tests and, for a program with
-   a Python reference (the built-ins), `--num_inputs` random named inputs. Held-out phrasings, paraphrases and
+3. Evaluate the saved folder as a user runs it (`utils_program_library.py`): a run is right when it halted, ran the
+   program its description names and gave the expected `outputs` (the declared tests and, for a program with a
+   Python reference, `--num_inputs` random named inputs). Held-out phrasings, paraphrases and
    `--unknown_descriptions` (no library program) measure the opt-in matching (`--min_margin`,
    `--min_match_confidence`).
 4. Write a Hub-ready checkpoint: weights (safetensors), tokenizer, config.json whose `known_programs` carry each
@@ -55,10 +54,9 @@ The built-in library with the count-the-ones baseline (bench/results/program_lib
 The release `synthesizer-bert-256` is this script on the built-in library with the release settings
 (`examples/build_synthesizer_bert_256.py`).
 
-The baselines (`--baselines`): networks with the backbone's sizes map a bit sequence as text ("1 0 1 1") to its
-number of ones, trained end to end on every sequence of length <= 8 but a held-out quarter of the length-8 ones;
-evaluated on those held out and on random sequences of lengths 16 and 32; the Synthesizer runs `count_ones_32` on
-the same inputs, zero-padded to 32 bits.
+The baselines (`--baselines`): networks with the backbone's sizes trained end to end on a bit sequence as text
+("1 0 1 1") -> its number of ones, compared on held-out and longer sequences with the Synthesizer running
+`count_ones_32` (`utils_program_library.run_baseline`).
 
 Rerunning a command whose run was interrupted resumes from the last checkpoint in --output_dir; a finished run is
 reported and left alone, and --overwrite_output_dir starts over.
@@ -306,6 +304,8 @@ class LibraryTrainingArguments(MemorizationTrainingArguments):
     per_device_train_batch_size: int = field(default=64, metadata={"help": "Batch per process."})
 
 
+# Checks between flags, made while parsing (status 2), and the parser
+
 def load_known_programs(model_name_or_path: str) -> tuple[SynthesizerConfig, list[dict]]:
     """The config of the checkpoint to teach and its `known_programs`.
 
@@ -416,7 +416,7 @@ def parse_args(argv=None, argument_types=(ModelArguments, DataArguments, Library
     return parse_example_args(argument_types, argv, description=description or __doc__, check=check_arguments)
 
 
-# Reading the library that --programs names, and checking its declared tests
+# Reading the library that --programs names (while parsing), and checking its declared tests
 
 DATA_FILE_FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
 BUILTIN = ("builtin", "all")

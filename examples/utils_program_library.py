@@ -7,8 +7,10 @@ arguments, library, tokenizer, datasets, model, Trainer, save, results.
   model=<folder>, trust_remote_code=True)`) and every trained and held-out phrasing, the paraphrases and the
   descriptions of unknown tasks (`program_library_evaluation.json`, next to this file) are run with one definition
   of a right run (`runs_right`). `release_metrics` counts the report; `release_is_exact` says whether a build passes.
-- The count-the-ones baselines (`--baselines`, `run_baseline`): networks with the backbone's sizes trained end to end
-  on bits -> count, compared with the Synthesizer running `count_ones_32` on the same inputs.
+- The count-the-ones baselines (`--baselines`, `run_baseline`): networks with the backbone's sizes map a bit sequence
+  as text ("1 0 1 1") to its number of ones, trained end to end on every sequence of length <= 8 but a held-out
+  quarter of the length-8 ones; evaluated on those held out and on random sequences of lengths 16 and 32, where the
+  Synthesizer runs `count_ones_32` on the same inputs, zero-padded to 32 bits.
 - The model card's text (`release_card`, `fill_card`): the program table, usage code that runs as written, and the
   results as `model-index` metadata.
 
