@@ -71,8 +71,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import datasets
 import torch
-from datasets import Dataset
 from tokenizers import normalizers, pre_tokenizers
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast, set_seed
 from utils_program_library import (
@@ -453,8 +453,6 @@ def _text_list(value, row: int, column: str, spec: str):
 
 
 def _load_rows(spec: str, data_files: str | None):
-    import datasets  # examples-only dependency
-
     try:
         if data_files is not None:
             dataset = datasets.load_dataset(DATA_FILE_FORMATS[Path(data_files).suffix.lower()], data_files=data_files,
@@ -656,7 +654,7 @@ class WordDropoutDataset(torch.utils.data.Dataset):
 
     MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "labels")
 
-    def __init__(self, dataset: Dataset, tokenizer: PreTrainedTokenizerBase, p: float, keep_prefix: int,
+    def __init__(self, dataset: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, p: float, keep_prefix: int,
                  seed: int = 0):
         if not 0 <= p < 1:
             raise ValueError(f"word dropout must be in [0, 1), got {p}")
