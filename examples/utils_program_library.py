@@ -14,8 +14,9 @@ arguments, library, tokenizer, datasets, model, Trainer, save, results.
 - The model card's text (`release_card`, `fill_card`): the program table, usage code that runs as written, and the
   results as `model-index` metadata.
 
-The scripts import it as `from utils_program_library import ...` (a script's own folder is first on sys.path; pytest
-has `examples/` on its pythonpath). Bench scripts read the results file instead.
+The scripts import it as `from utils_program_library import ...`: `python examples/run_program_library.py` puts the
+script's own folder first on sys.path, and pytest has `examples/` on its pythonpath. Bench scripts read the results
+file instead.
 """
 
 import itertools
@@ -72,18 +73,14 @@ PARAPHRASES = {name: tuple(texts) for name, texts in _evaluation_data["paraphras
 PADDING_INSTRUCTION = (0, 0, 0)
 
 
-def pad_instructions(instructions: Sequence[tuple], max_program_length: int) -> list[tuple]:
-    """`instructions` padded with HALT (0, 0, 0) to `max_program_length` instructions."""
-    return list(instructions) + [PADDING_INSTRUCTION] * (max_program_length - len(instructions))
-
-
 def padded_program(program: LibraryProgram, data_memory_size: int, max_program_length: int) -> list[tuple]:
     """The assembled program (k = `data_memory_size`) padded with HALT (0, 0, 0) to `max_program_length` instructions.
 
     Raises:
         AssemblyError: if the program does not fit k cells or L instructions.
     """
-    return pad_instructions(program.assemble(data_memory_size, max_program_length).program, max_program_length)
+    instructions = program.assemble(data_memory_size, max_program_length).program
+    return list(instructions) + [PADDING_INSTRUCTION] * (max_program_length - len(instructions))
 
 
 def program_inputs(program: LibraryProgram, seed: int, count: int) -> list[dict]:
@@ -338,6 +335,8 @@ def evaluate_saved(output_dir: str, model_args, data_args, training_args, tokeni
     return report, baseline
 
 
+# The report's counts, the verdict on a build, and its printed summary
+
 def release_metrics(report: dict) -> dict:
     """The report's counts: `{name: [count, out of]}` for exact decoding, runs right and right outputs of the
     trained phrasings, the held-out phrasings and the paraphrases run right / refused / run wrong, and the
@@ -370,7 +369,6 @@ def release_is_exact(metrics: dict) -> bool:
     return all(metrics[key][0] == metrics[key][1] for key in keys if key in metrics)
 
 
-
 def build_failure(results: dict, output_dir: str, results_file: str) -> str | None:
     """The error line of a build that is not exact, or None: an instruction exact match below 100%, or a trained
     phrasing (of an old or a new program) that does not decode exactly or does not run right."""
@@ -400,12 +398,11 @@ def print_summary(results: dict) -> None:
         baselines = ", ".join(f"{name} {accuracy:.3f}" for name, accuracy in row["baseline_accuracies"].items())
         print(f"count ones, {row['inputs']}: baselines {baselines}; Synthesizer {row['synthesizer_accuracy']:.3f}")
 
+
 # The baselines: the backbone's sizes, trained end to end on bits -> count
 
 # The program that runs the baseline's inputs: counts the ones of up to 32 bits (shorter inputs zero-padded).
 LONG_COUNT_PROGRAM = "count_ones_32"
-
-
 # name -> (column label, model); the counts go up to 32 (LONG_COUNT_PROGRAM's width).
 BASELINES = {
     "absolute": ("{backbone}, learned absolute positions",
