@@ -97,11 +97,7 @@ SOFT_IMPERATIVE_OUTPUT_CELL = 0
 
 
 def soft_imperative_memory(data_memory_size: int = 256) -> list[int]:
-    """The data memory `[1, 0, 0, ...]`: cell 0 is the verdict flag (see SOFT_IMPERATIVE_OUTPUT_CELL).
-
-    Raises:
-        ValueError: if there are fewer than 2 cells.
-    """
+    """The data memory `[1, 0, 0, ...]`, cell 0 the verdict flag; ValueError for fewer than 2 cells."""
     if data_memory_size < 2:
         raise ValueError(f"the soft-imperative layout needs 2 cells, got data_memory_size={data_memory_size}")
     return [1] + [0] * (data_memory_size - 1)
@@ -110,13 +106,8 @@ def soft_imperative_memory(data_memory_size: int = 256) -> list[int]:
 def make_soft_imperative_programs(
     num_programs: int = 10, program_length: int = 10, seed: int = 0, max_operand: int = 255
 ) -> list[Program]:
-    """
-    The authors' Experiment 3 programs: `num_programs` random programs of `program_length` instructions, every
-    operand (A, B and C) uniform in [1, max_operand] (never 0: 0 is the HALT label of negative text).
-
-    Raises:
-        ValueError: if a size is not positive.
-    """
+    """The authors' Experiment 3 programs: `num_programs` random programs of `program_length` instructions, every
+    operand uniform in [1, max_operand] (never 0: 0 is the HALT label of negative text); ValueError for a size < 1."""
     check_positive(num_programs=num_programs, program_length=program_length, max_operand=max_operand)
     rng = random.Random(seed)
     return [
@@ -176,17 +167,19 @@ def main(argv=None):
     if finished is not None:
         return finished
 
+    # The programs, and the tokenizer with one token each; before the data: a tokenizer that cannot be loaded, or a
+    # prompt longer than --max_seq_length, is a bad argument.
     seed = training_args.seed if program_args.program_seed is None else program_args.program_seed
     program_args.program_seed = seed  # recorded in the model card
     programs = make_soft_imperative_programs(program_args.num_programs, program_args.program_length, seed,
                                              program_args.max_operand)
     tokens = [program_token(index) for index in range(len(programs))]
-    # Before the data: a tokenizer that cannot be loaded, or a prompt longer than --max_seq_length, is a bad argument.
     tokenizer = load_sst2_tokenizer(model_args, tokens)
     prompt = SOFT_IMPERATIVE_PROMPT.format(run_label=program_args.run_label, program=tokens[-1], sentence="")
     check_prompt_fits(tokenizer, DEFAULT_INPUT_TEMPLATE.format(instruction=program_args.program_length,
                                                                description=prompt), data_args.max_seq_length)
 
+    # Data: text of --run_label runs instruction C_t of a random program, any other halts at once.
     train_data, eval_data = load_sst2_splits(data_args)
     names = label_names(train_data)
     if program_args.run_label not in names:

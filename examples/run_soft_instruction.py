@@ -58,7 +58,7 @@ from transformers import set_seed
 from modeling_synthesizer.configuration_synthesizer import DEFAULT_INPUT_TEMPLATE
 from synthesizer_examples.checkpoint import push_saved, save_unpushed
 from synthesizer_examples.run_settings import settings_of, write_run_settings
-from synthesizer_examples.soft_programs import SOFT_INSTRUCTION_TEMPLATE, check_columns, check_label
+from synthesizer_examples.soft_programs import SOFT_INSTRUCTION_TEMPLATE, check_rows
 from synthesizer_examples.text_classification import (
     RESULTS_FILE,
     SoftProgram,
@@ -99,11 +99,7 @@ def soft_instruction_operands(num_classes: int = 2) -> dict[int, tuple[int, int,
 
 def soft_instruction_memory(data_memory_size: int = 256, num_classes: int = 2) -> list[int]:
     """The program's data memory: cell N - 1 - c holds -c for each class c, then the output cell N and zeros (k cells;
-    two classes: `[-1, 0, 0, ...]`, output cell 2).
-
-    Raises:
-        ValueError: if there are fewer than 2 classes or the k cells cannot hold N classes and the output cell.
-    """
+    two classes: `[-1, 0, 0, ...]`); ValueError for fewer than 2 classes, or k < N + 1."""
     if num_classes < 2:
         raise ValueError(f"soft-instruction needs at least 2 classes, got {num_classes}")
     if data_memory_size < num_classes + 1:
@@ -113,26 +109,13 @@ def soft_instruction_memory(data_memory_size: int = 256, num_classes: int = 2) -
 
 
 def build_soft_instruction_dataset(dataset: Dataset, num_classes: int = 2) -> Dataset:
-    """
-    One instruction per text: description "Classify this input: {sentence}", C_t = 1, class c -> (A, B, C) =
-    `soft_instruction_operands(num_classes)[c]`, run on `soft_instruction_memory(k, num_classes)`.
-
-    Args:
-        dataset (`Dataset`): columns `sentence` (str) and `label` (class id in 0..num_classes - 1).
-        num_classes (`int`): N, the number of classes.
-
-    Returns:
-        `Dataset` with columns `sentence`, `sentiment`, `description`, `instruction`, `labels`, in the input's order.
-
-    Raises:
-        ValueError: if a column is missing or a label is not a class id.
-    """
-    check_columns(dataset)
+    """The rows of `dataset` (columns `sentence` and `label`, a class id of `num_classes`), one instruction each:
+    description "Classify this input: {sentence}", C_t = 1, class c -> (A, B, C) =
+    `soft_instruction_operands(num_classes)[c]`. ValueError if a column is missing or a label is not a class id."""
+    check_rows(dataset, num_classes)
     operands = soft_instruction_operands(num_classes)
 
     def build(batch):
-        for label in batch["label"]:
-            check_label(label, num_classes)
         return {
             "sentiment": batch["label"],
             "description": [SOFT_INSTRUCTION_TEMPLATE.format(sentence=sentence) for sentence in batch["sentence"]],
@@ -178,14 +161,15 @@ def main(argv=None):
     if finished is not None:
         return finished
 
-    # Before the data: a tokenizer that cannot be loaded, or a prompt longer than --max_seq_length, is a bad argument.
+    # The tokenizer, before the data: one that cannot be loaded, or a prompt longer than --max_seq_length, is a bad
+    # argument.
     tokenizer = load_sst2_tokenizer(model_args, [])
     check_prompt_fits(tokenizer, DEFAULT_INPUT_TEMPLATE.format(
         instruction=1, description=SOFT_INSTRUCTION_TEMPLATE.format(sentence="")), data_args.max_seq_length)
 
+    # Data: one instruction per text; the data memory holds one cell per class, then the output cell.
     train_data, eval_data = load_sst2_splits(data_args)
     names = label_names(train_data)
-    # One cell per class, then the output cell.
     if len(names) >= program_args.data_memory_size:
         argument_error(f"--data_memory_size {program_args.data_memory_size} holds at most "
                        f"{program_args.data_memory_size - 1} classes and the output cell; --label_column_name "

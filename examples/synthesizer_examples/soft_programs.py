@@ -30,47 +30,35 @@ SOFT_IMPERATIVE_PROMPT = "As long as the input text is {run_label}, run {program
 SOFT_IMPERATIVE_HALT = (0, 0, 0)
 
 
-def check_columns(dataset: Dataset) -> None:
-    """Raises ValueError if `dataset` lacks the columns `sentence` and `label`."""
+def check_rows(dataset: Dataset, num_classes: int) -> None:
+    """Raises ValueError unless `dataset` has the columns `sentence` and `label`, every label a class id of
+    `num_classes` classes."""
     missing = {"sentence", "label"} - set(dataset.column_names)
     if missing:
         raise ValueError(f"a text-classification dataset needs columns sentence and label; missing {sorted(missing)}")
-
-
-def check_label(label, num_classes: int) -> None:
-    """Raises ValueError if `label` is not a class id in 0..num_classes - 1."""
-    if label not in range(num_classes):
+    bad = [label for label in dataset.unique("label") if label not in range(num_classes)]
+    if bad:
         choices = ", ".join(map(str, range(num_classes - 1))) + f" or {num_classes - 1}"
-        raise ValueError(f"labels must be {choices} (class ids of {num_classes} classes), got {label!r}")
+        raise ValueError(f"labels must be {choices} (class ids of {num_classes} classes), got {bad[0]!r}")
 
 
 def build_soft_imperative_dataset(dataset: Dataset, programs: list[Program], seed: int, num_classes: int = 2,
                                   run_class: int = 1, run_label: str = "positive") -> Dataset:
     """
     Experiment 3 (soft-imperative): each text gets one random (program, instruction number) pair, drawn with `seed` (a
-    pure function of the seed and the row order, so fixed across epochs). Description "As long as the input text is
-    {run_label}, run [PROG_i] [SEP] {sentence}"; text of class `run_class` -> instruction C_t of program i, any other
-    class -> (0, 0, 0) = HALT.
-
-    Args:
-        dataset (`Dataset`): columns `sentence` and `label` (class id in 0..num_classes - 1).
-        programs (`list`): random programs (`run_soft_imperative.make_soft_imperative_programs`); program i is
-            described by `program_token(i)`.
-        seed (`int`): seed of the (program, instruction) draws; use different seeds for train and validation.
-        num_classes (`int`): N, the number of classes.
-        run_class (`int`), run_label (`str`): the class that runs the program, and its name in the description
-            (SST-2's 1, "positive").
-
-    Returns:
-        `Dataset` with columns `sentence`, `sentiment`, `program`, `description`, `instruction`, `labels`.
+    pure function of the seed and the row order, so fixed across epochs; use different seeds for train and
+    validation). Description "As long as the input text is {run_label}, run [PROG_i] [SEP] {sentence}"; text of class
+    `run_class` (SST-2's 1, "positive") -> instruction C_t of program i, any other class -> (0, 0, 0) = HALT. Returns
+    the rows with the columns `program` (i) and those of the module docstring.
 
     Raises:
         ValueError: if a column is missing, `programs` is empty, or a label or `run_class` is not a class id.
     """
-    check_columns(dataset)
+    check_rows(dataset, num_classes)
     if not programs or not all(programs):
         raise ValueError("programs must be a non-empty list of non-empty programs")
-    check_label(run_class, num_classes)
+    if run_class not in range(num_classes):
+        raise ValueError(f"run_class must be a class id of {num_classes} classes, got {run_class!r}")
     rng = random.Random(seed)
     draws = [(index, rng.randint(1, len(programs[index])))
              for index in (rng.randrange(len(programs)) for _ in range(len(dataset)))]
@@ -78,7 +66,6 @@ def build_soft_imperative_dataset(dataset: Dataset, programs: list[Program], see
     def build(batch, indices):
         rows = {"sentiment": batch["label"], "program": [], "description": [], "instruction": [], "labels": []}
         for sentence, label, row in zip(batch["sentence"], batch["label"], indices):
-            check_label(label, num_classes)
             program, instruction = draws[row]
             rows["program"].append(program)
             rows["description"].append(SOFT_IMPERATIVE_PROMPT.format(run_label=run_label,

@@ -53,13 +53,10 @@ GLUE_SST2 = ("nyu-mll/glue", "sst2")
 # The authors' batch: 32 examples per optimizer step, whatever the number of processes.
 PAPER_BATCH_SIZE = 32
 RESULTS_FILE = "sst2_results.json"
-POOLING_CHOICES = ["auto", "first", "last", "mean"]
 # The sentences a model card's code runs on SST-2, one of each sentiment (on other data: the first validation text of
 # each class).
 CARD_SENTENCES = ["a gorgeous, witty film", "a dull, lifeless mess"]
 SST2_LABEL_NAMES = ["negative", "positive"]
-# As run_classification.py joins several text columns.
-TEXT_COLUMN_DELIMITER = " "
 
 
 def load_sst2(
@@ -72,23 +69,12 @@ def load_sst2(
     label_column_name: str = "label",
 ) -> DatasetDict:
     """
-    SST-2, or any text-classification data, as a `DatasetDict` with `train` and `validation` splits of columns
-    `sentence` (str: the text columns, each stripped of the GLUE files' trailing space, joined by a space as
-    run_classification.py joins them) and `label` (a `ClassLabel`: class ids 0..N-1 and their names). Other columns
-    (`idx`) are dropped.
-
-    Labels are mapped to ids as run_classification.py maps them: a `ClassLabel` column keeps its ids and names;
-    otherwise the labels of both splits (all integers or all strings) are sorted and numbered from 0. Integer labels
-    are named by their value, except SST-2's 0 and 1, named negative and positive.
-
-    Args:
-        dataset_name, dataset_config_name: a Hub dataset (default GLUE SST-2: `nyu-mll/glue`, `sst2`), used when no
-            file is given.
-        train_file, validation_file: local `.tsv` (the GLUE format: tab-separated, unquoted, a header
-            `sentence<TAB>label`), `.csv` or `.json`/`.jsonl` files, read with `datasets`' own loaders. Both or none.
-        cache_dir: the `datasets` cache.
-        text_column_names: the text columns, comma-separated.
-        label_column_name: the label column.
+    SST-2, or any text-classification data, as `train` and `validation` splits of columns `sentence` (the text
+    columns, each stripped of the GLUE files' trailing space, joined by a space) and `label` (a `ClassLabel`), as
+    run_classification.py reads them: a `ClassLabel` column keeps its ids and names; other labels (all integers or all
+    strings) of both splits are sorted and numbered from 0, named by their value (SST-2's 0 and 1: negative and
+    positive). `train_file`/`validation_file` (both or none; else the Hub dataset): `.tsv` (the GLUE format:
+    unquoted, a header `sentence<TAB>label`), `.csv` or `.json`/`.jsonl`.
 
     Raises:
         ValueError: if only one file is given, a file type is unsupported, a column is missing, a text is missing,
@@ -131,7 +117,7 @@ def load_sst2(
             if any(value is None for value in values):
                 raise ValueError(f"--text_column_names {text_column_names}: row {row} of the {split} split has "
                                  "no text")
-            texts.append(TEXT_COLUMN_DELIMITER.join(str(value).strip() for value in values))
+            texts.append(" ".join(str(value).strip() for value in values))  # as run_classification.py
         labels = batch[label_column_name]
         return {"sentence": texts, "label": labels if label2id is None else [label2id[value] for value in labels]}
 
@@ -144,11 +130,7 @@ def load_sst2(
 
 
 def text_column_list(text_column_names: str) -> list[str]:
-    """The names of `--text_column_names` (comma-separated).
-
-    Raises:
-        ValueError: if a name is empty or repeated.
-    """
+    """The names of `--text_column_names` (comma-separated); ValueError if a name is empty or repeated."""
     names = [name.strip() for name in text_column_names.split(",")]
     if not all(names) or len(set(names)) != len(names):
         raise ValueError(f"--text_column_names must be distinct, comma-separated column names, got "
@@ -157,12 +139,8 @@ def text_column_list(text_column_names: str) -> list[str]:
 
 
 def class_labels(raw: DatasetDict, label_column_name: str) -> tuple[list[str], dict | None]:
-    """The class names of the label column of `raw`'s train and validation splits, and the map of its values to class
-    ids (None when the column is a `ClassLabel`, whose values are the ids), as `load_sst2` documents.
-
-    Raises:
-        ValueError: naming `--label_column_name` if the labels are neither integers nor strings.
-    """
+    """The class names of `raw`'s label column and the map of its values to class ids (None for a `ClassLabel`), as
+    `load_sst2` documents; ValueError, naming `--label_column_name`, for labels that are not classes."""
     flag = f"--label_column_name {label_column_name}"
     feature = raw["train"].features[label_column_name]
     if isinstance(feature, ClassLabel):
@@ -212,7 +190,7 @@ class SST2ModelArguments:
                           "last or mean (see SynthesizerConfig). With first (the [CLS] hidden state), soft-imperative "
                           "leaves the majority class far sooner (bench/results/figure3.md). The baseline always uses "
                           "its classifier's pooler.",
-                  "choices": POOLING_CHOICES},
+                  "choices": ["auto", "first", "last", "mean"]},
     )
     label_smoothing: float = field(
         default=0.05, metadata={"help": "Label smoothing of each Synthesizer head (the authors': 0.05). The baseline "
@@ -281,12 +259,8 @@ class SST2DataArguments:
 
 
 def check_sst2_arguments(model_args: SST2ModelArguments, data_args: SST2DataArguments, *other_args) -> None:
-    """The checks between flags of two dataclasses (the `check` of the SST-2 scripts' `parse_example_args`): the
-    backbone's positions (`--backbone_type`'s default) hold `--max_seq_length` tokens.
-
-    Raises:
-        ValueError: naming `--max_seq_length` and the largest it may be.
-    """
+    """The `check` of the scripts' `parse_example_args`: ValueError, naming `--max_seq_length` and the largest it may
+    be, unless the backbone's positions (`--backbone_type`'s default) hold `--max_seq_length` tokens."""
     positions = getattr(AutoConfig.for_model(model_args.backbone_type), "max_position_embeddings", None)
     if isinstance(positions, int) and data_args.max_seq_length > positions:
         raise ValueError(f"--max_seq_length must be <= {positions} (the positions of a {model_args.backbone_type} "
@@ -423,7 +397,6 @@ def describe_classes(names: list[str]) -> str:
     return f"text classification ({len(names)} classes: {', '.join(names)})"
 
 
-
 def card_settings(model_args, data_args, training_args, program_args=None) -> dict:
     """The settings a model card records, secrets redacted."""
     program = {} if program_args is None else vars(program_args)
@@ -459,22 +432,12 @@ def run_results(trainer: HubReadyTrainer, method: str, metric: str, train_metric
     if trainer.is_world_process_zero():
         logger.info("%s: best validation %s %.4f at step %s", method, metric, best or 0, best_step)
     return {
-        "method": method,
-        "metric": metric,
-        "best_accuracy": best,
-        "best_step": best_step,
-        "curve": curve,
-        "final_eval": eval_metrics,
-        "seed": args.seed,
-        "world_size": args.world_size,
+        "method": method, "metric": metric, "best_accuracy": best, "best_step": best_step, "curve": curve,
+        "final_eval": eval_metrics, "seed": args.seed, "world_size": args.world_size,
         "batch_size": args.per_device_train_batch_size * args.world_size * args.gradient_accumulation_steps,
-        "learning_rate": args.learning_rate,
-        "num_train_epochs": args.num_train_epochs,
-        "eval_steps": args.eval_steps,
-        "global_step": trainer.state.global_step,
-        "train_samples": len(trainer.train_dataset),
-        "eval_samples": len(trainer.eval_dataset),
-        "train_runtime_s": train_metrics["train_runtime_total"],
+        "learning_rate": args.learning_rate, "num_train_epochs": args.num_train_epochs, "eval_steps": args.eval_steps,
+        "global_step": trainer.state.global_step, "train_samples": len(trainer.train_dataset),
+        "eval_samples": len(trainer.eval_dataset), "train_runtime_s": train_metrics["train_runtime_total"],
     }
 
 
@@ -492,16 +455,10 @@ class SoftProgram:
 
 
 def synthesizer_trainer(args: tuple, tokenizer, splits: tuple[Dataset, Dataset], program: SoftProgram):
-    """
-    The config, model and `Trainer` of the two soft-program scripts: the Synthesizer (backbone from the size flags,
+    """The config, model and `Trainer` of the two soft-program scripts: the Synthesizer (backbone from the size flags,
     heads from `SST2ProgramArguments`, `program` in its config) on `splits` (the train and validation rows of a
-    soft-program builder, tokenized here), with the instruction metrics (accuracy of A, B, C, instruction exact
-    match) and `program`'s model card.
-
-    Args:
-        args (`tuple`): the parsed `(SST2ModelArguments, SST2DataArguments, SST2ProgramArguments subclass,
-            SST2TrainingArguments)`.
-    """
+    soft-program builder, tokenized here), with the instruction metrics and `program`'s model card. `args` is the
+    parsed `(SST2ModelArguments, SST2DataArguments, SST2ProgramArguments subclass, SST2TrainingArguments)`."""
     model_args, data_args, program_args, training_args = args
     config = SynthesizerConfig(
         text_config=backbone_config(model_args, tokenizer), label_smoothing=model_args.label_smoothing,
