@@ -416,7 +416,7 @@ def parse_args(argv=None, argument_types=(ModelArguments, DataArguments, Library
     return parse_example_args(argument_types, argv, description=description or __doc__, check=check_arguments)
 
 
-# Reading the library that --programs names (while parsing), and checking its declared tests
+# Reading the library that --programs names (while parsing)
 
 DATA_FILE_FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
 BUILTIN = ("builtin", "all")
@@ -522,19 +522,6 @@ def load_program_library(spec: str) -> list[LibraryProgram]:
     return read_records(records, spec)
 
 
-def check_declared_tests(programs, data_args) -> None:
-    """Every declared test on the reference machine, before any training step.
-
-    Raises:
-        SystemExit: status 1, naming the program, the test and the actual outputs, when one fails: the program (or
-            its test) is wrong, and no training run should be spent on it.
-    """
-    try:
-        run_program_tests(programs, data_args.data_memory_size, data_args.max_program_length)
-    except ProgramTestError as error:
-        sys.exit(f"error: {error}")
-
-
 # The tokenizer: a word-level vocabulary of the trained phrasings
 
 def _normalizer():
@@ -618,7 +605,7 @@ def split_library(programs, num_held_out: int) -> dict:
 def training_records(known: list[dict], programs, phrasings: dict, k: int, length: int) -> tuple[list, list]:
     """`(records, lengths)`: one `build_memorization_dataset` record per trained phrasing, the known programs' first
     with their declared instructions (rehearsed exactly), then the new programs' assembled ones; `lengths`: each
-    record's own instructions (`oversampled_rows`)."""
+    record's own instructions (`training_rows`)."""
     records = rehearsal_records(known)
     lengths = [_own_length(record["program"]) for record in records]
     for program in programs:
@@ -680,43 +667,22 @@ class WordDropoutDataset(torch.utils.data.Dataset):
         return row
 
 
-def oversampled_rows(program_lengths: Sequence[int], max_program_length: int, repeats: int) -> list[int]:
-    """
-    Row indices of one training epoch over program-major rows (L rows per phrasing): every row once, and each of a
-    program's own instructions `repeats - 1` more times. At L = 256 the library's programs have 3 to 33 instructions,
-    so without this about 94% of the rows would be the same HALT padding.
-
-    Args:
-        program_lengths: the number of real (assembled) instructions of each phrasing's program, in row order.
-        max_program_length: L, the rows per phrasing.
-        repeats: how often each real instruction appears per epoch (1: every row once).
-
-    Raises:
-        ValueError: if `repeats` < 1 or a program is longer than L.
-    """
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats}")
-    if any(not 0 <= n <= max_program_length for n in program_lengths):
-        raise ValueError(f"program lengths {list(program_lengths)} must be within 0..{max_program_length}")
-    rows = list(range(len(program_lengths) * max_program_length))
-    for phrasing, length in enumerate(program_lengths):
-        start = phrasing * max_program_length
-        rows += list(range(start, start + length)) * (repeats - 1)
-    return rows
-
-
 def training_rows(lengths: list[int], data_args, known_records: int) -> list[int] | None:
-    """The eval rows one training epoch takes (None: each once): each program's own instructions
-    `--instruction_repeats` times (`oversampled_rows`), and when teaching, the new programs' rows
-    `--new_program_repeats` times (0: the known phrasings per new phrasing, rounded), the rehearsed known programs'
-    once, so that teaching spends its steps on the new. Records are known first, then new."""
+    """The eval rows one training epoch takes (None: each once), over program-major rows (L per phrasing): every row
+    once, and each program's own instructions `--instruction_repeats - 1` more times (at L = 256 the library's
+    programs have 3 to 33 instructions, so without this about 94% of the rows would be the same HALT padding). When
+    teaching, the new programs' rows then appear `--new_program_repeats` times (0: the known phrasings per new
+    phrasing, rounded), the rehearsed known programs' once, so that teaching spends its steps on the new.
+    `lengths`: each phrasing's own instructions, the `known_records` known programs' first."""
     length, new_records = data_args.max_program_length, len(lengths) - known_records
     repeats = 1
     if known_records and new_records:
         repeats = data_args.new_program_repeats or max(1, round(known_records / new_records))
     if data_args.instruction_repeats == 1 and repeats == 1:
         return None
-    rows = oversampled_rows(lengths, length, data_args.instruction_repeats)
+    rows = list(range(len(lengths) * length))
+    for phrasing, own in enumerate(lengths):
+        rows += list(range(phrasing * length, phrasing * length + own)) * (data_args.instruction_repeats - 1)
     new = [row for row in rows if row // length >= known_records]
     return rows + new * (repeats - 1)
 
@@ -846,7 +812,10 @@ def main(argv=None, callbacks=None, argument_types=None, script=SCRIPT, results_
     if finished is not None:
         return report_finished(training_args, finished, results_file)
     programs, k, length = data_args.library, data_args.data_memory_size, data_args.max_program_length
-    check_declared_tests(programs, data_args)
+    try:  # every declared test on the reference machine: a wrong program (or test) gets no training run
+        run_program_tests(programs, k, length)
+    except ProgramTestError as error:
+        sys.exit(f"error: {error}")
     command, machine = launch_command(script, argv), machine_description()
 
     # Model, tokenizer and datasets
