@@ -50,7 +50,6 @@ class Range:
 
 POSITIVE = Range(1)  # sizes and counts
 NON_NEGATIVE = Range(0)
-PROBABILITY = Range(0, 1)
 FRACTION = Range(0, 1, high_open=True)  # dropout, label smoothing: 1 would leave nothing to learn
 POSITIVE_REAL = Range(0, math.inf, low_open=True, high_open=True)
 NON_NEGATIVE_REAL = Range(0, math.inf, high_open=True)
@@ -58,8 +57,6 @@ NON_NEGATIVE_REAL = Range(0, math.inf, high_open=True)
 SEED = Range(0, 2**32 - 1)
 DATA_MEMORY_SIZE = Range(1, MAX_DATA_MEMORY_SIZE)
 PROGRAM_LENGTH = Range(1, MAX_PROGRAM_LENGTH)
-# The run loop's step budgets are int64.
-STEP_BUDGET = Range(1, (1 << 63) - 1)
 
 
 def optional(allowed: Range) -> Range:
@@ -126,19 +123,6 @@ def check_output_dir(output_dir) -> None:
     except OSError as error:
         raise ValueError(f"--output_dir {output_dir} cannot be written: {existing} refuses new files "
                          f"({error.strerror})") from None
-
-
-def comma_separated(flag: str, text: str) -> list[str]:
-    """The non-empty, stripped items of a comma-separated flag.
-
-    Raises:
-        ValueError: if an item repeats.
-    """
-    items = [item.strip() for item in text.split(",") if item.strip()]
-    repeated = sorted({item for item in items if items.count(item) > 1})
-    if repeated:
-        raise ValueError(f"--{flag} names {', '.join(repeated)} more than once, got {text!r}")
-    return items
 
 
 def check_tokenizer_name(name: str) -> None:
