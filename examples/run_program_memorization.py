@@ -150,7 +150,11 @@ DEFAULT_RECIPE = "quick"
 SMALL_BATCH_FOR_PAPER_MODEL = 16
 # `--embedding_init`: the backbone's own init, or the authors' (`init_new_embedding_rows_authors`).
 EMBEDDING_INITS = ("normal", "authors")
+# The input form of the checkpoints this script writes: a library checkpoint reads [CLS] C_t description [SEP].
+MEMORIZATION_TEMPLATE = "{instruction} {description}"
 
+
+# Arguments
 
 @dataclass
 class ModelArguments:
@@ -256,59 +260,8 @@ class PaperTrainingArguments(MemorizationTrainingArguments):
         super().__post_init__()
 
 
-# The authors' Experiment 1 choices that differ from this package's defaults, one flag each (`--recipe authors` sets
-# all; `bench/table1_ablation.py` switches each on alone), read from their `Synthesizer.py` and the Experiment 1 cells
-# of `Experiments.ipynb` (mtanghu/Rethinking-Neural-Computation):
-# - vocabulary: bert-base-uncased plus one new token per program, whose embedding rows are drawn from a fresh
-#   standard-normal table rescaled to the existing rows' mean spread (their `resize_embedding`; `--embedding_init`);
-# - head: one `Linear(H, 2k + L)` never re-initialized, i.e. PyTorch's default init, of which our three heads are the
-#   slices (`--head_init torch_default`, `synthesizer_examples.authors`, shared with the SST-2 scripts);
-# - C labels uniform over [0, L) with 0-based instructions (`--c_label_range 0..L-1`): our C head keeps L + 1 classes
-#   (0 = HALT, 1..L), so under their range C = L is never a label;
-# - stopping: their callback stops after one more optimizer step than ours, so their count is ours + 1.
-# Everything else of Experiment 1 is the `paper` recipe.
+# Parsing, and what a checkpoint to teach keeps (status 2 for a flag that says otherwise)
 
-
-@torch.no_grad()
-def init_new_embedding_rows_authors(model, num_new_tokens: int) -> None:
-    """
-    The authors' `resize_embedding` init of the last `num_new_tokens` rows of the input embeddings (the program
-    tokens): a fresh standard-normal table of the full size, scaled by (mean row std of the existing rows) / (mean
-    row std of the fresh table); its last rows replace the model's. The existing rows are left as they are.
-
-    Raises:
-        ValueError: if `num_new_tokens` is not in [1, vocabulary size).
-    """
-    weight = model.get_input_embeddings().weight  # [V, H]
-    old_size = weight.shape[0] - num_new_tokens
-    if not 0 < old_size < weight.shape[0]:
-        raise ValueError(f"num_new_tokens must be in [1, {weight.shape[0]}), got {num_new_tokens}")
-    fresh = torch.randn(weight.shape, dtype=weight.dtype, device=weight.device)  # [V, H], nn.Embedding's init
-    scale = weight[:old_size].std(dim=-1).mean() / fresh.std(dim=-1).mean()
-    weight[old_size:] = fresh[old_size:] * scale
-
-
-def check_program_tokens_last(tokenizer, descriptions: list[str]) -> int:
-    """The number of program tokens, after checking they are the tokenizer's last ids (the rows the authors' init
-    draws).
-
-    Raises:
-        ValueError: if they are not the last ids.
-    """
-    ids = tokenizer.convert_tokens_to_ids(list(descriptions))
-    expected = list(range(len(tokenizer) - len(descriptions), len(tokenizer)))
-    if ids != expected:
-        raise ValueError(f"the program tokens must be the tokenizer's last {len(descriptions)} ids, got {ids[:5]}...")
-    return len(descriptions)
-
-
-def authors_step_count(steps_to_100: int | None) -> int | None:
-    """The authors' count for a run that reached 100% at optimizer step `steps_to_100` (ours + 1)."""
-    return None if steps_to_100 is None else steps_to_100 + 1
-
-
-# The input form of the checkpoints this script writes: a library checkpoint reads [CLS] C_t description [SEP].
-MEMORIZATION_TEMPLATE = "{instruction} {description}"
 # What a taught checkpoint keeps, as the flags that would set it: flag -> what it is, for the error message.
 KEPT_BY_CHECKPOINT = {
     "data_memory_size": "k", "program_length": "L", "backbone_type": "backbone type",
@@ -412,6 +365,8 @@ def check_kept(model_args: ModelArguments, data_args: DataArguments, kept: dict)
                              f"{value}: a taught checkpoint keeps its own; leave the flag out")
 
 
+# The programs: random ones, a dataset of them, or a checkpoint's own plus new random ones
+
 def load_program_dataset(name: str) -> datasets.Dataset:
     """The rows of `--dataset_name` (a saved dataset's folder, a .json/.jsonl file or a Hub id; its train split).
     Without progress bars: a program dataset is small, and a bar's lines would come before an error about it."""
@@ -428,6 +383,26 @@ def load_program_dataset(name: str) -> datasets.Dataset:
         if enabled:
             datasets.enable_progress_bars()
     return dataset["train"] if isinstance(dataset, datasets.DatasetDict) else dataset
+
+
+def check_dataset_operands(records: list[dict], data_memory_size: int, program_length: int) -> None:
+    """The programs of a `--dataset_name` must fit the heads: L within the package's limit, each instruction
+    `[A, B, C]` with A, B in [0, k) and C in [0, L].
+
+    Raises:
+        ValueError: naming the program and the instruction.
+    """
+    if program_length not in PROGRAM_LENGTH:
+        raise ValueError(f"its programs have {program_length} instructions; L must be {PROGRAM_LENGTH}")
+    for record in records:
+        for number, operands in enumerate(record["program"], start=1):
+            fits = isinstance(operands, list) and len(operands) == 3 and all(
+                isinstance(x, int) and not isinstance(x, bool) for x in operands)
+            if not (fits and 0 <= operands[0] < data_memory_size and 0 <= operands[1] < data_memory_size
+                    and 0 <= operands[2] <= program_length):
+                raise ValueError(f"program {record['description']!r}, instruction {number}: labels {operands!r} must "
+                                 f"be [A, B, C] with A, B in [0, {data_memory_size}) (--data_memory_size) and C in "
+                                 f"[0, {program_length}]")
 
 
 def load_programs(data_args: DataArguments, seed: int):
@@ -515,24 +490,87 @@ def teach_programs(model_args: ModelArguments, data_args: DataArguments, seed: i
     return known, new_records, build_memorization_dataset(records), records
 
 
-def check_dataset_operands(records: list[dict], data_memory_size: int, program_length: int) -> None:
-    """The programs of a `--dataset_name` must fit the heads: L within the package's limit, each instruction
-    `[A, B, C]` with A, B in [0, k) and C in [0, L].
+def load_run_programs(model_args, data_args, seed: int):
+    """`(known, trained, dataset, records)`: the `known_programs` a taught checkpoint rehearses (none otherwise), the
+    records new to the model, and the memorization dataset of all the records (`teach_programs`, `load_programs`).
 
     Raises:
-        ValueError: naming the program and the instruction.
+        SystemExit: status 2, one line naming `--model_name_or_path` or `--dataset_name` when it cannot be used
+            (random programs always load).
     """
-    if program_length not in PROGRAM_LENGTH:
-        raise ValueError(f"its programs have {program_length} instructions; L must be {PROGRAM_LENGTH}")
-    for record in records:
-        for number, operands in enumerate(record["program"], start=1):
-            fits = isinstance(operands, list) and len(operands) == 3 and all(
-                isinstance(x, int) and not isinstance(x, bool) for x in operands)
-            if not (fits and 0 <= operands[0] < data_memory_size and 0 <= operands[1] < data_memory_size
-                    and 0 <= operands[2] <= program_length):
-                raise ValueError(f"program {record['description']!r}, instruction {number}: labels {operands!r} must "
-                                 f"be [A, B, C] with A, B in [0, {data_memory_size}) (--data_memory_size) and C in "
-                                 f"[0, {program_length}]")
+    try:
+        if model_args.model_name_or_path is not None:
+            return teach_programs(model_args, data_args, seed)
+        dataset, records = load_programs(data_args, seed)
+        return [], records, dataset, records
+    except (ValueError, OSError) as error:
+        if model_args.model_name_or_path is not None:
+            argument_error(f"--model_name_or_path {model_args.model_name_or_path}: {error}")
+        argument_error(f"--dataset_name {data_args.dataset_name}: {error}")
+
+
+# The batch and the step budget
+
+def set_paper_batch_size(training_args: PaperTrainingArguments, rows: int) -> None:
+    """The authors' batch: floor(N * L / 20) examples per optimizer step (`rows` = N * L, the programs trained on),
+    shared by the processes (when the flag is left at 0)."""
+    if training_args.per_device_train_batch_size == 0:
+        total_batch = max(1, math.floor(rows / 20))
+        training_args.per_device_train_batch_size = max(1, total_batch // training_args.world_size)
+
+
+def steps_per_epoch(training_args: PaperTrainingArguments, rows: int) -> int:
+    """Optimizer steps per epoch of `rows` examples, as the Trainer counts them."""
+    batches = rows / (training_args.per_device_train_batch_size * training_args.world_size)
+    batches = math.floor(batches) if training_args.dataloader_drop_last else math.ceil(batches)
+    return max(batches // training_args.gradient_accumulation_steps, 1)
+
+
+def apply_min_train_steps(training_args: PaperTrainingArguments, rows: int) -> None:
+    """Raises `num_train_epochs` to the whole number of epochs that gives at least `min_train_steps` optimizer steps
+    (without `--max_steps`). A step budget, not an epoch count, is what a problem needs to be memorized: N x L rows
+    fewer than the recipe was tuned for means fewer steps per epoch. Deterministic in the settings, so that a rerun
+    (resume, or a finished run's report) computes the same budget."""
+    if training_args.max_steps > 0 or training_args.min_train_steps == 0:
+        return
+    needed = math.ceil(training_args.min_train_steps / steps_per_epoch(training_args, rows))
+    training_args.num_train_epochs = max(training_args.num_train_epochs, needed)
+
+
+def settings_line(model_args, data_args, training_args, rows: int) -> str:
+    """The one-line summary printed before training."""
+    args = training_args
+    budget = f"{args.max_steps} steps"
+    if args.max_steps <= 0:
+        steps = math.ceil(args.num_train_epochs * steps_per_epoch(args, rows))
+        budget = f"{steps} steps ({args.num_train_epochs:g} epochs)"
+    stop = "until 100% exact match, " if args.stop_at_exact_match else ""
+    return (
+        f"recipe {data_args.recipe}: N={rows // data_args.program_length} programs x L={data_args.program_length} "
+        f"instructions, k={data_args.data_memory_size} | {model_args.backbone_type} {model_args.num_hidden_layers} "
+        f"x {model_args.hidden_size} | batch {args.per_device_train_batch_size} x {args.world_size} process(es), "
+        f"lr {args.learning_rate:g}, seed {args.seed} | {stop}at most {budget} | output {args.output_dir}"
+    )
+
+
+def warn_known_failures(model_args, training_args) -> None:
+    """Warns before training about settings known not to memorize."""
+    batch = training_args.per_device_train_batch_size * training_args.world_size
+    if model_args.hidden_size >= 256 and batch < SMALL_BATCH_FOR_PAPER_MODEL:
+        size = f"{model_args.num_hidden_layers} x {model_args.hidden_size}"
+        say(training_args, f"warning: a batch of {batch} rows with the paper's backbone ({size}) is known not to "
+                           "memorize (N=4, L=16, batch 3: 0 of 4 programs after 8,000 steps); use more programs or "
+                           "rows per step (--num_programs, --per_device_train_batch_size), a smaller backbone, or "
+                           "--recipe quick / tiny")
+
+
+# The tokenizer and the model
+
+def build_tokenizer(model_args: ModelArguments, data_args: DataArguments, descriptions: list[str]):
+    """The embedded word-level tokenizer (numbers and program tokens), or `--tokenizer_name` with program tokens."""
+    if model_args.tokenizer_name is None:
+        return build_word_level_tokenizer(max(data_args.data_memory_size, data_args.program_length), descriptions)
+    return load_tokenizer_with_programs(model_args.tokenizer_name, descriptions)
 
 
 def known_program_entries(records: list[dict]) -> list[dict]:
@@ -576,6 +614,48 @@ def build_taught_model(model_args, known: list[dict], new_records: list[dict]):
     return model, tokenizer
 
 
+# The authors' Experiment 1 choices that differ from this package's defaults, one flag each (`--recipe authors` sets
+# all; `bench/table1_ablation.py` switches each on alone), read from their `Synthesizer.py` and the Experiment 1 cells
+# of `Experiments.ipynb` (mtanghu/Rethinking-Neural-Computation):
+# - vocabulary: bert-base-uncased plus one new token per program, whose embedding rows are drawn from a fresh
+#   standard-normal table rescaled to the existing rows' mean spread (their `resize_embedding`; `--embedding_init`);
+# - head: one `Linear(H, 2k + L)` never re-initialized, i.e. PyTorch's default init, of which our three heads are the
+#   slices (`--head_init torch_default`, `synthesizer_examples.authors`, shared with the SST-2 scripts);
+# - C labels uniform over [0, L) with 0-based instructions (`--c_label_range 0..L-1`): our C head keeps L + 1 classes
+#   (0 = HALT, 1..L), so under their range C = L is never a label;
+# - stopping: their callback stops after one more optimizer step than ours, so their count is ours + 1.
+# Everything else of Experiment 1 is the `paper` recipe.
+@torch.no_grad()
+def init_new_embedding_rows_authors(model, num_new_tokens: int) -> None:
+    """
+    The authors' `resize_embedding` init of the last `num_new_tokens` rows of the input embeddings (the program
+    tokens): a fresh standard-normal table of the full size, scaled by (mean row std of the existing rows) / (mean
+    row std of the fresh table); its last rows replace the model's. The existing rows are left as they are.
+
+    Raises:
+        ValueError: if `num_new_tokens` is not in [1, vocabulary size).
+    """
+    weight = model.get_input_embeddings().weight  # [V, H]
+    old_size = weight.shape[0] - num_new_tokens
+    if not 0 < old_size < weight.shape[0]:
+        raise ValueError(f"num_new_tokens must be in [1, {weight.shape[0]}), got {num_new_tokens}")
+    fresh = torch.randn(weight.shape, dtype=weight.dtype, device=weight.device)  # [V, H], nn.Embedding's init
+    scale = weight[:old_size].std(dim=-1).mean() / fresh.std(dim=-1).mean()
+    weight[old_size:] = fresh[old_size:] * scale
+def check_program_tokens_last(tokenizer, descriptions: list[str]) -> int:
+    """The number of program tokens, after checking they are the tokenizer's last ids (the rows the authors' init
+    draws).
+
+    Raises:
+        ValueError: if they are not the last ids.
+    """
+    ids = tokenizer.convert_tokens_to_ids(list(descriptions))
+    expected = list(range(len(tokenizer) - len(descriptions), len(tokenizer)))
+    if ids != expected:
+        raise ValueError(f"the program tokens must be the tokenizer's last {len(descriptions)} ids, got {ids[:5]}...")
+    return len(descriptions)
+
+
 def apply_init_choices(model, model_args: ModelArguments, tokenizer, descriptions: list[str]) -> None:
     """`--head_init torch_default` and `--embedding_init authors`, after the model's own init."""
     if model_args.head_init == "torch_default":
@@ -584,50 +664,30 @@ def apply_init_choices(model, model_args: ModelArguments, tokenizer, description
         init_new_embedding_rows_authors(model, check_program_tokens_last(tokenizer, descriptions))
 
 
-def describe_memorized(trainer, eval_dataset, records, program_length) -> list[dict]:
-    """Per program: how many of its instructions the trained model predicts exactly."""
-    predicted = trainer.predict(eval_dataset).predictions  # [rows, 3], program-major
-    true = [instruction for record in records for instruction in record["program"]]
-    summary = []
-    for index, record in enumerate(records):
-        rows = range(index * program_length, (index + 1) * program_length)
-        correct = sum(list(predicted[row]) == list(true[row]) for row in rows)
-        summary.append({"description": record["description"], "correct_instructions": int(correct),
-                        "instructions": program_length})
-    return summary
+def build_run_model(model_args, data_args, training_args, known: list[dict], trained: list[dict], records):
+    """`(model, tokenizer)`: a new Synthesizer for `records`, or the taught checkpoint with `trained` (the new records)
+    added (`build_taught_model`); then the init choices for what is new (`apply_init_choices`).
 
-
-def set_paper_batch_size(training_args: PaperTrainingArguments, rows: int) -> None:
-    """The authors' batch: floor(N * L / 20) examples per optimizer step (`rows` = N * L, the programs trained on),
-    shared by the processes (when the flag is left at 0)."""
-    if training_args.per_device_train_batch_size == 0:
-        total_batch = max(1, math.floor(rows / 20))
-        training_args.per_device_train_batch_size = max(1, total_batch // training_args.world_size)
-
-
-def steps_per_epoch(training_args: PaperTrainingArguments, rows: int) -> int:
-    """Optimizer steps per epoch of `rows` examples, as the Trainer counts them."""
-    batches = rows / (training_args.per_device_train_batch_size * training_args.world_size)
-    batches = math.floor(batches) if training_args.dataloader_drop_last else math.ceil(batches)
-    return max(batches // training_args.gradient_accumulation_steps, 1)
-
-
-def apply_min_train_steps(training_args: PaperTrainingArguments, rows: int) -> None:
-    """Raises `num_train_epochs` to the whole number of epochs that gives at least `min_train_steps` optimizer steps
-    (without `--max_steps`). A step budget, not an epoch count, is what a problem needs to be memorized: N x L rows
-    fewer than the recipe was tuned for means fewer steps per epoch. Deterministic in the settings, so that a rerun
-    (resume, or a finished run's report) computes the same budget."""
-    if training_args.max_steps > 0 or training_args.min_train_steps == 0:
-        return
-    needed = math.ceil(training_args.min_train_steps / steps_per_epoch(training_args, rows))
-    training_args.num_train_epochs = max(training_args.num_train_epochs, needed)
-
-
-def build_tokenizer(model_args: ModelArguments, data_args: DataArguments, descriptions: list[str]):
-    """The embedded word-level tokenizer (numbers and program tokens), or `--tokenizer_name` with program tokens."""
-    if model_args.tokenizer_name is None:
-        return build_word_level_tokenizer(max(data_args.data_memory_size, data_args.program_length), descriptions)
-    return load_tokenizer_with_programs(model_args.tokenizer_name, descriptions)
+    Raises:
+        SystemExit: status 2, one line, when `--tokenizer_name` cannot be loaded or the taught checkpoint's tokenizer
+            cannot take the new program tokens.
+    """
+    descriptions = [record["description"] for record in trained]
+    if model_args.model_name_or_path is not None:
+        set_seed(training_args.seed)  # the new embedding rows are drawn
+        try:
+            model, tokenizer = build_taught_model(model_args, known, trained)
+        except ValueError as error:
+            argument_error(f"--model_name_or_path {model_args.model_name_or_path}: {error}")
+    else:
+        try:
+            tokenizer = build_tokenizer(model_args, data_args, descriptions)
+        except OSError as error:  # the embedded tokenizer is always built: a --tokenizer_name that cannot be loaded
+            argument_error(f"--tokenizer_name {model_args.tokenizer_name}: {error}")
+        set_seed(training_args.seed)
+        model = build_model(model_args, data_args, tokenizer, records)
+    apply_init_choices(model, model_args, tokenizer, descriptions)
+    return model, tokenizer
 
 
 def build_card(config, model_args, data_args, training_args, descriptions: list[str], known=()) -> ModelCardSpec:
@@ -651,6 +711,13 @@ def build_card(config, model_args, data_args, training_args, descriptions: list[
             "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
             "num_train_epochs": training_args.num_train_epochs, "seed": training_args.seed}),
     )
+
+
+# Results: the numbers, the programs' files, and what the run prints
+
+def authors_step_count(steps_to_100: int | None) -> int | None:
+    """The authors' count for a run that reached 100% at optimizer step `steps_to_100` (ours + 1)."""
+    return None if steps_to_100 is None else steps_to_100 + 1
 
 
 def summarize(trainer, data_args, metrics: dict, train_runtime: float, program_seed: int, num_programs: int) -> dict:
@@ -681,6 +748,19 @@ def summarize(trainer, data_args, metrics: dict, train_runtime: float, program_s
     }
 
 
+def describe_memorized(trainer, eval_dataset, records, program_length) -> list[dict]:
+    """Per program: how many of its instructions the trained model predicts exactly."""
+    predicted = trainer.predict(eval_dataset).predictions  # [rows, 3], program-major
+    true = [instruction for record in records for instruction in record["program"]]
+    summary = []
+    for index, record in enumerate(records):
+        rows = range(index * program_length, (index + 1) * program_length)
+        correct = sum(list(predicted[row]) == list(true[row]) for row in rows)
+        summary.append({"description": record["description"], "correct_instructions": int(correct),
+                        "instructions": program_length})
+    return summary
+
+
 def write_run_files(trainer, records: list[dict], results: dict) -> dict:
     """`programs.json`, then `RESULTS_FILE` (last, with the saved model's sha256: `write_results`), once the model is
     saved in `output_dir`. Returns the results as written."""
@@ -694,33 +774,6 @@ def print_memorized(summary: list[dict], steps_to_100) -> None:
     print(f"Memorized {memorized}/{len(summary)} programs exactly; steps to 100%: {steps_to_100}")
     for entry in summary:
         print(f"  {entry['description']}: {entry['correct_instructions']}/{entry['instructions']} instructions")
-
-
-def settings_line(model_args, data_args, training_args, rows: int) -> str:
-    """The one-line summary printed before training."""
-    args = training_args
-    budget = f"{args.max_steps} steps"
-    if args.max_steps <= 0:
-        steps = math.ceil(args.num_train_epochs * steps_per_epoch(args, rows))
-        budget = f"{steps} steps ({args.num_train_epochs:g} epochs)"
-    stop = "until 100% exact match, " if args.stop_at_exact_match else ""
-    return (
-        f"recipe {data_args.recipe}: N={rows // data_args.program_length} programs x L={data_args.program_length} "
-        f"instructions, k={data_args.data_memory_size} | {model_args.backbone_type} {model_args.num_hidden_layers} "
-        f"x {model_args.hidden_size} | batch {args.per_device_train_batch_size} x {args.world_size} process(es), "
-        f"lr {args.learning_rate:g}, seed {args.seed} | {stop}at most {budget} | output {args.output_dir}"
-    )
-
-
-def warn_known_failures(model_args, training_args) -> None:
-    """Warns before training about settings known not to memorize."""
-    batch = training_args.per_device_train_batch_size * training_args.world_size
-    if model_args.hidden_size >= 256 and batch < SMALL_BATCH_FOR_PAPER_MODEL:
-        size = f"{model_args.num_hidden_layers} x {model_args.hidden_size}"
-        say(training_args, f"warning: a batch of {batch} rows with the paper's backbone ({size}) is known not to "
-                           "memorize (N=4, L=16, batch 3: 0 of 4 programs after 8,000 steps); use more programs or "
-                           "rows per step (--num_programs, --per_device_train_batch_size), a smaller backbone, or "
-                           "--recipe quick / tiny")
 
 
 def demo_memory(data_memory_size: int) -> list[int]:
@@ -776,51 +829,6 @@ def outcome(results: dict) -> tuple[int, str]:
         f"Try more epochs (--num_train_epochs{epochs_above(results)}), --recipe quick, a higher --learning_rate with "
         "--warmup_steps 0.1, or more rows per step; bench/results/table1.md lists settings that reach 100%"
     )
-
-
-def load_run_programs(model_args, data_args, seed: int):
-    """`(known, trained, dataset, records)`: the `known_programs` a taught checkpoint rehearses (none otherwise), the
-    records new to the model, and the memorization dataset of all the records (`teach_programs`, `load_programs`).
-
-    Raises:
-        SystemExit: status 2, one line naming `--model_name_or_path` or `--dataset_name` when it cannot be used
-            (random programs always load).
-    """
-    try:
-        if model_args.model_name_or_path is not None:
-            return teach_programs(model_args, data_args, seed)
-        dataset, records = load_programs(data_args, seed)
-        return [], records, dataset, records
-    except (ValueError, OSError) as error:
-        if model_args.model_name_or_path is not None:
-            argument_error(f"--model_name_or_path {model_args.model_name_or_path}: {error}")
-        argument_error(f"--dataset_name {data_args.dataset_name}: {error}")
-
-
-def build_run_model(model_args, data_args, training_args, known: list[dict], trained: list[dict], records):
-    """`(model, tokenizer)`: a new Synthesizer for `records`, or the taught checkpoint with `trained` (the new records)
-    added (`build_taught_model`); then the init choices for what is new (`apply_init_choices`).
-
-    Raises:
-        SystemExit: status 2, one line, when `--tokenizer_name` cannot be loaded or the taught checkpoint's tokenizer
-            cannot take the new program tokens.
-    """
-    descriptions = [record["description"] for record in trained]
-    if model_args.model_name_or_path is not None:
-        set_seed(training_args.seed)  # the new embedding rows are drawn
-        try:
-            model, tokenizer = build_taught_model(model_args, known, trained)
-        except ValueError as error:
-            argument_error(f"--model_name_or_path {model_args.model_name_or_path}: {error}")
-    else:
-        try:
-            tokenizer = build_tokenizer(model_args, data_args, descriptions)
-        except OSError as error:  # the embedded tokenizer is always built: a --tokenizer_name that cannot be loaded
-            argument_error(f"--tokenizer_name {model_args.tokenizer_name}: {error}")
-        set_seed(training_args.seed)
-        model = build_model(model_args, data_args, tokenizer, records)
-    apply_init_choices(model, model_args, tokenizer, descriptions)
-    return model, tokenizer
 
 
 def main(argv=None, callbacks=None):
