@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from synthesizer_examples.run_info import redact_argv
+
 
 ROOT = Path(__file__).resolve().parent.parent
 # method -> (example script, extra flags): the paper's three (the scripts' defaults: the authors' settings, the
@@ -63,6 +65,12 @@ PAPER_TOLERANCE = 1.5
 LOG_DIR = Path(tempfile.gettempdir()) / "figure3-logs"
 
 
+def recorded(words: list[str]) -> str:
+    """A command line as the results record it: the flags the driver passes on to the scripts may hold a secret
+    (`--hub_token`), and nothing committed may."""
+    return " ".join(redact_argv(words))
+
+
 def run_one(method: str, seed: int, script_args: list[str], log_dir: Path, keep_models: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         output_dir = scratch if keep_models is None else os.path.join(keep_models, f"{method}-seed{seed}")
@@ -84,7 +92,7 @@ def run_one(method: str, seed: int, script_args: list[str], log_dir: Path, keep_
         if completed.returncode != 0:
             raise RuntimeError(f"run failed ({' '.join(command)}):\n{log_path.read_text()[-4000:]}")
         results = json.loads((Path(output_dir) / "sst2_results.json").read_text())
-    results.update(key=method, wall_time_s=round(wall, 1), command=" ".join(command[1:]))
+    results.update(key=method, wall_time_s=round(wall, 1), command=recorded(command[1:]))
     return results
 
 
@@ -257,7 +265,7 @@ def main():
     for seed in args.seeds:
         for method in args.methods:
             result = run_one(method, seed, script_args, log_dir_for(results_dir), args.keep_models)
-            result["driver"] = "python bench/figure3.py " + " ".join(sys.argv[1:])
+            result["driver"] = recorded(["python", "bench/figure3.py", *sys.argv[1:]])
             report["runs"] = [run for run in report["runs"] if (run["key"], run["seed"]) != (method, seed)] + [result]
             print(json.dumps({k: result[k] for k in ("key", "seed", "best_accuracy", "best_step", "wall_time_s")}),
                   flush=True)
@@ -267,7 +275,7 @@ def main():
 
 def save_report(report: dict, path: Path, results_dir: Path):
     report.update(
-        command="python bench/figure3.py " + " ".join(sys.argv[1:]),
+        command=recorded(["python", "bench/figure3.py", *sys.argv[1:]]),
         machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, {platform.system()}, "
         f"Python {platform.python_version()}",

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from synthesizer_examples.run_info import redact_command, redact_settings
+
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -265,10 +267,18 @@ def main(argv=None):
     parser.add_argument("--run_dir", required=True, help=f"The --output_dir of the run (holds {RUN_FILE}).")
     parser.add_argument("--results_dir", default=str(RESULTS), help="Where to write program_library.{json,md,png}.")
     args = parser.parse_args(argv)
-    results = json.loads((Path(args.run_dir) / RUN_FILE).read_text())
+    path = Path(args.run_dir) / RUN_FILE
+    if not path.is_file():
+        parser.error(f"{path} does not exist: run examples/run_program_library.py with --output_dir {args.run_dir} "
+                     "first")
+    # A run records its command and settings with secrets redacted; a results file of an older run may not have:
+    # redact again, as nothing committed may hold a token.
+    results = redact_settings(json.loads(path.read_text()))
+    if isinstance(results.get("command"), str):
+        results["command"] = redact_command(results["command"])
     results_dir = Path(args.results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
-    command = "python bench/program_library.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = redact_command("python bench/program_library.py " + shlex.join(sys.argv[1:] if argv is None else argv))
     (results_dir / "program_library.json").write_text(json.dumps(results, indent=2))
     write_markdown(results_dir / "program_library.md", results, command)
     write_figure(results_dir / "program_library.png", results)
