@@ -66,9 +66,10 @@ LOG_DIR = Path(tempfile.gettempdir()) / "figure3-logs"
 
 
 def recorded(words: list[str]) -> str:
-    """A command line as the results record it: the flags the driver passes on to the scripts may hold a secret
-    (`--hub_token`), and nothing committed may."""
-    return " ".join(redact_argv(words))
+    """A command line as the results record it, with nothing of this machine's: the flags the driver passes on to the
+    scripts may hold a secret (`--hub_token`), redacted, and paths in the repository are relative to it."""
+    root = str(ROOT) + os.sep
+    return " ".join(word.replace(root, "") for word in redact_argv(words))
 
 
 def run_one(method: str, seed: int, script_args: list[str], log_dir: Path, keep_models: str | None = None) -> dict:
@@ -92,7 +93,9 @@ def run_one(method: str, seed: int, script_args: list[str], log_dir: Path, keep_
         if completed.returncode != 0:
             raise RuntimeError(f"run failed ({' '.join(command)}):\n{log_path.read_text()[-4000:]}")
         results = json.loads((Path(output_dir) / "sst2_results.json").read_text())
-    results.update(key=method, wall_time_s=round(wall, 1), command=recorded(command[1:]))
+    # A scratch folder's name is of this run only.
+    shown = [word if word != output_dir or keep_models else "SCRATCH_DIR" for word in command[1:]]
+    results.update(key=method, wall_time_s=round(wall, 1), command=recorded(shown))
     return results
 
 

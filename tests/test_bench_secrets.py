@@ -1,6 +1,6 @@
-"""The bench scripts that copy a run's command and settings into `bench/results/` never commit a secret: a flag
+"""The bench scripts that copy a run's command and settings into `bench/results/` never commit a secret (a flag
 such as `--hub_token` that a driver passes on to the example scripts, or a results file of an older run written
-before the scripts redacted their own, is redacted again."""
+before the scripts redacted their own, is redacted again) or a path of the machine they ran on."""
 
 import json
 import sys
@@ -50,6 +50,9 @@ def test_figure3_records_its_commands_without_the_secrets_it_passes_on(tmp_path,
         "examples/run_soft_instruction.py --hub_token <redacted> --seed 1")
     assert figure3.recorded(["python", "bench/figure3.py", f"--hub_token={SECRET}"]) == (
         "python bench/figure3.py --hub_token=<redacted>")
+    # Nor a path of this machine: the scripts' paths are recorded relative to the repository.
+    assert figure3.recorded([str(ROOT / "examples" / "run_soft_instruction.py"), "--seed", "1"]) == (
+        "examples/run_soft_instruction.py --seed 1")
     monkeypatch.setattr(sys, "argv", ["bench/figure3.py", "--seeds", "1", "--hub_token", SECRET])
     report = json.loads((COMMITTED / "figure3.json").read_text())
     figure3.save_report(report, tmp_path / "figure3.json", tmp_path)
