@@ -81,7 +81,6 @@ from .subleq import (
     DEFAULT_MAX_STEPS,
     SubleqError,
     SubleqResult,
-    cpu_kernel_available,
     run_subleq_batch,
     validate_max_steps,
     validate_memory,
@@ -718,10 +717,9 @@ class SubleqPipeline(Pipeline):
         return {"item": items if batched else items[0]}
 
     def _machine(self) -> Machine:
-        """The machine of this module's settings, read at each batch: the batched machine, run in slices of at most
-        `MACHINE_VALUES` program cells, and the reference machine for up to `REFERENCE_MACHINE_MAX_ROWS` inputs
-        where the batched machine has no CPU kernel."""
-        return Machine(run_subleq_batch, 0 if cpu_kernel_available() else REFERENCE_MACHINE_MAX_ROWS, MACHINE_VALUES)
+        """The batched machine of this module, run in slices of at most `MACHINE_VALUES` program cells, both read at
+        each batch; `Machine` itself decides when a few inputs run on the reference machine instead."""
+        return Machine(run_subleq_batch, max_values=MACHINE_VALUES)
 
     def _match_items(self, items: list["_Item"], min_margin, min_match_confidence) -> None:
         """

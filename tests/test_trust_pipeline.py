@@ -17,7 +17,7 @@ from conftest import TINY_BACKBONES
 from transformers import pipeline
 
 import modeling_synthesizer.pipeline_synthesizer as pipeline_module
-from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq, run_subleq
+from modeling_synthesizer import SynthesizerConfig, SynthesizerForSubleq, execution, run_subleq
 from modeling_synthesizer.known_programs import RunRefused
 from modeling_synthesizer.pipeline_synthesizer import STRATEGIES, SubleqPipeline
 from modeling_synthesizer.subleq import INT64_MAX, SubleqError, SubleqTypeError
@@ -231,7 +231,7 @@ def test_likelihood_matching_runs_in_bounded_forward_passes(rows_per_pass):
 @param("strategy", ["decoded", "lazy"])
 def test_the_batched_machine_runs_a_large_batch_in_slices_naming_the_input(fixed, monkeypatch, strategy):
     monkeypatch.setattr(pipeline_module, "MACHINE_VALUES", 6)  # 2 inputs of L = 1 a machine call
-    monkeypatch.setattr(pipeline_module, "cpu_kernel_available", lambda: True)  # the batched machine, not the loop
+    monkeypatch.setattr(execution, "cpu_kernel_available", lambda: True)  # the batched machine, not the loop
     ran = []
     real = pipeline_module.run_subleq_batch
     monkeypatch.setattr(pipeline_module, "run_subleq_batch",
