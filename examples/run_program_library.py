@@ -860,7 +860,7 @@ def main(argv=None, callbacks=None, argument_types=None, script=SCRIPT, results_
                "cpu_seconds": round(time.process_time(), 1)}
     fill_card(trainer.card, model.config, programs, phrasings, data_args.input_seed, report, counts,
               training["steps_to_100"])
-    save_unpushed(trainer)  # the card with the results (the weights are those evaluated)
+    trainer.write_card(training_args.output_dir)  # the card with the results, next to the weights evaluated
     # Last, over the saved model: the results file marks the build as finished, and a rerun then does nothing.
     results = write_results(trainer, results_file, results, stopped_short=metrics["eval_exact_match"] < 1.0)
     failure = build_failure(results, training_args.output_dir, results_file)
