@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthesizer_examples.run_info import redact_command, redact_settings
+from synthesizer_examples.run_info import redact_command, redact_results
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -271,11 +271,7 @@ def main(argv=None):
     if not path.is_file():
         parser.error(f"{path} does not exist: run examples/run_program_library.py with --output_dir {args.run_dir} "
                      "first")
-    # A run records its command and settings with secrets redacted; a results file of an older run may not have:
-    # redact again, as nothing committed may hold a token.
-    results = redact_settings(json.loads(path.read_text()))
-    if isinstance(results.get("command"), str):
-        results["command"] = redact_command(results["command"])
+    results = redact_results(json.loads(path.read_text()))
     results_dir = Path(args.results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     command = redact_command("python bench/program_library.py " + shlex.join(sys.argv[1:] if argv is None else argv))

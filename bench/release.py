@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from synthesizer_examples.run_info import redact_command, redact_settings
+from synthesizer_examples.run_info import redact_results
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,11 +156,7 @@ def main(argv=None):
     if not path.is_file():
         parser.error(f"{path} does not exist: run examples/build_synthesizer_bert_256.py with --output_dir "
                      f"{args.run_dir} first")
-    # A build records its command with secrets redacted; a results file of an older build may not have: redact
-    # again, as nothing committed may hold a token.
-    results = redact_settings(json.loads(path.read_text()))
-    if isinstance(results.get("command"), str):
-        results["command"] = redact_command(results["command"])
+    results = redact_results(json.loads(path.read_text()))
     if args.note:
         results["note"] = args.note
     out = Path(args.results_dir)

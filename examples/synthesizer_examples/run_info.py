@@ -81,6 +81,15 @@ def redact_command(command: str) -> str:
     return "".join(f"{name}={shlex.quote(value)} " for name, value in environment.items()) + shlex.join(arguments)
 
 
+def redact_results(results: dict) -> dict:
+    """A copy of a run's results file (`results`) to commit elsewhere: every secret setting (`redact_settings`) and
+    its recorded `command` (`redact_command`) redacted. A run writes its results redacted already; a results file of
+    an older run may not be, and nothing committed may hold a token."""
+    results = redact_settings(results)
+    if isinstance(results.get("command"), str):
+        results["command"] = redact_command(results["command"])
+    return results
+
 def launch_command(script: str, argv: list[str] | None = None) -> str:
     """`python <script> <arguments>` of this run (with `OMP_NUM_THREADS=...` when it is set), as a results file
     records it, secrets redacted (`redact_argv`, `redact_environment`). `script` is the path from the repository
