@@ -120,7 +120,8 @@ from synthesizer_examples.backbone import backbone_config
 from synthesizer_examples.checkpoint import HubReadyTrainer, push_saved, save_unpushed
 from synthesizer_examples.memorization import build_memorization_dataset, rehearsal_records
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
-from synthesizer_examples.run_info import launch_command, machine_description, redact_settings
+from synthesizer_examples.model_card import card_training_settings
+from synthesizer_examples.run_info import launch_command, machine_description
 from synthesizer_examples.run_settings import settings_of, write_run_settings
 from synthesizer_examples.training import (
     MemorizationTrainingArguments,
@@ -751,11 +752,8 @@ def card_settings(model_args, data_args, training_args, config) -> dict:
     instead), and the training's; tokens redacted."""
     flat = {key: value for key, value in {**asdict(model_args), **asdict(data_args)}.items()
             if key not in ("library", "known")}
-    return redact_settings({
-        **flat, "programs": [entry["name"] for entry in config.known_programs],
-        "learning_rate": training_args.learning_rate,
-        "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
-        "num_train_epochs": training_args.num_train_epochs, "seed": training_args.seed})
+    return card_training_settings({**flat, "programs": [entry["name"] for entry in config.known_programs]},
+                                  training_args)
 
 
 # Results

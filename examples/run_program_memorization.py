@@ -88,8 +88,8 @@ from synthesizer_examples.memorization import (
     rehearsal_records,
 )
 from synthesizer_examples.metrics import argmax_operands, make_compute_metrics
-from synthesizer_examples.model_card import ModelCardSpec, subleq_usage, synthesizer_summary
-from synthesizer_examples.run_info import redact_settings, write_json_atomic
+from synthesizer_examples.model_card import ModelCardSpec, card_training_settings, subleq_usage, synthesizer_summary
+from synthesizer_examples.run_info import write_json_atomic
 from synthesizer_examples.run_settings import settings_of, write_run_settings
 from synthesizer_examples.training import (
     MemorizationTrainingArguments,
@@ -706,10 +706,7 @@ def build_card(config, model_args, data_args, training_args, descriptions: list[
         "`memorization_results.json`.",
         usage=subleq_usage(descriptions[:2], memory=f"[(7 * i) % 13 - 6 for i in range({config.data_memory_size})]"),
         script="examples/run_program_memorization.py",
-        training_settings=redact_settings({
-            **asdict(model_args), **asdict(data_args), "learning_rate": training_args.learning_rate,
-            "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
-            "num_train_epochs": training_args.num_train_epochs, "seed": training_args.seed}),
+        training_settings=card_training_settings({**asdict(model_args), **asdict(data_args)}, training_args),
     )
 
 

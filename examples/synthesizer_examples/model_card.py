@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from huggingface_hub import ModelCard, ModelCardData
 
+from .run_info import redact_settings
+
 
 CARD_TEMPLATE = """---
 {{ card_data }}
@@ -104,6 +106,15 @@ class ModelCardSpec:
             training_settings=json.dumps(self.training_settings, indent=2, sort_keys=True, default=str),
         )
 
+
+def card_training_settings(flags: dict, training_args) -> dict:
+    """The settings a card records: the script's own `flags` and the optimization's (learning rate, total batch,
+    epochs, seed), every secret redacted."""
+    return redact_settings({
+        **flags, "learning_rate": training_args.learning_rate,
+        "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
+        "num_train_epochs": training_args.num_train_epochs, "seed": training_args.seed,
+    })
 
 def synthesizer_summary(config) -> str:
     """The summary paragraph of a Synthesizer checkpoint."""

@@ -32,8 +32,7 @@ from .authors import HEAD_INITS, init_heads_torch_default
 from .backbone import backbone_config
 from .checkpoint import HubReadyTrainer
 from .metrics import argmax_operands, make_compute_metrics
-from .model_card import ModelCardSpec, subleq_usage, synthesizer_summary
-from .run_info import redact_settings
+from .model_card import ModelCardSpec, card_training_settings, subleq_usage, synthesizer_summary
 from .training import (
     RunControlArguments,
     argument_error,
@@ -400,11 +399,8 @@ def describe_classes(names: list[str]) -> str:
 def card_settings(model_args, data_args, training_args, program_args=None) -> dict:
     """The settings a model card records, secrets redacted."""
     program = {} if program_args is None else vars(program_args)
-    return redact_settings({**asdict(model_args), **asdict(data_args), **program,
-                            "learning_rate": training_args.learning_rate,
-                            "num_train_epochs": training_args.num_train_epochs,
-                            "batch_size": training_args.per_device_train_batch_size * training_args.world_size,
-                            "eval_steps": training_args.eval_steps, "seed": training_args.seed})
+    return card_training_settings({**asdict(model_args), **asdict(data_args), **program,
+                                   "eval_steps": training_args.eval_steps}, training_args)
 
 
 def train_and_evaluate(trainer: HubReadyTrainer) -> tuple[dict, dict]:
